@@ -1,0 +1,3 @@
+"""The AISP Hub domain: sessions, messages, memory and grants inside realms."""
+
+SURFACE = "aisp-hub"

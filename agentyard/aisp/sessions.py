@@ -1,0 +1,122 @@
+"""Sessions: register, list, inspect and deregister within a realm."""
+
+from __future__ import annotations
+
+import json
+
+import peewee
+
+from agentyard.aisp import SURFACE
+from agentyard.aisp.auth import Caller, owner_key, parse_public_key
+from agentyard.aisp.models import Delivery, Grant, Session
+from agentyard.core import clock, ids, runtime
+from agentyard.core.errors import ApiError
+from agentyard.core.keys import Tenant
+from agentyard.core.store import write
+
+
+def inbox_channel(session_id: str) -> str:
+    """The pub/sub channel a session's streams listen on."""
+    return f"{SURFACE}:inbox:{session_id}"
+
+
+def check_realm(caller: Caller, realm_name: str | None) -> None:
+    """403 when a request names a realm other than the caller's."""
+    if realm_name is not None and realm_name != caller.realm.name:
+        raise ApiError(403, "realm_access_denied", "Realm access denied")
+
+
+def find(caller: Caller, session_id: str, active_only: bool = False) -> Session:
+    """A session of the caller's realm, else 404."""
+    query = (
+        Session.select(Session, Tenant)
+        .join(Tenant)
+        .where((Session.id == session_id) & (Session.realm == caller.realm.id))
+    )
+    if active_only:
+        query = query.where(Session.status == "active")
+    session = query.first()
+    if session is None:
+        raise ApiError(404, "session_not_found", f"Session not found: {session_id}")
+    return session
+
+
+def register(
+    caller: Caller,
+    name: str,
+    kind: str,
+    realm: str,
+    capabilities: list[str],
+    public_key: str | None,
+) -> Session:
+    check_realm(caller, realm)
+    if public_key is not None:
+        try:
+            parse_public_key(public_key)
+        except ValueError as exc:
+            raise ApiError(400, "invalid_public_key", str(exc)) from None
+    if len(set(capabilities)) != len(capabilities):
+        raise ApiError(400, "invalid_request", "capabilities must not repeat")
+    try:
+        with write():
+            session = Session.create(
+                id=ids.new_id("sess"),
+                realm=caller.realm,
+                name=name,
+                kind=kind,
+                capabilities=json.dumps(capabilities),
+                public_key=public_key,
+                registered_by=owner_key(caller),
+                created_at=clock.now(),
+            )
+    except peewee.IntegrityError:
+        raise ApiError(
+            409, "session_name_taken", f"Session name already taken in realm: {name}"
+        ) from None
+    session.realm = caller.realm
+    return session
+
+
+def list_sessions(
+    caller: Caller,
+    kind: str | None,
+    status: str | None,
+    realm: str | None,
+    limit: int,
+    after: str | None,
+) -> tuple[list[Session], int]:
+    """A page of the realm's sessions in id (creation) order, and the total matching."""
+    check_realm(caller, realm)
+    query = (
+        Session.select(Session, Tenant)
+        .join(Tenant)
+        .where((Session.realm == caller.realm.id) & (Session.status == (status or "active")))
+    )
+    if kind:
+        query = query.where(Session.kind == kind)
+    total = query.count()
+    if after:
+        query = query.where(Session.id > after)
+    return list(query.order_by(Session.id).limit(limit)), total
+
+
+def deregister(caller: Caller, session_id: str) -> None:
+    """Deregister: discard its inbox, deactivate its grants, close its streams."""
+    target = find(caller, session_id, active_only=True)
+    own = caller.session_id == target.id
+    registered_it = caller.session is None and caller.key_id == target.registered_by
+    if not (own or registered_it):
+        raise ApiError(403, "forbidden", "Cannot deregister another session")
+    now = clock.now()
+    with write():
+        Session.update(status="deregistered", deregistered_at=now).where(
+            Session.id == target.id
+        ).execute()
+        Delivery.delete().where(
+            (Delivery.recipient == target.id) & Delivery.read_at.is_null()
+        ).execute()
+        Grant.update(status="revoked", decided_at=now).where(
+            ((Grant.requester == target.id) | (Grant.grantor == target.id))
+            & (Grant.status << ["pending", "active"])
+        ).execute()
+    runtime.broker().publish(inbox_channel(target.id), {"type": "closed"})

@@ -1,0 +1,147 @@
+"""Build the ASGI app: one Connexion AsyncApp, one API per surface.
+
+`create_app()` mounts every surface under its prefix (`/aisp-hub/...`), each with its published
+document at `<prefix>/openapi.json` and `<prefix>/openapi.yaml` (servers = where it is served)
+and Swagger UI at `<prefix>/ui/`, and a landing page at `/`.
+`create_app(surface="aisp-hub")` serves one surface at its original root paths.
+Handlers receive parameters under Connexion's pythonic names (`widgetId` -> `widget_id`,
+`id` -> `id_`), the names `codegen.py` scaffolds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import html
+import os
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+from connexion import AsyncApp
+from connexion.middleware import MiddlewarePosition
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import Resolver
+from connexion.utils import get_function_from_name
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from agentyard import surfaces
+from agentyard.config import Settings
+from agentyard.core import errors, migrations, request_context, routes, runtime
+from agentyard.core.http_guard import BodyGuard
+from agentyard.core.request_context import RequestContext
+from agentyard.core.store import with_connection
+from agentyard.specs import document
+
+
+def resolve_handler(name: str) -> Callable[..., Any]:
+    """Import a handler; plain `def` handlers get one store connection per call.
+
+    `async def` handlers (streams, waits) open connections only around the blocking work
+    they hand to the threadpool.
+    """
+    func = get_function_from_name(name)
+    if asyncio.iscoroutinefunction(func):
+        return func
+    return with_connection(func)
+
+
+def _landing(mounted: list[surfaces.Surface]) -> Callable[[Request], Any]:
+    items = "".join(
+        f"<li><b>{html.escape(s.title)}</b> — <code>{s.mount}/</code> · "
+        f'<a href="{s.mount}/ui/">Swagger UI</a> · '
+        f'<a href="{s.mount}/openapi.json">openapi.json</a> · '
+        f'<a href="{s.mount}/openapi.yaml">openapi.yaml</a></li>'
+        for s in mounted
+    )
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>agentyard</title></head>"
+        "<body><h1>agentyard</h1><p>Self-hosted agent-platform APIs. Mounted surfaces:</p>"
+        f"<ul>{items}</ul></body></html>"
+    )
+
+    async def landing(request: Request) -> HTMLResponse:
+        return HTMLResponse(page)
+
+    return landing
+
+
+def _published(s: surfaces.Surface, base_path: str, as_yaml: bool) -> Callable[[Request], Any]:
+    """The endpoint serving a surface's document, with `servers` = the URL it was asked at."""
+    render, media_type = (
+        (document.to_yaml, "application/yaml")
+        if as_yaml
+        else (document.to_json, "application/json")
+    )
+
+    doc = document.public(s.spec)  # read once per process, not per request
+
+    @functools.lru_cache(maxsize=16)  # one text per URL the document was asked at
+    def text(server_url: str) -> str:
+        return render(document.with_servers(doc, server_url))
+
+    async def published(request: Request) -> Response:
+        server_url = str(request.base_url).rstrip("/") + base_path
+        return Response(text(server_url), media_type=media_type)
+
+    return published
+
+
+def create_app(
+    settings: Settings | None = None,
+    surface: str | None = None,
+    validate_responses: bool = False,
+    upgrade: bool = True,
+) -> AsyncApp:
+    """The agentyard ASGI app (all surfaces, or one at its original root paths)."""
+    settings = settings or Settings.from_env()
+    runtime.configure(settings)
+    if upgrade:
+        migrations.upgrade()
+    mounted = [surfaces.get(surface)] if surface else list(surfaces.SURFACES.values())
+
+    app = AsyncApp(__name__)
+    for s in mounted:
+        base_path = "" if surface else s.mount
+        errors.register_shape(base_path, s.error_shape)
+        for sub_path, shape in s.error_shapes.items():
+            errors.register_shape(base_path + sub_path, shape)
+        if s.request_id_prefix:
+            request_context.register(base_path, s.request_id_prefix)
+        routes.register_spec(base_path, yaml.safe_load(s.spec.read_text()))
+        app.add_api(
+            s.spec,
+            base_path=base_path,
+            name=s.name,
+            resolver=Resolver(function_resolver=resolve_handler),
+            strict_validation=True,
+            validate_responses=validate_responses,
+            pythonic_params=True,
+            # Swagger UI stays Connexion's; the documents are ours (see _published).
+            swagger_ui_options=SwaggerUIOptions(serve_spec=False),
+        )
+        for suffix, as_yaml in (("json", False), ("yaml", True)):
+            app.add_url_rule(
+                f"{base_path}/openapi.{suffix}",
+                f"{s.name}-openapi-{suffix}",
+                _published(s, base_path, as_yaml),
+                methods=["GET"],
+            )
+            routes.register_path(base_path, f"/openapi.{suffix}", {"GET"})
+    if not surface:
+        app.add_url_rule("/", "landing", _landing(mounted), methods=["GET"])
+    errors.install(app)
+    # Added first, so that it wraps the body guard: the guard's errors carry the request id.
+    app.add_middleware(RequestContext, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(
+        BodyGuard,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    return app
+
+
+def app_from_env() -> AsyncApp:
+    """Factory for uvicorn/gunicorn workers: settings and surface from the environment."""
+    return create_app(surface=os.environ.get("AGENTYARD_SURFACE") or None)

@@ -1,0 +1,1 @@
+"""What every surface uses: store, ids, keys, errors, pub/sub, rate limits, HTTP guards."""

@@ -1,0 +1,176 @@
+"""ASGI middleware that rejects unusable request bodies before any handler runs.
+
+Bodies over the configured maximum get 413; a JSON body that is not UTF-8, not JSON, holds
+an integer outside the signed 64-bit range, a non-finite number, or nests deeper than
+MAX_DEPTH gets 400 — each in the surface's error shape, so no handler sees such input and
+nothing is written. Only JSON bodies (`application/json`, `*+json`) are parsed; other media
+types (e.g. `application/octet-stream` file uploads) are only size-checked.
+
+Per-path limits. The maximum is the app-wide `max_body_bytes`, except on paths a product
+registered with `register_limit(path_regex, max_bytes)`, e.g. a file upload route that takes
+larger bodies. The regex is matched (`fullmatch`) against the full request path (mount
+included); `max_bytes` is an int or a zero-argument callable read on every request, so a
+limit can follow settings configured after import. The first registered match wins; the
+body is still buffered in memory, so keep such limits to routes that need them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agentyard.core.errors import render
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+MAX_DEPTH = 64
+
+Limit = int | Callable[[], int]
+
+_LIMITS: list[tuple[re.Pattern[str], Limit]] = []
+
+
+def register_limit(path_regex: str, max_bytes: Limit) -> None:
+    """Allow bodies up to `max_bytes` (an int, or a callable giving it per request) on paths
+    matching `path_regex` (fullmatch, mount included); registering a regex again replaces it."""
+    pattern = re.compile(path_regex)
+    _LIMITS[:] = [(p, m) for p, m in _LIMITS if p.pattern != pattern.pattern]
+    _LIMITS.append((pattern, max_bytes))
+
+
+def limit_for(path: str, default: int) -> int:
+    """The body limit of a request path: the first registered match, else `default`."""
+    for pattern, max_bytes in _LIMITS:
+        if pattern.fullmatch(path):
+            return max_bytes() if callable(max_bytes) else max_bytes
+    return default
+
+
+class BadJsonError(ValueError):
+    """The body is not acceptable JSON."""
+
+
+def _parse_int(text: str) -> int:
+    value = int(text)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise BadJsonError(f"integer {text[:40]} is outside the signed 64-bit range")
+    return value
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise BadJsonError(f"number {text[:40]} is out of range")
+    return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise BadJsonError(f"{name} is not valid JSON")
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def check_json(body: bytes) -> None:
+    """Raise BadJsonError when `body` is not strict UTF-8 JSON within our limits."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadJsonError(f"request body is not valid UTF-8 (byte {exc.start})") from None
+    try:
+        value = json.loads(
+            text,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+            parse_constant=_reject_constant,
+        )
+    except BadJsonError:
+        raise
+    except RecursionError:
+        raise BadJsonError(f"JSON nests deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:
+        raise BadJsonError(f"request body is not valid JSON: {exc}") from None
+    if _depth(value) > MAX_DEPTH:
+        raise BadJsonError(f"JSON nests deeper than {MAX_DEPTH} levels")
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+class BodyGuard:
+    """Buffer each request body (bounded), vet it, then replay it to the app."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        limit = limit_for(scope.get("root_path", "") + scope["path"], self.max_body_bytes)
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit:
+            await self._reject(scope, send, 413, self._too_large(limit))
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await self._reject(scope, send, 413, self._too_large(limit))
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if body and _is_json(headers.get("content-type", "")):
+            try:
+                check_json(body)
+            except BadJsonError as exc:
+                await self._reject(scope, send, 400, str(exc))
+                return
+        await self.app(scope, _replay(body, receive), send)
+
+    def _too_large(self, limit: int) -> str:
+        return f"Request body exceeds the maximum of {limit} bytes"
+
+    async def _reject(self, scope: Scope, send: Send, status: int, message: str) -> None:
+        path = scope.get("root_path", "") + scope["path"]
+        body, headers = render(path, status, None, message)
+        if status == 413:
+            headers["connection"] = "close"
+        raw = [(k.encode(), v.encode()) for k, v in headers.items()]
+        raw.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

@@ -1,0 +1,3 @@
+"""Harnesslayer domain: apps, versioned bundles, profiles, states, channels, responses."""
+
+SURFACE = "harnesslayer"

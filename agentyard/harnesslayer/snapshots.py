@@ -1,0 +1,261 @@
+"""State snapshots: register a profile state from an archive URL, materialize it in the
+background.
+
+`register` accepts `storageUrl` only when it is one of agentyard's own signed download URLs
+(`<surface>/v1/blobs/download/<token>`: the token is checked now and the archive is read
+from the blob store, no request is made) or a URL under a configured storage prefix
+(`AGENTYARD_BLOB_FETCH_ALLOW`, fetched later through `netguard`: public addresses only, no
+redirects, size and time capped). Anything else is 400, so a client cannot make agentyard
+call arbitrary or internal addresses. The new state is `materializing`; the job
+`materialize` unpacks the archive (a zip, or a gzip-compressed tar), stores its files and
+makes the state `ready` and the profile head state, or `failed` with a `failure` (archives
+over `harnesslayer_max_archive_bytes` uncompressed, unsafe member names, links, too many
+files, unreadable data).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import tarfile
+import zlib
+from typing import Any
+
+from agentyard.core import blobs, clock, ids, jobs
+from agentyard.core.errors import ApiError
+from agentyard.core.store import write
+from agentyard.harnesslayer import bundles
+from agentyard.harnesslayer.auth import OrgCaller
+from agentyard.harnesslayer.bundle_models import State
+from agentyard.harnesslayer.models import App, Profile
+
+log = logging.getLogger("agentyard.harnesslayer.snapshots")
+
+TAR_HEADER_ALLOWANCE = 4096  # decompressed bytes allowed per tar member beyond its contents
+
+
+def register(
+    caller: OrgCaller,
+    profile_ref: str,
+    storage_url: str,
+    sandbox_id: str | None,
+    base_url: str,
+) -> State:
+    """A new `materializing` state of the profile; its materialization is enqueued."""
+    profile = bundles.find_profile(caller, profile_ref)
+    digest, url = _source(storage_url, base_url)
+    with write():
+        profile = bundles.locked_profile(profile.id)
+        state = bundles.new_state(
+            caller.organization,
+            profile,
+            state_id=ids.new_id("state", "-"),
+            source="snapshot",
+            status="materializing",
+            files=[],
+            now=clock.now(),
+            make_head=False,
+            sandbox_id=sandbox_id,
+            snapshot_digest=digest,
+            snapshot_url=url,
+        )
+    materialize(state.pk)
+    return state
+
+
+def _source(storage_url: str, base_url: str) -> tuple[str | None, str | None]:
+    """(blob digest, None) for one of our download URLs, (None, url) for an allowed one."""
+    token = blobs.token_from_url(storage_url, [base_url + bundles.DOWNLOAD_PATH])
+    if token is not None:
+        try:
+            digest, _ = blobs.redeem_download(token)
+        except blobs.ExpiredTokenError:
+            raise ApiError(400, "bad_request", "storageUrl: the signed URL has expired") from None
+        except (blobs.TokenError, blobs.BlobNotFoundError):
+            raise ApiError(400, "bad_request", "storageUrl: not a valid signed URL") from None
+        return digest, None
+    if blobs.fetch_allowed(storage_url):
+        return None, storage_url
+    raise ApiError(
+        400,
+        "bad_request",
+        "storageUrl must be one of this server's signed download URLs or under a storage "
+        "location its configuration allows",
+    )
+
+
+@jobs.task(name="harnesslayer.materialize_snapshot")
+def materialize(state_pk: int) -> None:
+    """Fetch and unpack a snapshot archive; the state becomes ready and head, or failed."""
+    state = State.get_or_none(State.pk == state_pk)
+    if state is None or state.status != "materializing":
+        return
+    cap = bundles.settings().harnesslayer_max_archive_bytes
+    try:
+        if state.snapshot_digest:
+            store = blobs.store()
+            if store.size(state.snapshot_digest) > cap:
+                raise blobs.TooLargeError(f"the archive is larger than {cap} bytes")
+            data = store.get(state.snapshot_digest)
+        else:
+            data = blobs.fetch(state.snapshot_url or "", max_bytes=cap)
+        contents = read_bundle_archive(data, cap)
+    except blobs.BlobError as exc:
+        _fail(state, _failure_code(exc), str(exc))
+        return
+    except Exception:
+        log.exception("materializing snapshot state %s failed", state.id)
+        _fail(state, "internal_error", "Materializing the snapshot failed unexpectedly")
+        return
+    store = blobs.store()
+    files = [
+        {"name": name, "digest": store.put(data), "size": len(data)}
+        for name, data in sorted(contents.items())
+    ]
+    now = clock.now()
+    with write():
+        profile = (
+            bundles.locked(
+                Profile.select()
+                .join(App)
+                .where(
+                    (Profile.id == state.profile_id)
+                    & Profile.deleted_at.is_null()
+                    & App.deleted_at.is_null()
+                )
+            )
+        ).first()
+        if profile is None:
+            return
+        done = (
+            State.update(
+                status="ready",
+                files=files,
+                total_size=sum(f["size"] for f in files),
+                snapshot_url=None,
+                updated_at=now,
+            )
+            .where((State.pk == state.pk) & (State.status == "materializing"))
+            .execute()
+        )
+        if done:
+            Profile.update(head_state_id=state.id, updated_at=now).where(
+                Profile.id == profile.id
+            ).execute()
+    log.info("snapshot state %s materialized: %d files", state.id, len(files))
+
+
+def _failure_code(exc: blobs.BlobError) -> str:
+    if isinstance(exc, blobs.TooLargeError):
+        return "archive_too_large"
+    if isinstance(exc, blobs.ArchiveError):
+        return "invalid_archive"
+    if isinstance(exc, blobs.RefusedURLError):
+        return "fetch_failed"
+    if isinstance(exc, blobs.BlobNotFoundError):
+        return "archive_not_found"
+    return "invalid_archive"
+
+
+def _fail(state: State, code: str, message: str) -> None:
+    with write():
+        State.update(
+            status="failed",
+            failure={"code": code, "message": message[:1000]},
+            snapshot_url=None,
+            updated_at=clock.now(),
+        ).where((State.pk == state.pk) & (State.status == "materializing")).execute()
+    log.info("snapshot state %s failed: %s", state.id, code)
+
+
+# --- archives ---------------------------------------------------------------------------------
+
+
+def read_bundle_archive(data: bytes, max_total_bytes: int) -> dict[str, bytes]:
+    """The files of a zip or a gzip-compressed tar, `{name: bytes}`; `ArchiveError` (unsafe or
+    unreadable) or `TooLargeError` otherwise."""
+    if data[:2] == b"\x1f\x8b":
+        return read_tar_gz(data, max_total_bytes)
+    if data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        try:
+            return blobs.read_archive(data, max_total_bytes=max_total_bytes)
+        except blobs.ArchiveError as exc:
+            if "bytes uncompressed" in str(exc):
+                raise blobs.TooLargeError(str(exc)) from None
+            raise
+    raise blobs.ArchiveError("the snapshot is neither a zip nor a gzip-compressed tar archive")
+
+
+class _CappedReader(io.RawIOBase):
+    """A read-only stream that raises `TooLargeError` past `limit` bytes (gzip bombs)."""
+
+    def __init__(self, raw: Any, limit: int) -> None:
+        self.raw = raw
+        self.limit = limit
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.raw.read(size)
+        self.count += len(chunk)
+        if self.count > self.limit:
+            raise blobs.TooLargeError(f"the archive holds more than {self.limit} bytes")
+        return chunk
+
+
+def read_tar_gz(data: bytes, max_total_bytes: int) -> dict[str, bytes]:
+    """The regular files of a .tar.gz, with `read_archive`'s rules: safe relative names
+    (a leading `./` is dropped), no links or devices, no duplicates, at most `max_files`
+    files and `max_total_bytes` of contents, decompressed while counting."""
+    max_files = blobs.config().max_files
+    allowance = max_total_bytes + (2 * max_files + 2) * TAR_HEADER_ALLOWANCE
+    stream = _CappedReader(gzip.GzipFile(fileobj=io.BytesIO(data)), allowance)
+    out: dict[str, bytes] = {}
+    directories: set[str] = set()
+    total = members = 0
+    try:
+        with tarfile.open(fileobj=stream, mode="r|") as archive:
+            for member in archive:
+                members += 1
+                if members > 2 * max_files:
+                    raise blobs.ArchiveError(f"more than {max_files} files")
+                name = member.name
+                while name.startswith("./"):
+                    name = name[2:]
+                name = name.rstrip("/") if member.isdir() else name
+                if member.isdir():
+                    if name not in ("", "."):
+                        directories.add(_checked(name))
+                    continue
+                if not member.isreg() or member.issparse():
+                    raise blobs.ArchiveError(f"{member.name!r} is not a regular file")
+                _checked(name)
+                if name in out:
+                    raise blobs.ArchiveError(f"duplicate file name {name!r}")
+                total += member.size
+                if total > max_total_bytes:
+                    raise blobs.TooLargeError(f"more than {max_total_bytes} bytes uncompressed")
+                handle = archive.extractfile(member)
+                out[name] = handle.read() if handle is not None else b""
+    except blobs.BlobError:
+        raise
+    except (tarfile.TarError, OSError, EOFError, ValueError, zlib.error) as exc:
+        raise blobs.ArchiveError(f"not a readable gzip-compressed tar archive: {exc}") from None
+    try:
+        blobs.check_names(out, max_files=max_files)
+    except blobs.ManifestError as exc:
+        raise blobs.ArchiveError(str(exc)) from None
+    clash = directories.intersection(out)
+    if clash:
+        raise blobs.ArchiveError(f"{sorted(clash)[0]!r} is both a file and a directory")
+    return dict(sorted(out.items()))
+
+
+def _checked(name: str) -> str:
+    try:
+        return blobs.check_name(name)
+    except blobs.ManifestError as exc:
+        raise blobs.ArchiveError(f"unsafe entry name: {exc}") from None

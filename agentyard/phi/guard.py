@@ -1,0 +1,219 @@
+"""The PHI guard: analyze, redact with numbered placeholders, and fail closed.
+
+Usage::
+
+    from agentyard.phi import guard
+
+    g = guard.get_guard()                          # process singleton, loads once (~2 s)
+    findings = g.analyze(text, timeout=5.0)        # [Finding(entity_type, start, end, score)]
+    red = g.redact(["text one", "text two"], timeout=5.0)
+    red.texts                                      # redacted texts, same order
+    red.counts                                     # {"PERSON": 2, ...}: replaced occurrences
+    red.vault.restore(reply)                       # placeholders -> original values
+    restorer = red.vault.restorer()                # for a stream: feed(chunk) / flush()
+    g.contains_phi(tool_description, timeout=5.0)  # ["PERSON", ...] entity types found
+
+Threshold: `DEFAULT_THRESHOLD` = 0.4, Presidio's own design point. Weak patterns (a bare
+9-digit number, "3/18", a bare 5-digit ZIP...) score 0.05-0.35 and pass only with a context
+word among the five words before them (Presidio's LemmaContextAwareEnhancer: +0.35, at least
+0.4); labelled values ("MRN: ...") score 0.85, spaCy names/places 0.65, phone numbers 0.4,
+checksum-valid card numbers 1.0. On the corpus (``benchmarks/phi_recall.py`` prints the sweep)
+0.35-0.4 give the best recall and precision; at 0.3 and below weak matches such as ICD-10
+codes ("K21.9" as a licence) flag negative sentences; from 0.45 phone numbers without a
+context word are lost (telephone recall 0.41).
+
+Fail closed: any analyzer exception raises `PhiScanError` and a scan that overruns its
+timeout raises `PhiScanTimeoutError`; no partial result is ever returned. Thread-safe: the
+guard is shared by the gateway's thread pool; the spaCy pipeline runs one text at a time
+under a lock (it gains nothing from threads and is not documented as thread-safe), the regex
+recognizers run concurrently.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from agentyard.phi.errors import PhiScanError
+from agentyard.phi.filters import drop_false_ner
+from agentyard.phi.findings import Finding, resolve_overlaps
+from agentyard.phi.vault import PLACEHOLDER_RE, Vault
+from agentyard.phi.worker import ScanWorkers
+
+if TYPE_CHECKING:
+    from presidio_analyzer import AnalyzerEngine
+
+DEFAULT_THRESHOLD = 0.4
+DEFAULT_TIMEOUT = 5.0
+DEFAULT_WORKERS = 4
+
+# A value found once is replaced everywhere in the request; values this short are not
+# searched for elsewhere (too likely to be ordinary words).
+_MIN_PROPAGATED_LENGTH = 3
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """The result of `Guard.redact`."""
+
+    texts: list[str]  # redacted, same order as the input
+    counts: dict[str, int]  # entity type -> occurrences replaced (never values)
+    vault: Vault  # placeholder <-> original value, for restoring the reply
+    findings: list[list[Finding]]  # per input text, positions in the ORIGINAL text
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def summary(self) -> dict:
+        """``{"counts": {...}, "total": n}`` for responses and logs (no values)."""
+        return {"counts": dict(self.counts), "total": self.total}
+
+
+class Guard:
+    """Detects and redacts PHI with a Presidio analyzer. Build once, share across threads."""
+
+    def __init__(
+        self,
+        analyzer: AnalyzerEngine | None = None,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        workers: int = DEFAULT_WORKERS,
+    ) -> None:
+        """``analyzer``: a presidio AnalyzerEngine (default: `engine.build_analyzer()`)."""
+        if analyzer is None:
+            from agentyard.phi.engine import build_analyzer
+
+            analyzer = build_analyzer()
+        from presidio_anonymizer import AnonymizerEngine
+
+        self.analyzer = analyzer
+        self.threshold = threshold
+        self._anonymizer = AnonymizerEngine()
+        self._nlp_lock = threading.Lock()
+        self._workers = ScanWorkers(workers)
+
+    # -- analysis ---------------------------------------------------------------------------
+
+    def _analyze_now(self, text: str) -> list[Finding]:
+        """Analyze in the calling thread (no timeout)."""
+        if not text or text.isspace():
+            return []
+        with self._nlp_lock:
+            artifacts = self.analyzer.nlp_engine.process_text(text, "en")
+        results = self.analyzer.analyze(
+            text=text, language="en", nlp_artifacts=artifacts, score_threshold=self.threshold
+        )
+        findings = [Finding(r.entity_type, r.start, r.end, round(r.score, 4)) for r in results]
+        return resolve_overlaps(drop_false_ner(text, findings))
+
+    def _analyze_all(self, texts: Sequence[str], cancelled: threading.Event) -> list[list[Finding]]:
+        out = []
+        for text in texts:
+            if cancelled.is_set():
+                raise PhiScanError("PHI scan cancelled")
+            out.append(self._analyze_now(text))
+        return out
+
+    def analyze_many(
+        self, texts: Sequence[str], timeout: float = DEFAULT_TIMEOUT
+    ) -> list[list[Finding]]:
+        """Findings for each text; ``timeout`` covers all of them. Fails closed."""
+        texts = list(texts)
+        if not any(t and not t.isspace() for t in texts):
+            return [[] for _ in texts]
+        return self._workers.run(lambda cancelled: self._analyze_all(texts, cancelled), timeout)
+
+    def analyze(self, text: str, timeout: float = DEFAULT_TIMEOUT) -> list[Finding]:
+        """Non-overlapping findings in ``text``, sorted by position. Fails closed."""
+        return self.analyze_many([text], timeout)[0]
+
+    def contains_phi(self, text: str, timeout: float = DEFAULT_TIMEOUT) -> list[str]:
+        """The sorted entity types found in ``text`` (empty when none). Fails closed."""
+        return sorted({f.entity_type for f in self.analyze(text, timeout)})
+
+    # -- redaction --------------------------------------------------------------------------
+
+    def redact(self, texts: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> Redaction:
+        """Replace PHI in all ``texts`` of one request with numbered placeholders.
+
+        Placeholders are numbered per entity type in order of first appearance across the
+        texts; the same value gets the same placeholder everywhere, and a value found in one
+        text is also replaced where it recurs (whole word, same case) in the others.
+        """
+        texts = list(texts)
+        per_text = self.analyze_many(texts, timeout)
+        per_text = _propagate(texts, per_text)
+        reserved = {m[0] for t in texts for m in PLACEHOLDER_RE.finditer(t)}
+        vault = Vault(reserved)
+        for text, findings in zip(texts, per_text, strict=True):
+            for f in findings:
+                vault.placeholder_for(f.entity_type, text[f.start : f.end])
+        counts = Counter(f.entity_type for findings in per_text for f in findings)
+        redacted = [self._replace(t, fs, vault) for t, fs in zip(texts, per_text, strict=True)]
+        return Redaction(redacted, dict(counts), vault, per_text)
+
+    def _replace(self, text: str, findings: list[Finding], vault: Vault) -> str:
+        if not findings:
+            return text
+        from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
+
+        def placeholder(value: str) -> str:
+            p = vault.lookup(value)
+            if p is None:  # cannot happen: every finding was put in the vault first
+                raise PhiScanError("PHI redaction inconsistent")
+            return p
+
+        results = [RecognizerResult(f.entity_type, f.start, f.end, f.score) for f in findings]
+        return self._anonymizer.anonymize(
+            text=text,
+            analyzer_results=results,
+            operators={"DEFAULT": OperatorConfig("custom", {"lambda": placeholder})},
+            merge_entities_with_spaces=False,
+        ).text
+
+
+def _propagate(texts: list[str], per_text: list[list[Finding]]) -> list[list[Finding]]:
+    """Add a finding wherever an already-found value recurs and was not found."""
+    found: dict[str, Finding] = {}
+    for text, findings in zip(texts, per_text, strict=True):
+        for f in findings:
+            found.setdefault(text[f.start : f.end], f)
+    values = [v for v in found if len(v) >= _MIN_PROPAGATED_LENGTH]
+    if not values:
+        return per_text
+    values.sort(key=len, reverse=True)
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, values)) + r")(?!\w)")
+    out = []
+    for text, findings in zip(texts, per_text, strict=True):
+        extra = [
+            Finding(found[m[0]].entity_type, m.start(), m.end(), found[m[0]].score)
+            for m in pattern.finditer(text)
+        ]
+        extra = [e for e in extra if not any(e.overlaps(f) for f in findings)]
+        out.append(resolve_overlaps(findings + extra) if extra else findings)
+    return out
+
+
+_guard: Guard | None = None
+_guard_lock = threading.Lock()
+
+
+def get_guard() -> Guard:
+    """The process-wide guard, built on first use (thread-safe; loads the engine once).
+
+    Raises `PhiScanError` if the engine cannot be built (the caller fails closed).
+    """
+    global _guard
+    if _guard is None:
+        with _guard_lock:
+            if _guard is None:
+                try:
+                    _guard = Guard()
+                except Exception as exc:
+                    raise PhiScanError(f"PHI engine unavailable: {type(exc).__name__}") from exc
+    return _guard

@@ -1,0 +1,42 @@
+"""Custom Presidio recognizers for the Safe Harbor identifiers Presidio lacks or covers weakly."""
+
+from __future__ import annotations
+
+from presidio_analyzer import EntityRecognizer
+
+from agentyard.phi.recognizers.dates import DateRecognizer, age_over_89
+from agentyard.phi.recognizers.geography import CityCountyRecognizer, street_address, zip_code
+from agentyard.phi.recognizers.identifiers import (
+    DeaNumberRecognizer,
+    account_number,
+    device_id,
+    fax_number,
+    health_plan_id,
+    license_number,
+    medical_record_number,
+    vehicle_id,
+)
+from agentyard.phi.recognizers.names import NameRecognizer
+from agentyard.phi.recognizers.web import email_any_domain, url
+
+
+def custom_recognizers() -> list[EntityRecognizer]:
+    """Fresh instances of every custom recognizer."""
+    return [
+        NameRecognizer(),
+        DateRecognizer(),
+        age_over_89(),
+        street_address(),
+        zip_code(),
+        CityCountyRecognizer(),
+        medical_record_number(),
+        health_plan_id(),
+        account_number(),
+        license_number(),
+        DeaNumberRecognizer(),
+        vehicle_id(),
+        device_id(),
+        fax_number(),
+        email_any_domain(),
+        url(),
+    ]

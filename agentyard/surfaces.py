@@ -1,0 +1,109 @@
+"""The surfaces agentyard serves: spec, mount, error shape, keys and bootstrap of each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Imported for their side effect: each registers its migrations.
+import agentyard.aisp.models
+import agentyard.core.audit
+import agentyard.core.blobs
+import agentyard.core.timestamping
+import agentyard.core.vault
+import agentyard.core.webhooks
+import agentyard.harnesslayer.apps  # also registers its background tasks
+import agentyard.harnesslayer.bundle_models
+import agentyard.harnesslayer.channels  # also registers the channel webhook resolver
+import agentyard.harnesslayer.models
+import agentyard.harnesslayer.people_models
+import agentyard.harnesslayer.profiles  # also registers its background tasks
+import agentyard.harnesslayer.run_models
+import agentyard.harnesslayer.runs  # also registers its background tasks
+import agentyard.harnesslayer.snapshots  # also registers its background tasks
+import agentyard.harnesslayer.sync  # also registers its background tasks
+import agentyard.harnesslayer.webhooks  # also registers the delivery resolver
+import agentyard.hasp.models
+import agentyard.hasp.webhooks  # noqa: F401  (also registers the HASP secret resolver)
+from agentyard.aisp import bootstrap as aisp_bootstrap
+from agentyard.core.errors import ErrorShape, default_shape
+from agentyard.harnesslayer import auth as hl_auth
+from agentyard.harnesslayer import bootstrap as hl_bootstrap
+from agentyard.harnesslayer import errors as hl_errors
+from agentyard.hasp import auth as hasp_auth
+from agentyard.hasp import bootstrap as hasp_bootstrap
+from agentyard.hasp import errors as hasp_errors
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+
+
+@dataclass(frozen=True)
+class Surface:
+    """One API surface: where it is mounted and how its tenants and keys look."""
+
+    name: str
+    mount: str
+    title: str
+    tenant_label: str
+    error_shape: ErrorShape
+    new_secret: Callable[[], str]
+    bootstrap: Callable[[], list[str]]
+    auth_headers: Callable[[str], dict[str, str]]  # headers that present an API key secret
+    # Sub-paths (under the mount) answering errors in another shape, e.g. Anthropic's.
+    error_shapes: dict[str, ErrorShape] = field(default_factory=dict)
+    request_id_prefix: str | None = None  # numbers requests (`request-id` header) when set
+    complete: bool = True  # False while its issue is open: scaffolds may still answer 501
+
+    @property
+    def spec(self) -> Path:
+        return SPECS / f"{self.name}.yaml"
+
+
+SURFACES: dict[str, Surface] = {
+    s.name: s
+    for s in [
+        Surface(
+            name="aisp-hub",
+            mount="/aisp-hub",
+            title="AISP Hub API v1",
+            tenant_label="realm",
+            error_shape=default_shape,
+            new_secret=aisp_bootstrap.new_secret,
+            bootstrap=aisp_bootstrap.bootstrap,
+            auth_headers=lambda secret: {"X-AISP-Key": secret},
+        ),
+        Surface(
+            name="hasp-ai",
+            mount="/hasp-ai",
+            title="HASP AI API V1",
+            tenant_label="org",
+            error_shape=hasp_errors.hasp_shape,
+            new_secret=hasp_auth.new_secret,
+            bootstrap=hasp_bootstrap.bootstrap,
+            auth_headers=lambda secret: {"x-api-key": secret},
+            error_shapes={
+                "/v1/messages": hasp_errors.anthropic_shape,
+                "/v1/models": hasp_errors.anthropic_shape,
+            },
+            request_id_prefix="req_",
+        ),
+        Surface(
+            name="harnesslayer",
+            mount="/harnesslayer",
+            title="Harnesslayer API",
+            tenant_label="organization",
+            error_shape=hl_errors.shape,
+            new_secret=hl_auth.new_org_secret,
+            bootstrap=hl_bootstrap.bootstrap,
+            auth_headers=lambda secret: {"Authorization": f"Bearer {secret}"},
+        ),
+    ]
+}
+
+
+def get(name: str) -> Surface:
+    """A surface by name; KeyError listing the known ones otherwise."""
+    if name not in SURFACES:
+        raise KeyError(f"unknown surface {name!r}; known: {', '.join(SURFACES)}")
+    return SURFACES[name]

@@ -1,0 +1,579 @@
+"""Added latency of `POST /hasp-ai/v1/messages` over a local fake Anthropic upstream.
+
+Everything runs in this one process, on 127.0.0.1: the fake upstream (`FakeAnthropic` from
+tests/llm/fakes.py, a Flask app on werkzeug's threaded server, answering every request with
+one fixed reply), agentyard (`create_app` on uvicorn in a thread, as tests/conftest.py does,
+with a temporary SQLite data dir) and the client (httpx, one keep-alive `httpx.Client` per
+client thread). For each concurrency the same ~1 KB clinical note (a name, an MRN, dates, a
+phone number...) is sent, non-streaming:
+
+- directly to the fake upstream (`POST {fake}/v1/messages`): the baseline;
+- through the gateway with the PHI scan OFF: the process's guard is patched for that cell so
+  that `analyze_many` finds nothing without running Presidio (a benchmark-only monkeypatch;
+  the product has no switch to turn the scanner off, and the org's PHI mode stays `redact`);
+- through the gateway with the PHI scan ON: the real guard (Presidio + spaCy).
+
+It prints p50/p99/mean latency and req/s per cell and the gateway's added p50/p99 over the
+direct baseline of the same concurrency, streaming rows (concurrency 1; whole stream read, plus
+time to first bytes), and, after the timed cells (so the instrumentation never touches them), a
+breakdown of where a gateway request's time goes: extra requests with the gateway's stages
+wrapped in timers (PHI on at concurrency 1, PHI off at the highest concurrency). Figures only:
+nothing asserts on timings; the script exits non-zero only when set-up fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import inspect
+import logging
+import os
+import platform
+import secrets
+import statistics
+import sys
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(BENCH.parent))
+
+from _common import percentile, serve_in_thread, workdir  # noqa: E402
+
+MODEL = "claude-sonnet-4-6"
+MAX_TOKENS = 512
+
+# ~1 KB of synthetic clinical note; every identifier below is invented.
+PROMPT = (
+    "Please summarize this discharge note for the referring physician in three bullet points.\n"
+    "\n"
+    "Patient: Margaret O'Connell, MRN: 48213907, DOB 03/14/1958.\n"
+    "Admitted 02/02/2026 to Riverside General with community-acquired pneumonia of the right "
+    "lower lobe. Presented with three days of productive cough, fever to 38.9 C and pleuritic "
+    "chest pain. Chest X-ray showed right lower lobe consolidation; WBC 14.2, CRP 118. Started "
+    "on ceftriaxone 1 g IV daily and azithromycin 500 mg, switched to oral amoxicillin-"
+    "clavulanate on day 3 once afebrile for 48 hours. Oxygen weaned from 2 L nasal cannula to "
+    "room air by day 4, saturations 95-97%. Comorbidities: type 2 diabetes on metformin, "
+    "hypertension on lisinopril; HbA1c 7.4%. Glucose ran 8-13 mmol/L on sliding scale.\n"
+    "Discharged 02/07/2026 in stable condition to complete 7 days of antibiotics. Follow-up "
+    "with Dr. Alan Whitaker in two weeks with a repeat chest X-ray at six weeks; patient can be "
+    "reached at (617) 555-0142. Daughter Susan O'Connell is the emergency contact.\n"
+)
+
+REPLY_TEXT = (
+    "- Community-acquired right lower lobe pneumonia, treated with IV ceftriaxone and "
+    "azithromycin, then oral amoxicillin-clavulanate; afebrile and on room air by day 4.\n"
+    "- Type 2 diabetes and hypertension stable; glucose managed on a sliding scale.\n"
+    "- Follow-up in two weeks, repeat chest X-ray at six weeks."
+)
+
+BAA = {
+    "version": "2026-04-01",
+    "signer_name": "Bench Runner",
+    "signer_title": "Privacy Officer",
+    "signer_email": "bench@clinic.example",
+    "agree": True,
+}
+
+
+# --- the load generator ---------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    """Where one cell's requests go."""
+
+    label: str
+    url: str
+    headers: dict[str, str]
+
+
+@dataclass
+class Result:
+    label: str
+    concurrency: int
+    latencies: list[float]  # seconds, successful requests only
+    seconds: float  # wall time of the timed run
+    errors: int
+    first_bytes: list[float]  # streaming: seconds to the first body bytes
+
+    @property
+    def p50(self) -> float:
+        return percentile(self.latencies, 50)
+
+    @property
+    def p99(self) -> float:
+        return percentile(self.latencies, 99)
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.latencies) if self.latencies else float("nan")
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds > 0 else float("nan")
+
+
+def body(stream: bool) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "model": MODEL,
+        "max_tokens": MAX_TOKENS,
+        "messages": [{"role": "user", "content": PROMPT}],
+    }
+    if stream:
+        payload["stream"] = True
+    return payload
+
+
+def one_request(
+    client: httpx.Client, target: Target, payload: dict[str, Any], stream: bool
+) -> tuple[bool, float, float]:
+    """(ok, seconds to the whole answer, seconds to its first bytes)."""
+    start = time.perf_counter()
+    if not stream:
+        r = client.post(target.url, headers=target.headers, json=payload)
+        elapsed = time.perf_counter() - start
+        ok = r.status_code == 200 and r.json().get("type") == "message"
+        return ok, elapsed, elapsed
+    first = float("nan")
+    data = b""
+    with client.stream("POST", target.url, headers=target.headers, json=payload) as r:
+        for chunk in r.iter_bytes():
+            if first != first:  # nan: first chunk
+                first = time.perf_counter() - start
+            data += chunk
+        status = r.status_code
+    elapsed = time.perf_counter() - start
+    return status == 200 and b"event: message_stop" in data, elapsed, first
+
+
+def run_cell(
+    target: Target, concurrency: int, requests: int, warmup: int, stream: bool, timeout: float
+) -> Result:
+    """`warmup` then `requests` requests, `concurrency` keep-alive connections in flight."""
+    payload = body(stream)
+    clients = [httpx.Client(timeout=timeout) for _ in range(concurrency)]
+    try:
+        # Warm-up: opens every connection and heats the code paths; not counted.
+        per_client = max(1, -(-warmup // concurrency)) if warmup > 0 else 0
+        for _ in range(per_client):
+            _parallel(clients, lambda c: one_request(c, target, payload, stream))
+
+        latencies: list[float] = []
+        first_bytes: list[float] = []
+        errors = [0]
+        lock = threading.Lock()
+        remaining = [requests]
+
+        def loop(client: httpx.Client) -> None:
+            while True:
+                with lock:
+                    if remaining[0] <= 0:
+                        return
+                    remaining[0] -= 1
+                try:
+                    ok, elapsed, first = one_request(client, target, payload, stream)
+                except httpx.HTTPError:
+                    ok, elapsed, first = False, 0.0, 0.0
+                with lock:
+                    if ok:
+                        latencies.append(elapsed)
+                        first_bytes.append(first)
+                    else:
+                        errors[0] += 1
+
+        start = time.perf_counter()
+        threads = [threading.Thread(target=loop, args=(c,), daemon=True) for c in clients]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        seconds = time.perf_counter() - start
+    finally:
+        for c in clients:
+            c.close()
+    return Result(target.label, concurrency, latencies, seconds, errors[0], first_bytes)
+
+
+def _parallel(clients: list[httpx.Client], fn: Callable[[httpx.Client], object]) -> None:
+    threads = [threading.Thread(target=fn, args=(c,), daemon=True) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+# --- servers and set-up ---------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def fake_upstream() -> Iterator[Any]:
+    """tests/llm/fakes.py's FakeAnthropic; every request gets the same successful reply."""
+    from tests.llm.fakes import FakeAnthropic, Reply
+
+    fake = FakeAnthropic(api_key="bench-upstream-key")
+    # Nothing is enqueued: `default_reply` answers every request. Streams send 12-char deltas.
+    fake.default_reply = Reply(text=REPLY_TEXT, input_tokens=290, output_tokens=70, chunk=12)
+    try:
+        yield fake
+    finally:
+        fake.close()
+
+
+@contextlib.contextmanager
+def agentyard_in_process(data_dir: Path) -> Iterator[str]:
+    """create_app(settings) on uvicorn in a thread (as tests/conftest.py); yields the base URL."""
+    from agentyard.app import create_app
+    from agentyard.config import Settings
+
+    settings = Settings.from_env(
+        data_dir=data_dir,
+        database_url=None,
+        redis_url=None,
+        hasp_requests_per_minute=10**9,
+        hasp_credit_allotment=10**15,
+        llm_max_retries=0,
+    )
+    app = create_app(settings)
+    with serve_in_thread(app) as base:
+        yield base
+
+
+def make_org(base: str) -> str:
+    """A fresh org with an all-scope key and the BAA accepted; its key."""
+    from agentyard.core import keys
+    from agentyard.core.store import connection
+    from agentyard.hasp import SURFACE
+    from agentyard.hasp.auth import SCOPES, new_secret
+
+    with connection():
+        tenant, _ = keys.get_or_create_tenant(SURFACE, f"bench-{secrets.token_hex(4)}")
+        _, secret = keys.create_key(tenant, new_secret, name="bench", scopes=list(SCOPES))
+    r = httpx.post(
+        f"{base}/hasp-ai/v1/compliance/baa/acceptances",
+        headers={"Authorization": f"Bearer {secret}"},
+        json=BAA,
+        timeout=30,
+    )
+    if r.status_code != 201:
+        raise RuntimeError(f"accepting the BAA answered {r.status_code}: {r.text[:300]}")
+    return secret
+
+
+@contextlib.contextmanager
+def phi_scan_off() -> Iterator[None]:
+    """BENCHMARK-ONLY: the process's guard finds nothing, without running Presidio."""
+    from agentyard.phi.guard import get_guard
+
+    guard = get_guard()
+
+    def analyze_many(texts: Any, timeout: float = 0.0) -> list[list[Any]]:
+        return [[] for _ in texts]
+
+    guard.analyze_many = analyze_many  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del guard.analyze_many
+
+
+def check_setup(fake: Any, direct: Target, gateway: Target) -> None:
+    """One request each way answers 200, and the upstream saw the prompt redacted (scan on)
+    or unchanged (scan off)."""
+    with httpx.Client(timeout=60) as client:
+        for target in (direct, gateway):
+            r = client.post(target.url, headers=target.headers, json=body(False))
+            if r.status_code != 200 or r.json().get("type") != "message":
+                raise RuntimeError(f"{target.label}: {r.status_code} {r.text[:300]}")
+        sent = fake.requests[-1].json["messages"][0]["content"]
+        if "48213907" in sent or "[" not in sent:
+            raise RuntimeError(f"PHI scan on, but the upstream got the MRN:\n{sent}")
+        with phi_scan_off():
+            r = client.post(gateway.url, headers=gateway.headers, json=body(False))
+        if r.status_code != 200 or fake.requests[-1].json["messages"][0]["content"] != PROMPT:
+            raise RuntimeError(f"PHI scan off: {r.status_code}, upstream got a changed prompt")
+
+
+# --- where the time goes --------------------------------------------------------------------
+
+
+class Breakdown:
+    """Times the gateway's stages by wrapping them (module attributes, looked up per call)."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, list[float]] = defaultdict(list)
+        self._undo: list[Callable[[], None]] = []
+
+    def wrap(self, owner: Any, name: str, label: str) -> None:
+        original = getattr(owner, name)
+        times = self.times[label]
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                times.append(time.perf_counter() - start)
+
+        async def timed_async(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return await original(*args, **kwargs)
+            finally:
+                times.append(time.perf_counter() - start)
+
+        setattr(owner, name, timed_async if inspect.iscoroutinefunction(original) else timed)
+        had_own = name in getattr(owner, "__dict__", {})
+        self._undo.append(
+            lambda: setattr(owner, name, original) if had_own else delattr(owner, name)
+        )
+
+    def __enter__(self) -> Breakdown:
+        from agentyard.hasp import credits, gateway
+        from agentyard.phi.guard import get_guard
+        from handlers.hasp_ai import security
+
+        guard = get_guard()
+        self.wrap(security, "_check", "auth + rate limit (threadpool, store)")
+        self.wrap(gateway, "prepare", "gateway.prepare (threadpool body)")
+        self.wrap(guard, "redact", "  of which PHI scan + redaction (guard.redact)")
+        self.wrap(guard, "analyze_many", "    of which analysis (analyze_many)")
+        self.wrap(credits, "reserve", "  of which credits.reserve")
+        self.wrap(gateway.provider(), "create", "upstream call (provider.create)")
+        self.wrap(gateway, "finish", "gateway.finish (settle, record, audit)")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for undo in reversed(self._undo):
+            undo()
+
+
+# --- output ---------------------------------------------------------------------------------
+
+
+def fmt(seconds: float) -> str:
+    return "n/a" if seconds != seconds else f"{seconds * 1000:.2f}"
+
+
+def table(results: list[Result], baseline: dict[tuple[int, bool], Result], stream: bool) -> None:
+    head = (
+        f"{'target':<32} {'conc':>4} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} "
+        f"{'req/s':>8} {'n':>5} {'err':>4}   {'added p50':>9} {'added p99':>9}"
+    )
+    if stream:
+        head += f" {'TTFB p50':>9}"
+    print(head)
+    for res in results:
+        base = baseline[(res.concurrency, stream)]
+        added = ("", "")
+        if res is not base:
+            added = (
+                f"{(res.p50 - base.p50) * 1000:+.2f}",
+                f"{(res.p99 - base.p99) * 1000:+.2f}",
+            )
+        line = (
+            f"{res.label:<32} {res.concurrency:>4} {fmt(res.p50):>8} {fmt(res.p99):>8} "
+            f"{fmt(res.mean):>8} {res.rps:>8.1f} {len(res.latencies):>5} {res.errors:>4}   "
+            f"{added[0]:>9} {added[1]:>9}"
+        )
+        if stream:
+            line += f" {fmt(percentile(res.first_bytes, 50)):>9}"
+        print(line)
+
+
+def print_breakdown(cell: Result, bd: Breakdown) -> None:
+    """Per-stage p50/p99 of one instrumented cell (stages overlap the client's total)."""
+    print()
+    print(
+        f"where a gateway request's time goes ({cell.label}, concurrency {cell.concurrency}, "
+        f"{len(cell.latencies)} requests; ms per request):"
+    )
+    print(f"  {'stage':<52} {'p50':>8} {'p99':>8} {'max':>8}")
+    lat = cell.latencies
+    print(
+        f"  {'client-measured total':<52} {fmt(percentile(lat, 50)):>8} "
+        f"{fmt(percentile(lat, 99)):>8} {fmt(max(lat, default=float('nan'))):>8}"
+    )
+    top = 0.0
+    for label, times in bd.times.items():
+        if not times:
+            continue
+        if not label.startswith(" "):
+            top += percentile(times, 50)
+        print(
+            f"  {label:<52} {fmt(percentile(times, 50)):>8} {fmt(percentile(times, 99)):>8} "
+            f"{fmt(max(times)):>8}"
+        )
+    rest = percentile(lat, 50) - top
+    print(f"  {'rest: p50 total - sum of top-level p50s':<52} {fmt(rest):>8}")
+    print(
+        "  (rest = HTTP in and out, middleware, Connexion routing + request validation, "
+        "threadpool hops; under concurrency also waiting for the GIL and the event loop)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--requests", type=int, default=200, help="timed requests per cell (every concurrency)"
+    )
+    parser.add_argument(
+        "--concurrency",
+        default="1,8",
+        help="comma-separated concurrencies (keep-alive connections, one client thread each)",
+    )
+    parser.add_argument("--warmup", type=int, default=24, help="untimed requests per cell")
+    parser.add_argument(
+        "--stream-requests",
+        type=int,
+        default=100,
+        help="timed streaming requests per target at concurrency 1 (0 = no streaming rows)",
+    )
+    parser.add_argument(
+        "--breakdown-requests",
+        type=int,
+        default=100,
+        help="extra gateway requests timed stage by stage, PHI on at concurrency 1 and PHI "
+        "off at the highest concurrency (0 = skip)",
+    )
+    parser.add_argument("--timeout", type=float, default=60.0, help="client timeout, seconds")
+    args = parser.parse_args()
+    try:
+        levels = sorted({int(c) for c in args.concurrency.split(",") if c.strip()})
+    except ValueError:
+        parser.error("--concurrency takes integers, e.g. 1,8")
+    if not levels or levels[0] < 1 or levels[-1] > 64:
+        parser.error("concurrencies must be between 1 and 64")
+    if not 1 <= args.requests <= 100_000 or args.warmup < 0:
+        parser.error("need 1 <= --requests <= 100000 and --warmup >= 0")
+    if not 0 <= args.stream_requests <= 100_000 or not 0 <= args.breakdown_requests <= 100_000:
+        parser.error("--stream-requests and --breakdown-requests take 0..100000")
+
+    logging.getLogger("agentyard").setLevel(logging.ERROR)
+    t0 = time.perf_counter()
+    with workdir() as tmp:
+        data_dir = tmp / "agentyard-data"
+        data_dir.mkdir()
+        with fake_upstream() as fake, agentyard_in_process(data_dir) as base:
+            from agentyard.hasp import gateway as gw
+            from agentyard.llm import make_provider
+            from agentyard.phi.guard import get_guard
+
+            gw.use_provider(
+                make_provider("anthropic", base_url=fake.url, api_key=fake.api_key, max_retries=0)
+            )
+            key = make_org(base)
+            direct = Target(
+                "direct upstream",
+                f"{fake.url}/v1/messages",
+                {"x-api-key": fake.api_key, "anthropic-version": "2023-06-01"},
+            )
+            through = Target(
+                "gateway", f"{base}/hasp-ai/v1/messages", {"Authorization": f"Bearer {key}"}
+            )
+            load_start = time.perf_counter()
+            guard = get_guard()  # loads Presidio + spaCy
+            load_seconds = time.perf_counter() - load_start
+            found = guard.redact([PROMPT], timeout=60).counts
+            check_setup(fake, direct, through)
+
+            print(
+                f"python         : {platform.python_version()} ({platform.python_implementation()}"
+                f"), {os.cpu_count()} CPUs, {platform.system()} {platform.machine()}"
+            )
+            print(
+                "layout         : one process: fake upstream (tests/llm/fakes.py FakeAnthropic, "
+                "werkzeug threaded), agentyard (create_app on uvicorn in a thread, SQLite, "
+                "log level warning), httpx client threads"
+            )
+            print(
+                f"prompt         : {len(PROMPT.encode())} bytes, 1 user message, max_tokens "
+                f"{MAX_TOKENS}, model {MODEL}; reply {len(REPLY_TEXT)} chars"
+            )
+            print(
+                "PHI in prompt  : "
+                + ", ".join(f"{t} x{n}" for t, n in sorted(found.items()))
+                + f" (org PHI mode: redact; guard load {load_seconds:.2f} s)"
+            )
+            print(
+                f"requests       : {args.requests} timed + {args.warmup} warm-up per cell, "
+                f"concurrency {', '.join(map(str, levels))}; streaming rows: "
+                + (f"{args.stream_requests} at concurrency 1" if args.stream_requests else "off")
+            )
+            print(
+                "PHI scan OFF   : benchmark-only monkeypatch, get_guard().analyze_many returns "
+                "no findings without running Presidio (the product has no off switch)"
+            )
+            print()
+
+            results: list[Result] = []
+            baseline: dict[tuple[int, bool], Result] = {}
+            cells = [(c, False, args.requests) for c in levels]
+            if args.stream_requests:
+                cells.append((1, True, args.stream_requests))
+            for concurrency, stream, count in cells:
+                suffix = " (stream)" if stream else ""
+                row = []
+                for label, target, off in (
+                    ("direct upstream", direct, False),
+                    ("gateway, PHI scan off", through, True),
+                    ("gateway, PHI scan on", through, False),
+                ):
+                    cell_target = Target(label + suffix, target.url, target.headers)
+                    with phi_scan_off() if off else contextlib.nullcontext():
+                        res = run_cell(
+                            cell_target, concurrency, count, args.warmup, stream, args.timeout
+                        )
+                    row.append(res)
+                    print(
+                        f"  measured {res.label:<36} concurrency {concurrency}: "
+                        f"{res.seconds:.1f} s",
+                        flush=True,
+                    )
+                baseline[(concurrency, stream)] = row[0]
+                results += row
+            print()
+            table([r for r in results if "(stream)" not in r.label], baseline, False)
+            streamed = [r for r in results if "(stream)" in r.label]
+            if streamed:
+                print()
+                table(streamed, baseline, True)
+            if any(r.errors for r in results):
+                print("note: some requests failed (err column); they are not in the figures")
+
+            if args.breakdown_requests:
+                scenarios = [(1, False)] + ([(levels[-1], True)] if levels[-1] > 1 else [])
+                for concurrency, off in scenarios:
+                    label = "gateway, PHI scan " + ("off" if off else "on")
+                    with phi_scan_off() if off else contextlib.nullcontext(), Breakdown() as bd:
+                        cell = run_cell(
+                            Target(label, through.url, through.headers),
+                            concurrency,
+                            args.breakdown_requests,
+                            0,
+                            False,
+                            args.timeout,
+                        )
+                    print_breakdown(cell, bd)
+            gw.use_provider(None)
+    print()
+    print(f"total run time : {time.perf_counter() - t0:.1f} s")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except RuntimeError as exc:
+        print(f"set-up failed: {exc}", file=sys.stderr)
+        sys.exit(1)

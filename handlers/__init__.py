@@ -1,0 +1,1 @@
+"""Thin operation handlers, one package per surface, one module per resource."""

@@ -1,0 +1,1 @@
+"""AISP Hub handlers: parse the request, call agentyard.aisp, shape the response."""

@@ -1,0 +1,45 @@
+"""/v1/messages: Anthropic-compatible inference, and token counting."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse, StreamingResponse
+
+from agentyard.core.store import with_connection
+from agentyard.hasp import catalog, gateway, orgs
+from agentyard.llm import count_input_tokens, encode_event
+from generated.hasp_ai.models import CountTokensRequest, MessageCreateRequest
+from handlers.hasp_ai.security import require
+
+
+async def createMessage(body: dict[str, Any]) -> Any:
+    MessageCreateRequest.model_validate(body)
+    who = require("ai:chat")
+    call = await run_in_threadpool(with_connection(gateway.prepare), who, body, "anthropic")
+    if not body.get("stream"):
+        return JSONResponse(await gateway.complete(call))
+    events = gateway.stream(call)
+    first = await anext(events)  # an upstream that fails at once answers a plain error
+
+    async def frames() -> AsyncIterator[bytes]:
+        yield encode_event(first)
+        async for event in events:
+            yield encode_event(event)
+
+    return StreamingResponse(
+        frames(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+    )
+
+
+@with_connection
+def _count(who: Any, body: dict[str, Any]) -> dict[str, int]:
+    catalog.resolve(body["model"], orgs.settings_of(who.org).opus_enabled)
+    return {"input_tokens": count_input_tokens(body)}
+
+
+async def countMessageTokens(body: dict[str, Any]) -> dict[str, int]:
+    CountTokensRequest.model_validate(body)
+    return await run_in_threadpool(_count, require("ai:chat"), body)

@@ -1,0 +1,137 @@
+"""Schemathesis fuzzes every operation of specs/hasp-ai.yaml against the app.
+
+Every default check runs, with a real organization's all-scope key (the BAA accepted) as the
+`ApiKey` credential. A `map_case` hook keeps schema-valid inference requests realistic where
+the spec states rules in prose (a forced tool must be one of `tools`; tool descriptions are
+plain text, since PHI there is refused by design). Responses are also validated by openapi-core.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from openapi_core import OpenAPI
+from schemathesis.core.parameters import ParameterLocation
+
+from agentyard.core import keys
+from agentyard.core.store import connection
+from agentyard.hasp import SURFACE, baa
+from agentyard.hasp.auth import SCOPES, Caller, new_secret
+from tests.contract.conftest import SEED, _fit_int64, _positive
+from tests.contract.openapi_views import ReceivedResponse, SentRequest
+
+SPEC = Path(__file__).resolve().parents[2] / "specs" / "hasp-ai.yaml"
+MOUNT = "/hasp-ai"
+MAX_EXAMPLES = 25  # bounded: the whole contract run stays within minutes on two cores
+MODELS = ["claude-sonnet-4-6", "claude-haiku-4-5", "claude-opus-4-6"]
+
+
+def realistic(case: schemathesis.Case) -> schemathesis.Case:
+    op = case.operation.definition.raw.get("operationId")
+    if case.query and _positive(case, ParameterLocation.QUERY):
+        case.query.pop("cursor", None)  # only the server's own cursors are valid
+    body = case.body if _positive(case, ParameterLocation.BODY) else None
+    if op in ("createMessage", "countMessageTokens") and isinstance(body, dict):
+        tools = body.get("tools") or []
+        for i, tool in enumerate(tools):
+            tool["name"] = f"tool_{i}"
+            if "description" in tool:
+                tool["description"] = "Looks something up."
+        choice = body.get("tool_choice")
+        if isinstance(choice, dict):
+            if choice.get("type") == "tool":
+                if tools:
+                    choice["name"] = tools[0]["name"]
+                else:
+                    choice.clear()
+                    choice["type"] = "auto"
+            elif choice.get("type") == "any" and not tools:
+                choice["type"] = "auto"
+        if body.get("model") not in MODELS:
+            body["model"] = MODELS[len(str(body.get("model"))) % 2]
+    if body is not None:
+        # Free-form JSON (tool inputs, schemas) cannot bound integers in JSON Schema; the
+        # spec's prose does: agentyard refuses integers outside the signed 64-bit range.
+        case.body = _fit_int64(body)
+    return case
+
+
+@pytest.fixture(scope="module")
+def hasp_key(app) -> str:
+    with connection():
+        org, _ = keys.get_or_create_tenant(SURFACE, f"contract-{secrets.token_hex(4)}")
+        key, secret = keys.create_key(org, new_secret, name="contract", scopes=list(SCOPES))
+        body = {
+            "version": baa.VERSION,
+            "signer_name": "Contract Test",
+            "signer_title": "CI",
+            "signer_email": "ci@example.org",
+        }
+        baa.accept(Caller(org, key), body)
+    return secret
+
+
+@pytest.fixture(scope="module")
+def hasp_schema(app, hasp_key):
+    config = schemathesis.Config.from_dict(
+        {
+            "seed": SEED,
+            "auth": {"openapi": {"ApiKey": {"api_key": hasp_key}}},
+            "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True},
+            "checks": {
+                # Documented refusals of schema-valid requests: no BAA/credits (402), PHI
+                # blocked or a missing scope (403), an unknown model (404), a webhook URL
+                # that resolves to a private address (422).
+                "positive_data_acceptance": {
+                    "expected-statuses": ["2xx", "401", "402", "403", "404", "409", "422", "429"]
+                },
+                # Invalid bodies past the size limit are refused by size first (413).
+                "negative_data_rejection": {
+                    "expected-statuses": [
+                        "400",
+                        "401",
+                        "403",
+                        "404",
+                        "405",
+                        "406",
+                        "409",
+                        "413",
+                        "415",
+                        "422",
+                        "428",
+                        "429",
+                    ]
+                },
+            },
+        }
+    )
+    schema = schemathesis.openapi.from_asgi(f"{MOUNT}/openapi.json", app, config=config)
+
+    @schema.hook
+    def map_case(context: schemathesis.HookContext, case: schemathesis.Case):
+        return realistic(case)
+
+    return schema
+
+
+@pytest.fixture(scope="module")
+def openapi() -> OpenAPI:
+    return OpenAPI.from_file_path(str(SPEC))
+
+
+schema = schemathesis.pytest.from_fixture("hasp_schema")
+
+
+@schema.parametrize()
+def test_hasp_ai_contract(case: schemathesis.Case, openapi: Any) -> None:
+    response = case.call_and_validate()
+    if case.method.upper() != case.operation.method.upper():
+        return
+    if response.headers.get("content-type", [""])[0].startswith("text/event-stream"):
+        return  # openapi-core does not parse event streams; Schemathesis checked it
+    sent = SentRequest(response, mount=MOUNT, host="https://api.usehasp.com")
+    openapi.validate_response(sent, ReceivedResponse(response))

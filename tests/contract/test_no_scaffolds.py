@@ -1,0 +1,98 @@
+"""No operation of a complete surface is a scaffold, and every seed operation is mounted.
+
+Every mounted surface (agentyard/surfaces.py) has every seed operation of the inventory
+(../shared/inventory/operations.tsv) in its spec. A surface is marked `complete` when its issue
+delivers it; from then on:
+- no operation of its spec resolves to a `codegen.py` scaffold;
+- asked over HTTP with a schema-valid request and a valid key, no operation answers 501.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import secrets
+from pathlib import Path
+
+import hypothesis
+import pytest
+import schemathesis
+from hypothesis import HealthCheck
+
+from agentyard import surfaces
+from agentyard.core import keys
+from agentyard.core.store import connection
+from agentyard.specs import operations
+
+ROOT = Path(__file__).resolve().parents[2]
+INVENTORY = ROOT.parent / "shared" / "inventory" / "operations.tsv"
+MOUNTED = sorted(surfaces.SURFACES)
+COMPLETE = sorted(name for name, s in surfaces.SURFACES.items() if s.complete)
+
+
+def _shape(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "{}", path.rstrip("/") or "/")
+
+
+def seed_operations(surface: str) -> list[tuple[str, str]]:
+    if not INVENTORY.exists():
+        pytest.skip(f"seed inventory not found at {INVENTORY}")
+    with INVENTORY.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    return [(r["method"].upper(), r["path"]) for r in rows if r["surface"] == surface]
+
+
+@pytest.mark.parametrize("name", MOUNTED)
+def test_every_seed_operation_is_in_the_spec(name: str) -> None:
+    spec = surfaces.get(name).spec
+    have = {(op.method.upper(), _shape(op.path)) for op in operations.operations(spec)}
+    missing = [f"{m} {p}" for m, p in seed_operations(name) if (m, _shape(p)) not in have]
+    assert not missing, f"{name}: seed operations missing from {spec.name}: {missing}"
+
+
+@pytest.mark.parametrize("name", COMPLETE)
+def test_no_operation_is_a_scaffold(name: str) -> None:
+    report = operations.inspect(ROOT, [surfaces.get(name).spec])
+    assert not report.problems
+    unwritten = [f"{op.operation_id} ({op.label})" for op in report.missing + report.scaffolded]
+    assert not unwritten, f"{name}: still scaffolds or missing: {unwritten}"
+
+
+def _first_valid_case(operation: schemathesis.APIOperation) -> schemathesis.Case:
+    """One schema-valid request for `operation` (deterministic; no shrinking)."""
+    drawn: list[schemathesis.Case] = []
+
+    @hypothesis.given(operation.as_strategy())
+    @hypothesis.settings(
+        max_examples=1,
+        phases=[hypothesis.Phase.generate],
+        database=None,
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def draw(case: schemathesis.Case) -> None:
+        drawn.append(case)
+
+    draw()
+    return drawn[0]
+
+
+@pytest.mark.parametrize("name", COMPLETE)
+def test_no_operation_answers_501(name: str, app) -> None:
+    surface = surfaces.get(name)
+    with connection():
+        tenant, _ = keys.get_or_create_tenant(name, f"probe-{secrets.token_hex(4)}")
+        _, secret = keys.create_key(tenant, surface.new_secret, name="501-probe")
+    schema = schemathesis.openapi.from_asgi(f"{surface.mount}/openapi.json", app)
+    asked, unimplemented = 0, []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        case = _first_valid_case(operation)
+        case.headers = {**(case.headers or {}), **surface.auth_headers(secret)}
+        response = case.call()
+        asked += 1
+        if response.status_code == 501:
+            unimplemented.append(f"{operation.label}: {response.text[:200]}")
+    assert asked == len(operations.operations(surface.spec))
+    assert not unimplemented, f"{name}: operations answering 501: {unimplemented}"

@@ -1,0 +1,44 @@
+"""The store: migrations, SQLite settings, PostgreSQL when configured."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from agentyard.core import migrations
+from agentyard.core.store import connection, db, is_sqlite
+
+
+def test_migrations_are_recorded_and_idempotent(app):
+    assert migrations.upgrade() == []
+    with connection():
+        rows = list(migrations.AppliedMigration.select())
+    assert {(r.component, r.version) for r in rows} >= {("core", 1), ("aisp", 1)}
+
+
+def test_sqlite_runs_in_wal_with_a_busy_timeout(app, backend):
+    if backend.name != "embedded":
+        pytest.skip("SQLite only")
+    with connection():
+        assert is_sqlite()
+        assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute_sql("PRAGMA busy_timeout").fetchone()[0] >= 1000
+
+
+def test_connection_context_always_closes(app):
+    with connection():
+        assert not db.is_closed()
+    assert db.is_closed()
+    with pytest.raises(ZeroDivisionError), connection():
+        raise ZeroDivisionError
+    assert db.is_closed()
+
+
+@pytest.mark.skipif(not os.environ.get("AGENTYARD_TEST_DATABASE_URL"), reason="no PostgreSQL")
+def test_postgres_backend_is_used_when_configured(app, backend):
+    if backend.name != "scaled":
+        pytest.skip("scaled backend only")
+    with connection():
+        assert not is_sqlite()
+        assert db.execute_sql("SELECT 1").fetchone()[0] == 1

@@ -1,0 +1,739 @@
+"""Versions, states, signed uploads and downloads, snapshots, rollbacks and history."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import io
+import tarfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from agentyard.core import blobs, clock, jobs, netguard, runtime
+from agentyard.core.store import connection
+from agentyard.harnesslayer import apps as apps_domain
+from agentyard.harnesslayer import profiles as profiles_domain
+from agentyard.harnesslayer import snapshots
+from agentyard.harnesslayer.bundle_models import History, State, Upload, Version
+from agentyard.harnesslayer.models import App, Profile
+from tests.harnesslayer.bundle_helpers import (
+    OCTET,
+    declare,
+    download,
+    make_profile,
+    publish_state,
+    publish_version,
+    put_files,
+    sri,
+    start_state,
+    start_version,
+    unzip,
+    wait_for,
+)
+
+FILES = {
+    "agent.json": b'{"name": "demo", "model": "claude"}\n',
+    "README.md": b"# Demo\n\nAn agent.\n",
+    "skills/search.md": b"Search the web.\n",
+}
+
+
+@contextmanager
+def override_settings(**changes: object) -> Iterator[None]:
+    """Change the live server's settings for the duration (it runs in this process)."""
+    current = runtime.current()
+    before = current.settings
+    current.settings = dataclasses.replace(before, **changes)
+    try:
+        yield
+    finally:
+        current.settings = before
+
+
+@pytest.fixture(scope="module")
+def consumer(app):
+    jobs.start_consumer(workers=2, poll_interval=0.05, scheduler_interval=0.05)
+    yield
+    jobs.stop_consumer()
+
+
+def head_state(profile_id: str) -> str | None:
+    with connection():
+        return Profile.get_by_id(profile_id).head_state_id
+
+
+def complete(ws, upload: dict, app_id: str):
+    return ws.http.post(
+        f"/v1/version/upload/{upload['uploadId']}/complete",
+        headers=ws.headers,
+        json={"appId": app_id, "versionId": upload["versionId"]},
+    )
+
+
+# --- versions -------------------------------------------------------------------------------
+
+
+def test_upload_put_complete_registers_the_head_version(ws, server):
+    app = ws.app()
+    upload = start_version(ws, app, FILES, versionId="release-1.0")
+    assert upload["uploadId"].startswith("upload-") and upload["versionId"] == "release-1.0"
+    assert upload["appId"] == app["id"]
+    assert [u["name"] for u in upload["uploadUrls"]] == list(FILES)  # in the order of files
+    for item in upload["uploadUrls"]:  # absolute URLs to agentyard itself, under the mount
+        assert item["url"].startswith(server + "/harnesslayer/v1/blobs/upload/")
+        assert item["expiresAt"] == upload["expiresAt"]
+    put_files(upload, FILES)
+    again = httpx.put(upload["uploadUrls"][0]["url"], content=FILES["agent.json"], headers=OCTET)
+    assert again.status_code == 204  # a second PUT replaces the first until completed
+    r = complete(ws, upload, app["slug"])
+    assert r.status_code == 200, r.text
+    version = r.json()["data"]
+    assert version["id"] == "release-1.0" and version["number"] == 1 and version["isHead"]
+    assert version["files"] == [
+        {"name": name, "hash": sri(FILES[name]), "size": len(FILES[name])} for name in sorted(FILES)
+    ]
+    assert version["totalSize"] == sum(len(v) for v in FILES.values())
+    assert ws.http.get(f"/v1/app/{app['id']}", headers=ws.headers).json()["data"][
+        "headVersionId"
+    ] == ("release-1.0")
+    # Completing again is safe: the same version, 200.
+    retry = complete(ws, upload, app["id"])
+    assert retry.status_code == 200 and retry.json()["data"] == version
+    late = httpx.put(upload["uploadUrls"][0]["url"], content=FILES["agent.json"], headers=OCTET)
+    assert late.status_code == 410 and late.json()["error"]["code"] == "gone"
+
+    second = publish_version(ws, app, {**FILES, "README.md": b"# Demo v2\n"})
+    assert second["number"] == 2 and second["id"].startswith("ver-") and second["isHead"]
+    got = ws.http.get("/v1/version/release-1.0", headers=ws.headers).json()["data"]
+    assert got["isHead"] is False and got["number"] == 1
+    listed = ws.http.get(
+        "/v1/version/list", headers=ws.headers, params={"appId": app["slug"], "pageSize": 1}
+    ).json()["data"]
+    assert listed["total"] == 2 and [v["id"] for v in listed["items"]] == [second["id"]]
+    page2 = ws.http.get(
+        "/v1/version/list",
+        headers=ws.headers,
+        params={"appId": app["id"], "pageSize": 1, "page": 2},
+    ).json()["data"]
+    assert [v["id"] for v in page2["items"]] == ["release-1.0"]
+
+
+def test_complete_refuses_missing_and_mismatched_files(ws):
+    app = ws.app()
+    other = ws.app()
+    publish_version(ws, other, {"shared.txt": b"already stored\n"})  # same bytes, elsewhere
+    files = {"a.txt": b"alpha\n", "b.txt": b"bravo\n", "shared.txt": b"already stored\n"}
+    upload = start_version(ws, app, files)
+    put_files(upload, files, skip=("b.txt", "shared.txt"))
+    wrong = httpx.put(upload["uploadUrls"][1]["url"], content=b"not bravo\n", headers=OCTET)
+    assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "hash_mismatch"
+    r = complete(ws, upload, app["id"])
+    assert r.status_code == 409, r.text
+    error = r.json()["error"]
+    assert error["code"] == "upload_incomplete"
+    # A file counts only when PUT to this upload, even if identical bytes are stored already.
+    assert error["details"] == {"missing": ["shared.txt"], "mismatched": ["b.txt"]}
+    app_now = ws.http.get(f"/v1/app/{app['id']}", headers=ws.headers).json()["data"]
+    assert app_now["headVersionId"] is None
+    listed = ws.http.get("/v1/version/list", headers=ws.headers, params={"appId": app["id"]})
+    assert listed.json()["data"]["total"] == 0
+    put_files(upload, files, skip=("a.txt",))
+    assert complete(ws, upload, app["id"]).status_code == 200
+
+
+def test_upload_input_rules(ws):
+    app = ws.app()
+    good = declare({"a.txt": b"a"})
+    for files in (
+        [{"name": "../etc/passwd", "hash": good[0]["hash"]}],
+        [{"name": "a/./b", "hash": good[0]["hash"]}],
+        [{"name": "a//b", "hash": good[0]["hash"]}],
+        [{"name": "/abs", "hash": good[0]["hash"]}],
+        [{"name": "a\\b", "hash": good[0]["hash"]}],
+        [{"name": "a.txt", "hash": "sha256-abc"}],
+        [{"name": "a.txt", "hash": "md5-" + "A" * 43 + "="}],
+        good + good,  # duplicate names
+        [*good, {"name": "a.txt/b", "hash": good[0]["hash"]}],  # a file and a directory
+        [],
+        [{"name": "a.txt"}],
+    ):
+        r = ws.http.post(
+            "/v1/version/upload", headers=ws.headers, json={"appId": app["id"], "files": files}
+        )
+        assert r.status_code == 400, (files, r.text)
+        assert r.json()["error"]["code"] == "bad_request"
+    for reserved in ("list", "create"):
+        r = ws.http.post(
+            "/v1/version/upload",
+            headers=ws.headers,
+            json={"appId": app["id"], "versionId": reserved, "files": good},
+        )
+        assert r.status_code == 400
+    first = start_version(ws, app, {"a.txt": b"a"}, versionId="v1")
+    taken = ws.http.post(
+        "/v1/version/upload",
+        headers=ws.headers,
+        json={"appId": app["id"], "versionId": "v1", "files": good},
+    )
+    assert taken.status_code == 409 and taken.json()["error"]["code"] == "conflict"
+    put_files(first, {"a.txt": b"a"})
+    wrong_version = ws.http.post(
+        f"/v1/version/upload/{first['uploadId']}/complete",
+        headers=ws.headers,
+        json={"appId": app["id"], "versionId": "v2"},
+    )
+    assert wrong_version.status_code == 404
+    unknown = ws.http.post(
+        "/v1/version/upload/upload-01J9Z3K4M5N6P7Q8R9S0T1V2W3/complete",
+        headers=ws.headers,
+        json={"appId": app["id"], "versionId": "v1"},
+    )
+    assert unknown.status_code == 404
+    assert complete(ws, first, app["id"]).status_code == 200
+    registered = ws.http.post(
+        "/v1/version/upload",
+        headers=ws.headers,
+        json={"appId": app["id"], "versionId": "v1", "files": good},
+    )
+    assert registered.status_code == 409
+    nothing = ws.http.post(
+        "/v1/version/upload", headers=ws.headers, json={"appId": "no-such-app", "files": good}
+    )
+    assert nothing.status_code == 404
+
+
+def test_expired_uploads_and_tokens(ws):
+    app = ws.app()
+    with override_settings(harnesslayer_upload_ttl_seconds=0):
+        upload = start_version(ws, app, FILES, versionId="short-lived")
+    r = httpx.put(upload["uploadUrls"][0]["url"], content=FILES["agent.json"], headers=OCTET)
+    assert r.status_code == 410 and r.json()["error"]["code"] == "gone"
+    assert complete(ws, upload, app["id"]).status_code == 410
+    create = ws.http.post(
+        "/v1/version/create",
+        headers=ws.headers,
+        json={"appId": app["id"], "versionId": "short-lived"},
+    )
+    assert create.status_code == 410
+    # An expired, never completed upload gives its version id up.
+    fresh = start_version(ws, app, FILES, versionId="short-lived")
+    url = fresh["uploadUrls"][0]["url"]
+    payload, signature = url.rsplit("/", 1)[1].split(".")
+    forged = url.rsplit("/", 1)[0] + "/" + payload + "." + signature[::-1]
+    r = httpx.put(forged, content=FILES["agent.json"], headers=OCTET)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    r = httpx.put(url, content=FILES["agent.json"], headers={"Content-Type": "text/plain"})
+    assert r.status_code == 415
+    put_files(fresh, FILES)
+    version = complete(ws, fresh, app["id"]).json()["data"]
+    with override_settings(harnesslayer_download_ttl_seconds=0):
+        _, archive = download(ws, f"/v1/version/download/{version['id']}")
+    assert archive.status_code == 410 and archive.json()["error"]["code"] == "gone"
+
+
+def test_blob_bodies_have_their_own_size_limit(ws):
+    app = ws.app()
+    big = {"big.bin": bytes(range(256)) * 6000}  # 1.5 MB: over the 1 MiB JSON body limit
+    assert len(big["big.bin"]) > runtime.settings().max_body_bytes
+    version = publish_version(ws, app, big)
+    assert version["totalSize"] == len(big["big.bin"])
+    with override_settings(harnesslayer_max_file_bytes=1000):
+        upload = start_version(ws, app, {"x.bin": b"x" * 2000})
+        r = httpx.put(upload["uploadUrls"][0]["url"], content=b"x" * 2000, headers=OCTET)
+        assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+    # JSON routes keep the general limit.
+    huge = b'{"appId": "' + b"a" * 1_100_000 + b'"}'
+    r = ws.http.post(
+        "/v1/version/upload",
+        headers={**ws.headers, "Content-Type": "application/json"},
+        content=huge,
+    )
+    assert r.status_code == 413
+
+
+def test_create_version_from_an_uploaded_bundle(ws):
+    app = ws.app()
+    files = {"a.txt": b"one\n", "b.txt": b"two\n"}
+    upload = start_version(ws, app, files, versionId="staged")
+    put_files(upload, files, skip=("b.txt",))
+    body = {"appId": app["id"], "versionId": "staged"}
+    partial = ws.http.post("/v1/version/create", headers=ws.headers, json=body)
+    assert partial.status_code == 409 and partial.json()["error"]["code"] == "upload_incomplete"
+    assert partial.json()["error"]["details"]["missing"] == ["b.txt"]
+    put_files(upload, files, skip=("a.txt",))
+    created = ws.http.post("/v1/version/create", headers=ws.headers, json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["data"]["isHead"] and created.json()["data"]["number"] == 1
+    again = ws.http.post("/v1/version/create", headers=ws.headers, json=body)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
+    # The upload now counts as completed: completing answers the version.
+    assert complete(ws, upload, app["id"]).json()["data"]["id"] == "staged"
+    unknown = ws.http.post(
+        "/v1/version/create", headers=ws.headers, json={"appId": app["id"], "versionId": "nope"}
+    )
+    assert unknown.status_code == 404
+    other_app = ws.app()
+    elsewhere = ws.http.post(
+        "/v1/version/create",
+        headers=ws.headers,
+        json={"appId": other_app["id"], "versionId": "staged"},
+    )
+    assert elsewhere.status_code == 404
+
+
+def test_download_serves_exactly_the_version_files(ws):
+    app = ws.app()
+    version = publish_version(ws, app, FILES)
+    data, archive = download(ws, f"/v1/version/download/{version['id']}")
+    assert data["url"].split("/v1/blobs/download/")[0].endswith("/harnesslayer")
+    assert archive.status_code == 200 and archive.headers["content-type"] == "application/zip"
+    assert archive.headers["content-disposition"] == f'attachment; filename="{version["id"]}.zip"'
+    assert unzip(archive.content) == FILES
+    _, again = download(ws, f"/v1/version/download/{version['id']}")
+    assert again.content == archive.content  # deterministic, built once
+    assert httpx.get(data["url"][:-3] + "AAA").status_code == 404
+    missing = ws.http.get("/v1/version/download/ver-unknown", headers=ws.headers)
+    assert missing.status_code == 404
+    # Once the app is deleted, its versions and their archive URLs are gone.
+    assert ws.http.delete(f"/v1/app/{app['id']}", headers=ws.headers).status_code == 202
+    assert httpx.get(data["url"]).status_code == 404
+    assert ws.http.get(f"/v1/version/{version['id']}", headers=ws.headers).status_code == 404
+
+
+def test_version_rollback_and_its_history_record(ws):
+    app = ws.app()
+    v1 = publish_version(ws, app, {"a.txt": b"1\n"})
+    v2 = publish_version(ws, app, {"a.txt": b"2\n"})
+    r = ws.http.post(
+        "/v1/version/rollback",
+        headers=ws.headers,
+        json={"appId": app["slug"], "toVersionId": v1["id"], "reason": "v2 is broken"},
+    )
+    assert r.status_code == 200, r.text
+    rollback = r.json()["data"]
+    assert rollback["appId"] == app["id"] and rollback["headVersionId"] == v1["id"]
+    assert rollback["previousHeadVersionId"] == v2["id"]
+    assert rollback["historyId"].startswith("hist-")
+    assert ws.http.get(f"/v1/version/{v1['id']}", headers=ws.headers).json()["data"]["isHead"]
+    record = ws.http.get(f"/v1/history/{rollback['historyId']}", headers=ws.headers).json()
+    assert record["data"] == {
+        "id": rollback["historyId"],
+        "appId": app["id"],
+        "type": "version.rollback",
+        "fromId": v2["id"],
+        "toId": v1["id"],
+        "reason": "v2 is broken",
+        "createdAt": record["data"]["createdAt"],
+    }
+    # No versions were created or deleted.
+    assert (
+        ws.http.get("/v1/version/list", headers=ws.headers, params={"appId": app["id"]}).json()[
+            "data"
+        ]["total"]
+        == 2
+    )
+    same = ws.http.post(
+        "/v1/version/rollback",
+        headers=ws.headers,
+        json={"appId": app["id"], "toVersionId": v1["id"]},
+    )
+    assert same.status_code == 200 and same.json()["data"]["historyId"] is None
+    other_app = ws.app()
+    foreign_version = publish_version(ws, other_app, {"a.txt": b"x\n"})
+    for target in (foreign_version["id"], "ver-unknown"):
+        r = ws.http.post(
+            "/v1/version/rollback",
+            headers=ws.headers,
+            json={"appId": app["id"], "toVersionId": target},
+        )
+        assert r.status_code == 404
+    listed = ws.http.get("/v1/history/list", headers=ws.headers, params={"appId": app["id"]})
+    assert [h["id"] for h in listed.json()["data"]["items"]] == [rollback["historyId"]]
+    by_id = ws.http.get(
+        "/v1/history/list", headers=ws.headers, params={"historyId": rollback["historyId"]}
+    )
+    assert by_id.json()["data"]["total"] == 1
+    no_filter = ws.http.get("/v1/history/list", headers=ws.headers)
+    assert no_filter.status_code == 400 and no_filter.json()["error"]["code"] == "bad_request"
+    unknown_app = ws.http.get("/v1/history/list", headers=ws.headers, params={"appId": "nope"})
+    assert unknown_app.status_code == 404
+    nobody = ws.http.get("/v1/history/list", headers=ws.headers, params={"userId": "nobody"})
+    assert nobody.status_code == 200 and nobody.json()["data"]["total"] == 0
+
+
+# --- states ---------------------------------------------------------------------------------
+
+
+def test_state_upload_create_download_and_list(ws):
+    app = ws.app()
+    version = publish_version(ws, app, FILES)
+    profile = make_profile(app["id"])
+    state = publish_state(ws, profile, {**FILES, "memory.json": b"{}\n"})
+    assert state["profileId"] == profile and state["appId"] == app["id"]
+    assert state["number"] == 1 and state["source"] == "upload" and state["status"] == "ready"
+    assert state["baseVersionId"] == version["id"] and state["isHead"]
+    assert state["syncId"] is None and state["failure"] is None and state["sandboxId"] is None
+    assert head_state(profile) == state["id"]
+
+    files = {"memory.json": b'{"likes": "tea"}\n'}
+    upload = start_state(ws, profile, files, stateId="state-custom")
+    assert upload["profileId"] == profile and upload["stateId"] == "state-custom"
+    put_files(upload, files)
+    created = ws.http.post(
+        "/v1/state/create",
+        headers=ws.headers,
+        json={"profileId": profile, "stateId": "state-custom"},
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["data"]["number"] == 2 and head_state(profile) == "state-custom"
+    data, archive = download(ws, "/v1/state/download/state-custom", method="POST")
+    assert archive.status_code == 200 and unzip(archive.content) == files
+    listed = ws.http.get(
+        "/v1/state/list", headers=ws.headers, params={"profileId": profile}
+    ).json()["data"]
+    assert [s["id"] for s in listed["items"]] == ["state-custom", state["id"]]
+    assert [s["isHead"] for s in listed["items"]] == [True, False]
+    got = ws.http.get(f"/v1/state/{state['id']}", headers=ws.headers)
+    assert got.status_code == 200 and got.json()["data"]["isHead"] is False
+    gone = ws.http.get("/v1/state/list", headers=ws.headers, params={"profileId": "prof-nope"})
+    assert gone.status_code == 404
+    # Incomplete state uploads are refused like version uploads.
+    half = start_state(ws, profile, {"a": b"1", "b": b"2"})
+    put_files(half, {"a": b"1", "b": b"2"}, skip=("b",))
+    r = ws.http.post(
+        f"/v1/state/upload/{half['uploadId']}/complete",
+        headers=ws.headers,
+        json={"profileId": profile, "stateId": half["stateId"]},
+    )
+    assert r.status_code == 409 and r.json()["error"]["details"]["missing"] == ["b"]
+
+
+def test_state_rollback_within_the_profile(ws):
+    app = ws.app()
+    profile = make_profile(app["id"], identifier="ada@example.com")
+    other_profile = make_profile(app["id"])
+    s1 = publish_state(ws, profile, {"m.txt": b"1"})
+    s2 = publish_state(ws, profile, {"m.txt": b"2"})
+    foreign = publish_state(ws, other_profile, {"m.txt": b"3"})
+    for target in (foreign["id"], "state-unknown"):
+        r = ws.http.post(
+            "/v1/state/rollback",
+            headers=ws.headers,
+            json={"profileId": profile, "toStateId": target},
+        )
+        assert r.status_code == 404
+    r = ws.http.post(
+        "/v1/state/rollback",
+        headers=ws.headers,
+        json={"profileId": profile, "toStateId": s1["id"], "reason": "restore"},
+    )
+    assert r.status_code == 200, r.text
+    rollback = r.json()["data"]
+    assert rollback == {
+        "profileId": profile,
+        "headStateId": s1["id"],
+        "previousHeadStateId": s2["id"],
+        "historyId": rollback["historyId"],
+    }
+    assert head_state(profile) == s1["id"]
+    record = ws.http.get(f"/v1/history/{rollback['historyId']}", headers=ws.headers).json()
+    assert record["data"]["type"] == "state.rollback" and record["data"]["reason"] == "restore"
+    assert record["data"]["profileId"] == profile
+    assert record["data"]["userId"] == "ada@example.com"
+    assert (record["data"]["fromId"], record["data"]["toId"]) == (s2["id"], s1["id"])
+    for params in (
+        {"profileId": profile},
+        {"userId": "ada@example.com"},
+        {"userId": "ada@example.com", "appId": app["id"]},
+    ):
+        page = ws.http.get("/v1/history/list", headers=ws.headers, params=params).json()["data"]
+        assert [h["id"] for h in page["items"]] == [rollback["historyId"]], params
+    same = ws.http.post(
+        "/v1/state/rollback",
+        headers=ws.headers,
+        json={"profileId": profile, "toStateId": s1["id"]},
+    )
+    assert same.json()["data"]["historyId"] is None
+
+
+# --- snapshots ------------------------------------------------------------------------------
+
+
+def _snapshot(ws, profile: str, url: str, **body: object) -> httpx.Response:
+    return ws.http.post(
+        "/v1/state/snapshot",
+        headers=ws.headers,
+        json={"profileId": profile, "storageUrl": url, **body},
+    )
+
+
+def _settled(ws, state_id: str) -> dict:
+    def check() -> dict | None:
+        data = ws.http.get(f"/v1/state/{state_id}", headers=ws.headers).json()["data"]
+        return data if data["status"] != "materializing" else None
+
+    return wait_for(check)
+
+
+def test_snapshot_from_our_own_download_url_materializes_asynchronously(ws, consumer):
+    app = ws.app()
+    publish_version(ws, app, {"v.txt": b"v"})
+    source = make_profile(app["id"])
+    target = make_profile(app["id"])
+    original = publish_state(ws, source, FILES)
+    before = publish_state(ws, target, {"old.txt": b"old"})
+    data, _ = download(ws, f"/v1/state/download/{original['id']}", method="POST")
+    r = _snapshot(ws, target, data["url"], sandboxId="sbx-42")
+    assert r.status_code == 202, r.text
+    state = r.json()["data"]
+    assert state["status"] == "materializing" and state["source"] == "snapshot"
+    assert state["files"] == [] and state["sandboxId"] == "sbx-42" and state["number"] == 2
+    done = _settled(ws, state["id"])
+    assert done["status"] == "ready" and done["isHead"] and done["failure"] is None
+    assert {f["name"]: f["hash"] for f in done["files"]} == {n: sri(b) for n, b in FILES.items()}
+    assert head_state(target) == state["id"] != before["id"]
+    _, archive = download(ws, f"/v1/state/download/{state['id']}", method="POST")
+    assert unzip(archive.content) == FILES
+
+
+def test_snapshot_urls_are_restricted(ws, server):
+    app = ws.app()
+    profile = make_profile(app["id"])
+    for url in (
+        "https://example.com/snapshot.zip",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://127.0.0.1:6379/",
+        server + "/harnesslayer/v1/app/list",
+        server + "/harnesslayer/v1/blobs/download/bm90LWEtdG9rZW4.c2lnbmF0dXJl",
+        "file:///etc/passwd",
+    ):
+        r = _snapshot(ws, profile, url)
+        assert r.status_code == 400, (url, r.text)
+    with connection():
+        assert State.select().where(State.profile == profile).count() == 0
+    assert head_state(profile) is None
+
+
+def _tar_gz(members: dict[str, bytes], link: str | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        folder = tarfile.TarInfo("./skills")
+        folder.type = tarfile.DIRTYPE
+        archive.addfile(folder)
+        for name, data in members.items():
+            info = tarfile.TarInfo("./" + name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+        if link:
+            info = tarfile.TarInfo(link)
+            info.type = tarfile.SYMTYPE
+            info.linkname = "/etc/passwd"
+            archive.addfile(info)
+    return buffer.getvalue()
+
+
+class _Files(BaseHTTPRequestHandler):
+    content: dict[str, bytes] = {}
+
+    def do_GET(self) -> None:
+        body = self.content.get(self.path)
+        self.send_response(200 if body is not None else 404)
+        self.send_header("Content-Length", str(len(body or b"")))
+        self.end_headers()
+        self.wfile.write(body or b"")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def storage(monkeypatch):
+    """A local storage host, allowed by configuration (loopback included) for the test."""
+    _Files.content = {}
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Files)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    allowed = dataclasses.replace(
+        blobs.config(),
+        fetch_allow=(base,),
+        fetch_allow_private=netguard.AllowList.parse("127.0.0.1/32"),
+    )
+    monkeypatch.setattr(blobs, "_config", allowed)
+    yield base, _Files.content, monkeypatch
+    httpd.shutdown()
+
+
+def test_snapshot_from_an_allowed_storage_host_tar_gz(ws, consumer, storage):
+    base, content, monkeypatch = storage
+    app = ws.app()
+    profile = make_profile(app["id"])
+    content["/good.tar.gz"] = _tar_gz(FILES)
+    content["/evil.tar.gz"] = _tar_gz({"a.txt": b"a"}, link="link")
+    good = _snapshot(ws, profile, base + "good.tar.gz").json()["data"]
+    evil = _snapshot(ws, profile, base + "evil.tar.gz").json()["data"]
+    missing = _snapshot(ws, profile, base + "missing.zip").json()["data"]
+    done = _settled(ws, good["id"])
+    assert done["status"] == "ready"
+    assert {f["name"] for f in done["files"]} == set(FILES)
+    failed = _settled(ws, evil["id"])
+    assert failed["status"] == "failed" and failed["failure"]["code"] == "invalid_archive"
+    assert _settled(ws, missing["id"])["failure"]["code"] == "fetch_failed"
+    assert head_state(profile) == good["id"]
+    not_ready = ws.http.post(f"/v1/state/download/{evil['id']}", headers=ws.headers)
+    assert not_ready.status_code == 409
+    r = ws.http.post(
+        "/v1/state/rollback",
+        headers=ws.headers,
+        json={"profileId": profile, "toStateId": evil["id"]},
+    )
+    assert r.status_code == 409
+    # An allowed host is still refused when it resolves to a private address (no SSRF).
+    monkeypatch.setattr(
+        blobs,
+        "_config",
+        dataclasses.replace(blobs.config(), fetch_allow_private=netguard.AllowList()),
+    )
+    blocked = _snapshot(ws, profile, base + "good.tar.gz").json()["data"]
+    result = _settled(ws, blocked["id"])
+    assert result["status"] == "failed" and result["failure"]["code"] == "fetch_failed"
+
+
+def test_tar_reader_refuses_unsafe_and_oversized_archives():
+    assert snapshots.read_bundle_archive(_tar_gz({"a/b.txt": b"x"}), 100) == {"a/b.txt": b"x"}
+    for data in (
+        _tar_gz({"../escape": b"x"}),
+        _tar_gz({"ok": b"x"}, link="ok-link"),
+        b"\x1f\x8bgarbage",
+        b"plain text, not an archive",
+    ):
+        with pytest.raises(blobs.ArchiveError):
+            snapshots.read_bundle_archive(data, 1000)
+    with pytest.raises(blobs.TooLargeError):
+        snapshots.read_bundle_archive(_tar_gz({"big": b"x" * 5000}), 1000)
+    # A pax header tarfile would read whole into memory: 20 MB of it, from a 20 KB download.
+    header = tarfile.TarInfo("././@PaxHeader")
+    header.type = tarfile.XHDTYPE
+    header.size = 20_000_000
+    bomb = gzip.compress(header.tobuf(format=tarfile.USTAR_FORMAT) + b"\0" * header.size)
+    assert len(bomb) < 100_000
+    with pytest.raises(blobs.TooLargeError):
+        snapshots.read_bundle_archive(bomb, 1000)
+
+
+# --- tenancy and deletion -------------------------------------------------------------------
+
+
+def test_another_organizations_bundles_are_404(ws, other_ws):
+    app = ws.app()
+    version = publish_version(ws, app, FILES, versionId="same-id")
+    profile = make_profile(app["id"])
+    state = publish_state(ws, profile, FILES)
+    upload = start_version(ws, app, {"x": b"x"})
+    rollback = ws.http.post(
+        "/v1/version/rollback",
+        headers=ws.headers,
+        json={"appId": app["id"], "toVersionId": version["id"]},
+    )
+    assert rollback.status_code == 200
+    h = other_ws.headers
+    for method, path, body in (
+        ("GET", f"/v1/version/{version['id']}", None),
+        ("GET", f"/v1/version/download/{version['id']}", None),
+        ("GET", f"/v1/state/{state['id']}", None),
+        ("POST", f"/v1/state/download/{state['id']}", None),
+        ("GET", "/v1/version/list?appId=" + app["id"], None),
+        ("GET", "/v1/state/list?profileId=" + profile, None),
+        ("GET", "/v1/sync/list?appId=" + app["id"], None),
+        ("GET", "/v1/conflict/list?appId=" + app["id"], None),
+        ("POST", "/v1/version/upload", {"appId": app["id"], "files": declare({"x": b"x"})}),
+        ("POST", "/v1/state/upload", {"profileId": profile, "files": declare({"x": b"x"})}),
+        (
+            "POST",
+            f"/v1/version/upload/{upload['uploadId']}/complete",
+            {"appId": app["id"], "versionId": upload["versionId"]},
+        ),
+        ("POST", "/v1/version/rollback", {"appId": app["id"], "toVersionId": version["id"]}),
+        ("POST", "/v1/state/rollback", {"profileId": profile, "toStateId": state["id"]}),
+        ("POST", "/v1/version/sync", {"appId": app["id"]}),
+        ("POST", "/v1/state/snapshot", {"profileId": profile, "storageUrl": "https://x.io/a"}),
+    ):
+        r = other_ws.http.request(method, path, headers=h, json=body)
+        assert r.status_code == 404, (path, r.text)
+        assert r.json()["error"]["code"] == "not_found"
+    nothing = other_ws.http.get("/v1/history/list", headers=h, params={"profileId": profile})
+    assert nothing.json()["data"]["total"] == 0
+    # Client-chosen ids are unique per organization only: the other one may use "same-id".
+    mine = other_ws.app()
+    assert publish_version(other_ws, mine, {"y": b"y"}, versionId="same-id")["id"] == "same-id"
+
+
+def test_app_deletion_removes_bundle_rows_but_not_shared_blobs(ws):
+    app = ws.app()
+    publish_version(ws, app, FILES)
+    profile = make_profile(app["id"])
+    publish_state(ws, profile, FILES)
+    start_version(ws, app, {"pending.txt": b"p"})
+    assert ws.http.delete(f"/v1/app/{app['id']}", headers=ws.headers).status_code == 202
+    with connection():
+        apps_domain.delete_app_records.call_local(app["id"])
+        assert App.get_or_none(App.id == app["id"]) is None
+        for model in (Version, State, Upload):
+            assert model.select().where(model.app == app["id"]).count() == 0
+        assert blobs.store().exists(blobs.digest_of(FILES["agent.json"]))
+
+
+def test_profile_deletion_hides_then_removes_its_states_and_history(ws):
+    app = ws.app()
+    profile = make_profile(app["id"], identifier="gone@example.com")
+    s1 = publish_state(ws, profile, {"m.txt": b"1"})
+    publish_state(ws, profile, {"m.txt": b"2"})
+    r = ws.http.post(
+        "/v1/state/rollback", headers=ws.headers, json={"profileId": profile, "toStateId": s1["id"]}
+    )
+    history_id = r.json()["data"]["historyId"]
+    with connection():
+        Profile.update(deleted_at=clock.now()).where(Profile.id == profile).execute()
+    assert ws.http.get(f"/v1/state/{s1['id']}", headers=ws.headers).status_code == 404
+    assert ws.http.get(f"/v1/history/{history_id}", headers=ws.headers).status_code == 404
+    page = ws.http.get("/v1/history/list", headers=ws.headers, params={"appId": app["id"]})
+    assert page.json()["data"]["total"] == 0
+    with connection():
+        profiles_domain.delete_profile_records.call_local(profile)
+        assert State.select().where(State.profile == profile).count() == 0
+        assert History.select().where(History.profile == profile).count() == 0
+        assert Upload.select().where(Upload.profile == profile).count() == 0
+
+
+def test_deleting_an_app_frees_the_blob_files_only_it_used(ws, monkeypatch):
+    import hashlib
+    import secrets as _secrets
+
+    from agentyard.core import blobs
+    from agentyard.core.store import connection
+    from agentyard.harnesslayer import apps as apps_domain
+    from agentyard.harnesslayer import bundle_models
+
+    shared = b"shared across apps " + _secrets.token_bytes(8)
+    only_a = b"only in app a " + _secrets.token_bytes(8)
+    app_a, app_b = ws.app(), ws.app()
+    publish_version(ws, app_a, {"shared.md": shared, "mine.md": only_a})
+    publish_version(ws, app_b, {"shared.md": shared})
+    store = blobs.store()
+    digest = {k: hashlib.sha256(v).hexdigest() for k, v in (("s", shared), ("a", only_a))}
+    assert store.exists(digest["s"]) and store.exists(digest["a"])
+
+    assert ws.http.delete(f"/v1/app/{app_a['id']}", headers=ws.headers).status_code == 202
+    with connection():
+        apps_domain.delete_app_records.call_local(app_a["id"])  # within the grace period
+    assert store.exists(digest["a"])  # written seconds ago: an upload may still need it
+    monkeypatch.setattr(bundle_models, "BLOB_GRACE_SECONDS", 0)
+    with connection():
+        freed = bundle_models.collect_blobs({digest["s"], digest["a"]})
+    assert freed == 1
+    assert not store.exists(digest["a"]) and store.exists(digest["s"])  # app b still uses it

@@ -1,0 +1,75 @@
+"""/v1/usage and /v1/usage/budget: Sonnet-equivalent credits, reservations, the spend cap."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import math
+
+from agentyard.hasp.catalog import MODELS
+
+
+def usage(org) -> dict:
+    return org.http.get("/v1/usage", headers=org.headers).json()["data"]
+
+
+def test_credits_are_weighted_per_model(org):
+    before = usage(org)["credits"]["used"]
+    for model in ("claude-haiku-4-5", "claude-sonnet-4-6"):
+        r = org.message("Summarize a discharge note", model=model)
+        body = r.json()
+        tokens = body["usage"]["input_tokens"] + body["usage"]["output_tokens"]
+        expected = math.ceil(tokens * MODELS[model].weight - 1e-9)
+        record = org.http.get(f"/v1/ai/messages/{body['id']}", headers=org.headers).json()
+        assert record["data"]["usage"]["sonnet_equivalent_tokens"] == expected
+        before += expected
+    now = usage(org)
+    assert now["credits"]["used"] == before and now["requests"]["total"] == 2
+    assert now["credits"]["reserved"] == 0
+    assert now["period"]["start"].endswith("01T00:00:00.000Z")
+
+
+def test_spend_cap_refuses_with_cycle_reset_and_raises_thresholds(org):
+    r = org.http.put("/v1/usage/budget", headers=org.headers, json={"spend_cap": 400})
+    assert r.status_code == 200 and r.json()["data"]["spend_cap"] == 400
+    # Each request reserves input + max_tokens (weighted) before it goes upstream.
+    assert org.message("hi", max_tokens=500).json()["error"]["code"] == "AI_CREDITS_EXHAUSTED"
+    ok = org.message("hello there", max_tokens=150)
+    assert ok.status_code == 200
+    spent = usage(org)["credits"]["used"]
+    while True:
+        r = org.message("hello there", max_tokens=150)
+        if r.status_code != 200:
+            break
+    assert r.status_code == 402
+    error = r.json()["error"]
+    assert error["code"] == "AI_CREDITS_EXHAUSTED" and error["type"] == "billing_error"
+    assert error["details"]["cycle_reset_at"] == usage(org)["period"]["end"]
+    budget = org.http.get("/v1/usage/budget", headers=org.headers).json()["data"]
+    assert 50 in budget["thresholds_reached"] and spent > 0
+    audit = org.http.get(
+        "/v1/audit", headers=org.headers, params={"action": "budget.updated"}
+    ).json()["data"]
+    assert audit[0]["metadata"]["spend_cap"] == 400
+
+
+def test_concurrent_requests_never_overshoot_the_cap(org):
+    cap = 600
+    org.http.put("/v1/usage/budget", headers=org.headers, json={"spend_cap": cap})
+
+    def one(_):
+        return org.message("count me in please", max_tokens=120).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(one, range(24)))
+    assert set(statuses) <= {200, 402} and 200 in statuses and 402 in statuses
+    now = usage(org)["credits"]
+    assert now["used"] <= cap and now["reserved"] == 0
+
+
+def test_budget_validation(org):
+    for bad in ({"spend_cap": -1}, {"spend_cap": "lots"}, {}, {"spend_cap": 1, "extra": 2}):
+        r = org.http.put("/v1/usage/budget", headers=org.headers, json=bad)
+        assert r.status_code == 400, bad
+        assert r.json()["success"] is False
+    r = org.http.put("/v1/usage/budget", headers=org.headers, json={"spend_cap": None})
+    assert r.status_code == 200 and r.json()["data"]["spend_cap"] is None
