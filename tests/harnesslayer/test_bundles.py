@@ -711,13 +711,19 @@ def test_profile_deletion_hides_then_removes_its_states_and_history(ws):
 
 
 def test_deleting_an_app_frees_the_blob_files_only_it_used(ws, monkeypatch):
+    import contextlib
     import hashlib
     import secrets as _secrets
+    import threading
 
-    from agentyard.core import blobs
+    from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR
+
+    from agentyard.core import blobs, jobs
     from agentyard.core.store import connection
     from agentyard.harnesslayer import apps as apps_domain
     from agentyard.harnesslayer import bundle_models
+
+    from .people_helpers import running_consumer
 
     shared = b"shared across apps " + _secrets.token_bytes(8)
     only_a = b"only in app a " + _secrets.token_bytes(8)
@@ -728,7 +734,23 @@ def test_deleting_an_app_frees_the_blob_files_only_it_used(ws, monkeypatch):
     digest = {k: hashlib.sha256(v).hexdigest() for k, v in (("s", shared), ("a", only_a))}
     assert store.exists(digest["s"]) and store.exists(digest["a"])
 
-    assert ws.http.delete(f"/v1/app/{app_a['id']}", headers=ws.headers).status_code == 202
+    # The deletion job runs on a consumer (this test's, or another module's that pytest keeps
+    # alive meanwhile): wait for it, so it cannot collect blobs concurrently with the calls below.
+    finished = threading.Event()
+
+    def on_done(signal, task, *args):
+        if task.name == "harnesslayer.delete_app" and task.args == (app_a["id"],):
+            finished.set()
+
+    jobs.huey.signal(SIGNAL_COMPLETE, SIGNAL_ERROR)(on_done)
+    own = contextlib.nullcontext() if jobs.consumer_running() else running_consumer()
+    try:
+        with own:
+            r = ws.http.delete(f"/v1/app/{app_a['id']}", headers=ws.headers)
+            assert r.status_code == 202
+            assert finished.wait(15), "the app deletion job did not finish"
+    finally:
+        jobs.huey.disconnect_signal(on_done)
     with connection():
         apps_domain.delete_app_records.call_local(app_a["id"])  # within the grace period
     assert store.exists(digest["a"])  # written seconds ago: an upload may still need it
