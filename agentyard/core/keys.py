@@ -12,10 +12,9 @@ import secrets
 from collections.abc import Callable
 
 import peewee
-from playhouse.migrate import SchemaMigrator, migrate
 
 from agentyard.core import clock, ids
-from agentyard.core.migrations import Migration, create_tables, register
+from agentyard.core.migrations import Migration, add_columns, create_tables, register
 from agentyard.core.store import BaseModel, write
 
 
@@ -53,24 +52,15 @@ class ApiKey(BaseModel):
         return [s for s in self.scopes.split(",") if s]
 
 
-def _key_usage_columns(database: peewee.Database) -> None:
-    """Add the columns to stores made before them (a new store has them from version 1)."""
-    have = {c.name for c in database.get_columns("core_api_key")}
-    migrator = SchemaMigrator.from_database(database)
-    steps = [
-        migrator.add_column("core_api_key", name, getattr(ApiKey, name))
-        for name in ("last_four", "last_used_at")
-        if name not in have
-    ]
-    if steps:
-        migrate(*steps)
-
-
 register(
     "core",
     [
         Migration(1, "tenants and api keys", create_tables(Tenant, ApiKey)),
-        Migration(2, "api key last_four and last_used_at", _key_usage_columns),
+        Migration(
+            2,
+            "api key last_four and last_used_at",
+            add_columns(ApiKey, "last_four", "last_used_at"),
+        ),
     ],
 )
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import peewee
+from playhouse.migrate import SchemaMigrator, migrate
 
 from agentyard.core import clock
 from agentyard.core.store import BaseModel, connection, db, is_sqlite, write
@@ -54,6 +55,25 @@ def create_tables(*models: type[BaseModel]) -> Callable[[peewee.Database], None]
 
     def apply(database: peewee.Database) -> None:
         database.create_tables(list(models), safe=True)
+
+    return apply
+
+
+def add_columns(model: type[BaseModel], *names: str) -> Callable[[peewee.Database], None]:
+    """A migration step that adds the `model` fields `names` to a table made before them (a
+    store created afterwards already has them from its `create_tables` step)."""
+
+    def apply(database: peewee.Database) -> None:
+        table = model._meta.table_name
+        have = {c.name for c in database.get_columns(table)}
+        migrator = SchemaMigrator.from_database(database)
+        steps = [
+            migrator.add_column(table, name, model._meta.fields[name])
+            for name in names
+            if model._meta.fields[name].column_name not in have
+        ]
+        if steps:
+            migrate(*steps)
 
     return apply
 

@@ -42,3 +42,42 @@ def test_postgres_backend_is_used_when_configured(app, backend):
     with connection():
         assert not is_sqlite()
         assert db.execute_sql("SELECT 1").fetchone()[0] == 1
+
+
+def test_add_columns_upgrades_a_table_made_before_the_fields(app):
+    import secrets
+
+    import peewee
+
+    from agentyard.core.store import BaseModel
+
+    table = f"test_widget_{secrets.token_hex(4)}"
+
+    class Before(BaseModel):
+        name = peewee.CharField()
+
+        class Meta:
+            table_name = table
+
+    class After(BaseModel):
+        name = peewee.CharField()
+        size = peewee.IntegerField(default=0)
+        seen_at = peewee.DateTimeField(null=True)
+
+        class Meta:
+            table_name = table
+
+    step = migrations.add_columns(After, "size", "seen_at")
+    with connection():
+        try:
+            db.create_tables([Before])
+            Before.create(name="old row")
+            with db.atomic():
+                step(db.obj)
+            with db.atomic():
+                step(db.obj)  # a second run (or a store created with them) changes nothing
+            assert {c.name for c in db.get_columns(table)} == {"id", "name", "size", "seen_at"}
+            row = After.get(After.name == "old row")
+            assert row.size == 0 and row.seen_at is None
+        finally:
+            db.drop_tables([Before])
