@@ -21,7 +21,7 @@ from __future__ import annotations
 import peewee
 
 from agentyard.core import blobs
-from agentyard.core.migrations import Migration, create_tables, register
+from agentyard.core.migrations import Migration, add_columns, create_tables, register
 from agentyard.core.store import BaseModel, JsonField
 from agentyard.harnesslayer.models import App, Organization, Profile
 
@@ -122,6 +122,10 @@ class SyncJob(BaseModel):
     created_at = peewee.DateTimeField()
     started_at = peewee.DateTimeField(null=True)
     completed_at = peewee.DateTimeField(null=True)
+    # Liveness (see `sync.recover`): which run of the job is the live one, and when it (or
+    # its enqueueing) last showed progress.
+    attempt = peewee.IntegerField(default=1)
+    heartbeat_at = peewee.DateTimeField(null=True)
 
     class Meta:
         table_name = "hl_sync_job"
@@ -255,6 +259,9 @@ register(
             1,
             "uploads, versions, states, sync jobs, conflicts, history",
             create_tables(*TABLES),
-        )
+        ),
+        Migration(
+            2, "sync job attempt and heartbeat", add_columns(SyncJob, "attempt", "heartbeat_at")
+        ),
     ],
 )

@@ -22,14 +22,18 @@ profile row, and only if its head state is still the one merged (else it is merg
 so a sync never overwrites a state registered meanwhile. A profile that fails counts as
 `failed`; the job goes on. Counts are saved as the job goes (at most every 0.2 s, and at
 the end), so `GET /v1/sync/{id}` shows progress. Status: queued -> running -> completed, or
-failed (a job-level error).
+failed (a job-level error). A watchdog (`recover`, every minute) restarts jobs whose worker
+died or whose task was lost.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from typing import Any
+
+import peewee
 
 from agentyard.core import blobs, clock, ids, jobs
 from agentyard.core.errors import ApiError
@@ -44,6 +48,13 @@ log = logging.getLogger("agentyard.harnesslayer.sync")
 OUTCOMES = ("synced", "unchanged", "conflicted", "failed")
 MAX_ATTEMPTS = 5  # merges of one profile whose head state keeps moving
 PROGRESS_SECONDS = 0.2  # counts are saved at most this often while the job runs, and at its end
+# The watchdog (`recover`, every minute): a queued job unclaimed this long is enqueued again; a
+# running one without a progress save this long lost its worker and is restarted, at most
+# MAX_JOB_ATTEMPTS runs in all.
+QUEUED_GRACE = 300
+STALE_SECONDS = 600
+MAX_JOB_ATTEMPTS = 3
+RECOVER_BATCH = 200
 # merge's kinds -> the API's reasons (`add_add`: both sides added different content).
 REASONS = {"add_add": "both_modified"}
 
@@ -205,9 +216,10 @@ def resolve_one_sided(
 @jobs.task(name="harnesslayer.sync_version")
 def run(sync_id: str) -> None:
     """Sync every covered profile; see the module docstring."""
+    now = clock.now()
     with write():
         claimed = (
-            SyncJob.update(status="running", started_at=clock.now())
+            SyncJob.update(status="running", started_at=now, heartbeat_at=now)
             .where((SyncJob.id == sync_id) & (SyncJob.status == "queued"))
             .execute()
         )
@@ -219,26 +231,32 @@ def run(sync_id: str) -> None:
     except Exception:
         log.exception("sync job %s failed", sync_id)
         failure = {"code": "internal_error", "message": "The sync failed unexpectedly"}
-        _finish(sync_id, "failed", failure=failure)
+        _finish(job, "failed", failure=failure)
         return
     if counts is not None:
-        _finish(sync_id, "completed")
+        _finish(job, "completed")
 
 
-def _finish(sync_id: str, status: str, **fields: Any) -> None:
+def _live(job: SyncJob) -> Any:
+    """The condition that `job`'s run is still the live one (`recover` did not replace it)."""
+    return (SyncJob.id == job.id) & (SyncJob.attempt == job.attempt) & (SyncJob.status == "running")
+
+
+def _finish(job: SyncJob, status: str, **fields: Any) -> None:
     with write():
         SyncJob.update(status=status, completed_at=clock.now(), **fields).where(
-            SyncJob.id == sync_id
+            _live(job)
         ).execute()
 
 
 def _run(job: SyncJob) -> dict[str, int] | None:
+    """The job's counts, or None when it ended otherwise (failed, or replaced by `recover`)."""
     app = App.get_or_none((App.id == job.app_id) & App.deleted_at.is_null())
     version = Version.get_or_none((Version.app == job.app_id) & (Version.id == job.version_id))
     if app is None or version is None:
         what = "app" if app is None else "version"
         failure = {"code": f"{what}_gone", "message": f"The {what} no longer exists"}
-        _finish(job.id, "failed", failure=failure)
+        _finish(job, "failed", failure=failure)
         return None
     live = Profile.select(Profile.id).where((Profile.app == app.id) & Profile.deleted_at.is_null())
     if job.profile_ids is not None:
@@ -261,15 +279,104 @@ def _run(job: SyncJob) -> dict[str, int] | None:
             outcome = "failed"
         counts[outcome] += 1
         if time.monotonic() - saved >= PROGRESS_SECONDS:
-            _save_counts(job.id, total, counts)
+            if not _save_counts(job, total, counts):
+                log.warning("sync job %s: run %d was replaced; stopping", job.id, job.attempt)
+                return None
             saved = time.monotonic()
-    _save_counts(job.id, total, counts)
-    return counts
+    return counts if _save_counts(job, total, counts) else None
 
 
-def _save_counts(sync_id: str, total: int, counts: dict[str, int]) -> None:
+def _save_counts(job: SyncJob, total: int, counts: dict[str, int]) -> bool:
+    """Save progress (the job's heartbeat); False when this run is no longer the live one."""
     with write():
-        SyncJob.update(total=total, **counts).where(SyncJob.id == sync_id).execute()
+        return bool(
+            SyncJob.update(total=total, heartbeat_at=clock.now(), **counts)
+            .where(_live(job))
+            .execute()
+        )
+
+
+# --- the watchdog -----------------------------------------------------------------------------
+
+
+def recover(now: dt.datetime | None = None) -> dict[str, int]:
+    """Restart sync jobs whose worker died or whose task was lost; how many of each.
+
+    - `queued` with no sign of life for `QUEUED_GRACE` seconds (its task was lost, e.g. a
+      queue flushed): enqueued again. A duplicate task is harmless: only one claims the job.
+    - `running` with no heartbeat for `STALE_SECONDS` (the worker died): the next attempt is
+      queued, up to `MAX_JOB_ATTEMPTS` runs; then the job fails with `worker_lost`. A run
+      that was only slow notices it was replaced at its next progress save and stops.
+
+    Profiles a replaced run already synced count as `unchanged` in the next run. Safe to run
+    anywhere, any number of times: every change is conditional on the state it read.
+    """
+    now = now or clock.now()
+    requeued = restarted = abandoned = 0
+    last_sign = peewee.fn.COALESCE(SyncJob.heartbeat_at, SyncJob.created_at)
+    lost = SyncJob.select(SyncJob.id, SyncJob.heartbeat_at).where(
+        (SyncJob.status == "queued") & (last_sign < now - dt.timedelta(seconds=QUEUED_GRACE))
+    )
+    for job in list(lost.limit(RECOVER_BATCH)):
+        with write():
+            touched = (
+                SyncJob.update(heartbeat_at=now)
+                .where(
+                    (SyncJob.id == job.id)
+                    & (SyncJob.status == "queued")
+                    & _same(SyncJob.heartbeat_at, job.heartbeat_at)
+                )
+                .execute()
+            )
+        if touched:
+            run(job.id)
+            requeued += 1
+    stale = SyncJob.select(SyncJob.id, SyncJob.attempt).where(
+        (SyncJob.status == "running")
+        & (SyncJob.heartbeat_at < now - dt.timedelta(seconds=STALE_SECONDS))
+    )
+    for job in list(stale.limit(RECOVER_BATCH)):
+        final = job.attempt >= MAX_JOB_ATTEMPTS
+        changes: dict[Any, Any] = {SyncJob.attempt: job.attempt + 1, SyncJob.heartbeat_at: now}
+        if final:
+            message = f"The sync's worker stopped responding {job.attempt} times"
+            changes.update(
+                {
+                    SyncJob.status: "failed",
+                    SyncJob.completed_at: now,
+                    SyncJob.failure: {"code": "worker_lost", "message": message},
+                }
+            )
+        else:
+            changes[SyncJob.status] = "queued"
+        with write():
+            updated = (
+                SyncJob.update(changes)
+                .where(
+                    (SyncJob.id == job.id)
+                    & (SyncJob.status == "running")
+                    & (SyncJob.attempt == job.attempt)
+                )
+                .execute()
+            )
+        if not updated:
+            continue
+        log.warning("sync job %s: run %d stopped responding", job.id, job.attempt)
+        if final:
+            abandoned += 1
+        else:
+            run(job.id)
+            restarted += 1
+    return {"requeued": requeued, "restarted": restarted, "failed": abandoned}
+
+
+def _same(column: Any, value: Any) -> Any:
+    return column.is_null() if value is None else column == value
+
+
+@jobs.periodic_task(jobs.crontab(minute="*"), name="harnesslayer.sync_watchdog")
+def _watchdog() -> None:
+    recover()
 
 
 class _Syncer:

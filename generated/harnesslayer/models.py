@@ -1305,7 +1305,10 @@ class SyncJob(BaseModel):
     profileIds: list[str] | None = Field(
         ..., description="The requested profiles; null for all."
     )
-    status: Literal["queued", "running", "completed", "failed"]
+    status: Literal["queued", "running", "completed", "failed"] = Field(
+        ...,
+        description="`queued` → `running` → `completed`, or `failed` with a `failure` (`app_gone`, `version_gone`, `internal_error`, `worker_lost`). A watchdog checks every minute: a job left `queued` for 5 minutes is enqueued again; a `running` job whose worker saved no progress for 10 minutes is restarted (back to `queued`), at most 3 runs in all, then it fails with `worker_lost`. Profiles a restarted run had already synced count as `unchanged` in the next run.",
+    )
     counts: SyncCounts
     failure: Failure | None = Field(...)
     createdAt: AwareDatetime = Field(..., description="RFC 3339, UTC.")

@@ -1,12 +1,17 @@
-"""Version sync through the API: each strategy, a real three-way conflict, `profileIds`."""
+"""Version sync through the API: each strategy, a real three-way conflict, `profileIds`, and
+the watchdog that restarts jobs whose worker died."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from agentyard.core import jobs
-from agentyard.core.store import connection
+from agentyard.core import clock, jobs
+from agentyard.core import ids as id_gen
+from agentyard.core.store import connection, write
 from agentyard.harnesslayer import sync
+from agentyard.harnesslayer.bundle_models import SyncJob
 from agentyard.harnesslayer.models import Profile
 from tests.harnesslayer.bundle_helpers import (
     download,
@@ -254,3 +259,93 @@ def test_resolve_one_sided_rules():
         "new": "c",
     }
     assert sync.resolve_one_sided("current", base, current, incoming)["both"] == "c"
+
+
+# --- the watchdog ---------------------------------------------------------------------------
+# Rows are made as a dead worker or a lost task would leave them, stamped with the real time;
+# `recover` is called with a later `now`, so the consumer's own periodic watchdog (real time)
+# never touches them meanwhile.
+
+
+def orphan_job(app: dict, version: dict, status: str, attempt: int = 1) -> str:
+    """A sync job row as a lost task (`queued`) or a dead worker (`running`) leaves it."""
+    now = clock.now()
+    with connection(), write():
+        job = SyncJob.create(
+            id=id_gen.new_id("sync", "-"),
+            app=app["id"],
+            version_id=version["id"],
+            strategy="incoming",
+            status=status,
+            total=1,
+            created_at=now,
+            started_at=now if status == "running" else None,
+            heartbeat_at=now if status == "running" else None,
+            attempt=attempt,
+        )
+    return job.id
+
+
+def recover_at(seconds_from_now: float) -> dict[str, int]:
+    with connection():
+        return sync.recover(now=clock.now() + dt.timedelta(seconds=seconds_from_now))
+
+
+def job_view(ws, job_id: str) -> dict:
+    r = ws.http.get(f"/v1/sync/{job_id}", headers=ws.headers)
+    assert r.status_code == 200, r.text
+    return r.json()["data"]
+
+
+def settled(ws, job_id: str) -> dict:
+    return wait_for(lambda: (v := job_view(ws, job_id))["status"] in ("completed", "failed") and v)
+
+
+def test_a_job_whose_worker_died_is_restarted_and_completes(ws, consumer):
+    app, _, (profile,), _ = setup_app(ws)
+    v2 = publish_version(ws, app, V2)
+    job_id = orphan_job(app, v2, "running")
+    assert recover_at(sync.STALE_SECONDS - 30)["restarted"] == 0  # not stale yet
+    assert recover_at(sync.STALE_SECONDS + 1) == {"requeued": 0, "restarted": 1, "failed": 0}
+    view = settled(ws, job_id)
+    assert view["status"] == "completed" and view["failure"] is None
+    assert view["counts"] == {"total": 1, "synced": 1, "unchanged": 0, "conflicted": 0, "failed": 0}
+    state, _ = head_files(ws, profile)
+    assert state["baseVersionId"] == v2["id"] and state["syncId"] == job_id
+    with connection():
+        assert SyncJob.get_by_id(job_id).attempt == 2
+    assert recover_at(sync.STALE_SECONDS + 1)["restarted"] == 0  # finished: left alone
+
+
+def test_a_job_that_keeps_losing_its_worker_fails_as_worker_lost(ws, consumer):
+    app, v1, (profile,), (state,) = setup_app(ws)
+    job_id = orphan_job(app, v1, "running", attempt=sync.MAX_JOB_ATTEMPTS)
+    assert recover_at(sync.STALE_SECONDS + 1) == {"requeued": 0, "restarted": 0, "failed": 1}
+    view = job_view(ws, job_id)
+    assert view["status"] == "failed" and view["completedAt"]
+    assert view["failure"]["code"] == "worker_lost"
+    with connection():
+        assert Profile.get_by_id(profile).head_state_id == state["id"]  # nothing changed
+
+
+def test_a_queued_job_whose_task_was_lost_is_enqueued_again_once(ws, consumer):
+    app, _, _, _ = setup_app(ws)
+    v2 = publish_version(ws, app, V2)
+    job_id = orphan_job(app, v2, "queued")
+    assert recover_at(sync.QUEUED_GRACE - 30)["requeued"] == 0
+    assert recover_at(sync.QUEUED_GRACE + 1)["requeued"] == 1
+    assert recover_at(sync.QUEUED_GRACE + 1)["requeued"] == 0  # just enqueued: not again
+    assert settled(ws, job_id)["status"] == "completed"
+
+
+def test_a_replaced_run_can_neither_save_nor_finish(ws):
+    app, v1, _, _ = setup_app(ws)
+    job_id = orphan_job(app, v1, "running")
+    with connection():
+        old_run = SyncJob.get_by_id(job_id)
+        with write():
+            SyncJob.update(attempt=2).where(SyncJob.id == job_id).execute()  # a restart took over
+        assert not sync._save_counts(old_run, 1, dict.fromkeys(sync.OUTCOMES, 0))
+        sync._finish(old_run, "completed")
+        row = SyncJob.get_by_id(job_id)
+    assert row.status == "running" and row.completed_at is None and row.total == 1
