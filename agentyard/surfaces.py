@@ -23,6 +23,7 @@ import agentyard.harnesslayer.run_models
 import agentyard.harnesslayer.runs  # also registers its background tasks
 import agentyard.harnesslayer.snapshots  # also registers its background tasks
 import agentyard.harnesslayer.sync  # also registers its background tasks
+import agentyard.harnesslayer.upload_expiry  # also registers its background tasks
 import agentyard.harnesslayer.webhooks  # also registers the delivery resolver
 import agentyard.hasp.models
 import agentyard.hasp.webhooks  # noqa: F401  (also registers the HASP secret resolver)

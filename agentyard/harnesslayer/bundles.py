@@ -33,7 +33,7 @@ from agentyard.core import blobs, clock, ids, runtime
 from agentyard.core.errors import ApiError
 from agentyard.core.http_guard import register_limit
 from agentyard.core.store import is_sqlite, write
-from agentyard.harnesslayer import apps, history, pages, profiles
+from agentyard.harnesslayer import apps, history, pages, profiles, upload_expiry
 from agentyard.harnesslayer.auth import OrgCaller
 from agentyard.harnesslayer.bundle_models import (
     State,
@@ -237,7 +237,7 @@ def _reserve(caller: OrgCaller, kind: str, target_id: str, now: dt.datetime) -> 
     if holder is None:
         return
     if holder.status == "pending" and holder.expires_at <= now:
-        Upload.delete().where(Upload.id == holder.id).execute()  # its files cascade
+        upload_expiry.release(holder, now)
         return
     raise ApiError(409, "conflict", f"A {kind} with id {target_id!r} already exists")
 
