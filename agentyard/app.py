@@ -14,6 +14,7 @@ import asyncio
 import functools
 import html
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +30,7 @@ from starlette.responses import HTMLResponse, Response
 from agentyard import surfaces
 from agentyard.config import Settings
 from agentyard.core import errors, migrations, request_context, routes, runtime
-from agentyard.core.http_guard import BodyGuard
+from agentyard.core.http_guard import BodyGuard, register_limit
 from agentyard.core.request_context import RequestContext
 from agentyard.core.store import with_connection
 from agentyard.specs import document
@@ -107,6 +108,8 @@ def create_app(
         errors.register_shape(base_path, s.error_shape)
         for sub_path, shape in s.error_shapes.items():
             errors.register_shape(base_path + sub_path, shape)
+        for sub_pattern, limit in s.body_limits.items():
+            register_limit(re.escape(base_path) + sub_pattern, limit)
         if s.request_id_prefix:
             request_context.register(base_path, s.request_id_prefix)
         routes.register_spec(base_path, yaml.safe_load(s.spec.read_text()))

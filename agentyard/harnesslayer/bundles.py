@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,7 +32,6 @@ import peewee
 from agentyard.config import Settings
 from agentyard.core import blobs, clock, ids, runtime
 from agentyard.core.errors import ApiError
-from agentyard.core.http_guard import register_limit
 from agentyard.core.store import is_sqlite, write
 from agentyard.harnesslayer import apps, history, pages, profiles, upload_expiry
 from agentyard.harnesslayer.auth import OrgCaller
@@ -54,12 +54,14 @@ def settings() -> Settings:
     return runtime.settings()
 
 
-# A blob PUT carries a whole file: its body limit is the file maximum, not the JSON one.
-# Served under the surface mount (`/harnesslayer`) or at the root (`--surface harnesslayer`).
-register_limit(
-    r"(?:/harnesslayer)?/v1/blobs/upload/[^/]+",
-    lambda: settings().harnesslayer_max_file_bytes,
-)
+# A blob PUT carries a whole file: its body limit is the file maximum, not the JSON one
+# (the surface registers it under its mount; see `Surface.body_limits`).
+UPLOAD_PATH_PATTERN = re.escape(UPLOAD_PATH) + "[^/]+"
+
+
+def max_file_bytes() -> int:
+    """The largest file a signed upload URL takes."""
+    return settings().harnesslayer_max_file_bytes
 
 
 def _delete_profile_bundles(profile_id: str) -> None:

@@ -251,3 +251,37 @@ def test_hasp_ai_alone_takes_the_sdk_with_only_its_base_url(tmp_path):
         assert httpx.get(base + "/hasp-ai/v1/models").status_code == 404
     finally:
         stop(proc)
+
+
+def test_harnesslayer_alone_takes_files_beyond_the_json_body_limit(tmp_path):
+    """The blob route's own body limit holds at the root paths of `--surface harnesslayer`."""
+    import base64
+    import hashlib
+
+    key = run(["keys", "create", "--surface", "harnesslayer", "--tenant", "t"], tmp_path)
+    auth = {"Authorization": f"Bearer {key.stdout.strip()}"}
+    proc, base = start(tmp_path, "--surface", "harnesslayer", AGENTYARD_MAX_BODY_BYTES="65536")
+    try:
+        app = httpx.post(
+            base + "/v1/app/create", headers=auth, json={"slug": "a", "type": "claude"}
+        )
+        assert app.status_code == 201, app.text
+        data = bytes(range(256)) * 1024  # 256 KiB: four times the JSON body limit
+        sri = "sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode()
+        upload = httpx.post(
+            base + "/v1/version/upload",
+            headers=auth,
+            json={"appId": app.json()["data"]["id"], "files": [{"name": "big.bin", "hash": sri}]},
+        )
+        url = upload.json()["data"]["uploadUrls"][0]["url"]
+        assert url.startswith(base + "/v1/blobs/upload/")
+        put = httpx.put(url, content=data, headers={"Content-Type": "application/octet-stream"})
+        assert put.status_code == 204, put.text
+        too_big = httpx.post(
+            base + "/v1/app/create",
+            headers=auth,
+            json={"name": "x" * 70000, "slug": "b", "type": "claude"},
+        )
+        assert too_big.status_code == 413  # JSON routes keep the general limit
+    finally:
+        stop(proc)

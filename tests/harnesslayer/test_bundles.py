@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from agentyard.core import blobs, clock, jobs, netguard, runtime
+from agentyard.core import blobs, clock, http_guard, jobs, netguard, runtime
 from agentyard.core.store import connection
 from agentyard.harnesslayer import apps as apps_domain
 from agentyard.harnesslayer import profiles as profiles_domain
@@ -246,6 +246,10 @@ def test_blob_bodies_have_their_own_size_limit(ws):
         upload = start_version(ws, app, {"x.bin": b"x" * 2000})
         r = httpx.put(upload["uploadUrls"][0]["url"], content=b"x" * 2000, headers=OCTET)
         assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+    # The limit is the surface's, under its mount only.
+    limit = runtime.settings().harnesslayer_max_file_bytes
+    assert http_guard.limit_for("/harnesslayer/v1/blobs/upload/t", 7) == limit
+    assert http_guard.limit_for("/hasp-ai/v1/blobs/upload/t", 7) == 7
     # JSON routes keep the general limit.
     huge = b'{"appId": "' + b"a" * 1_100_000 + b'"}'
     r = ws.http.post(
