@@ -29,7 +29,7 @@ import agentyard.hasp.models
 import agentyard.hasp.webhooks  # noqa: F401  (also registers the HASP secret resolver)
 from agentyard.aisp import bootstrap as aisp_bootstrap
 from agentyard.core.errors import ErrorShape, default_shape
-from agentyard.core.http_guard import Limit
+from agentyard.core.http_guard import BodyLimit
 from agentyard.harnesslayer import auth as hl_auth
 from agentyard.harnesslayer import bootstrap as hl_bootstrap
 from agentyard.harnesslayer import bundles as hl_bundles
@@ -55,9 +55,9 @@ class Surface:
     auth_headers: Callable[[str], dict[str, str]]  # headers that present an API key secret
     # Sub-paths (under the mount) answering errors in another shape, e.g. Anthropic's.
     error_shapes: dict[str, ErrorShape] = field(default_factory=dict)
-    # Sub-path regexes (under the mount) taking larger bodies than `max_body_bytes`, e.g. file
-    # uploads: bytes, or a callable read per request (see `core.http_guard.register_limit`).
-    body_limits: dict[str, Limit] = field(default_factory=dict)
+    # Sub-path regexes (under the mount) with their own body rules, e.g. file uploads larger
+    # than `max_body_bytes`, read as a stream (see `core.http_guard.register_limit`).
+    body_limits: dict[str, BodyLimit] = field(default_factory=dict)
     request_id_prefix: str | None = None  # numbers requests (`request-id` header) when set
     complete: bool = True  # False while its issue is open: scaffolds may still answer 501
 
@@ -103,7 +103,9 @@ SURFACES: dict[str, Surface] = {
             new_secret=hl_auth.new_org_secret,
             bootstrap=hl_bootstrap.bootstrap,
             auth_headers=lambda secret: {"Authorization": f"Bearer {secret}"},
-            body_limits={hl_bundles.UPLOAD_PATH_PATTERN: hl_bundles.max_file_bytes},
+            body_limits={
+                hl_bundles.UPLOAD_PATH_PATTERN: BodyLimit(hl_bundles.max_file_bytes, streamed=True)
+            },
         ),
     ]
 }

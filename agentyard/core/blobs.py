@@ -22,7 +22,10 @@ read that table can forge URLs; set the environment variable in production.
 
 Uploads. `declare(files)` checks a manifest (`DeclaredFile`s); `upload_token(file, ttl)` signs
 the upload of one file; `receive(token, data)` checks the bytes against the declared hash and
-stores them; `missing(files)` lists the names not stored yet (refuse to complete unless empty).
+stores them. A large body is streamed instead: check `upload_claims(token)`, write its chunks
+to a `Spool` (a temporary file beside the store, hashed and size-capped as it grows), then
+`receive_spool(token, spool)`, which moves the file into place without copying it.
+`missing(files)` lists the names not stored yet (refuse to complete unless empty).
 `download_token(digest, ttl)` / `redeem_download(token)` sign access to one blob, typically the
 bundle archive stored with `put(build_archive(...))`.
 
@@ -294,6 +297,21 @@ class BlobStore(ABC):
         with self.open(digest) as handle:
             return handle.read()
 
+    def put_spool(self, spool: Spool) -> str:
+        """Store the bytes a `Spool` received (hashed as they arrived); the digest. Stores
+        that keep files on disk move the spool's file into place instead of copying it."""
+        spool.file.seek(0)
+        return self.put(spool.file.read())
+
+    def spool_dir(self) -> Path | None:
+        """Where a `Spool` for this store writes (None: the system's temporary directory)."""
+        return None
+
+    def remove_stale_temp(self, older_than: float) -> int:
+        """Delete temporary files (spools, partial writes) a crashed process left behind,
+        untouched for `older_than` seconds; how many."""
+        return 0
+
 
 class FileBlobStore(BlobStore):
     """Blobs as files `<root>/<first two hex digits>/<digest>`, written atomically."""
@@ -328,6 +346,37 @@ class FileBlobStore(BlobStore):
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+        _fsync_dir(target.parent)
+        return digest
+
+    def spool_dir(self) -> Path:
+        tmp_dir = self.root / "tmp"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        return tmp_dir
+
+    def remove_stale_temp(self, older_than: float) -> int:
+        cutoff = time.time() - older_than
+        removed = 0
+        for entry in (self.root / "tmp").glob("*"):
+            with contextlib.suppress(FileNotFoundError):
+                if entry.is_file() and entry.stat().st_mtime < cutoff:
+                    entry.unlink()
+                    removed += 1
+        return removed
+
+    def put_spool(self, spool: Spool) -> str:
+        digest = spool.digest
+        target = self.path(digest)
+        try:
+            os.utime(target)  # already stored: refresh its mtime for garbage collectors
+            return digest
+        except FileNotFoundError:
+            pass
+        target.parent.mkdir(parents=True, exist_ok=True)
+        spool.file.flush()
+        os.fsync(spool.file.fileno())
+        os.replace(spool.path, target)  # same file system: the spool is under `<root>/tmp`
+        spool.adopted = True
         _fsync_dir(target.parent)
         return digest
 
@@ -599,6 +648,46 @@ def manifest(files: Iterable[DeclaredFile]) -> dict[str, str]:
     return {f.name: f.digest for f in files}
 
 
+class Spool:
+    """A file being received in chunks: written to a temporary file next to the store (not
+    held in memory) and hashed as it arrives; `TooLargeError` past `max_bytes`. Use it as a
+    context manager: the file is removed on exit unless a store took it (`put_spool`)."""
+
+    def __init__(self, max_bytes: int, blob_store: BlobStore | None = None) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.adopted = False
+        self._hash = hashlib.sha256()
+        where = (blob_store or store()).spool_dir()
+        fd, name = tempfile.mkstemp(dir=where, prefix="spool-")
+        self.path = Path(name)
+        self.file: BinaryIO = os.fdopen(fd, "w+b")
+
+    @property
+    def digest(self) -> str:
+        return self._hash.hexdigest()
+
+    def write(self, chunk: bytes) -> None:
+        """Append `chunk`; `TooLargeError` (nothing more written) once over `max_bytes`."""
+        if self.size + len(chunk) > self.max_bytes:
+            raise TooLargeError(f"larger than {self.max_bytes} bytes")
+        self.file.write(chunk)
+        self._hash.update(chunk)
+        self.size += len(chunk)
+
+    def close(self) -> None:
+        self.file.close()
+        if not self.adopted:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 # --- uploads and downloads ------------------------------------------------------------------
 
 
@@ -627,18 +716,37 @@ def receive(token: str, data: bytes, *, now: float | None = None) -> Received:
     Raises the token errors, `TooLargeError` over `max_file_bytes`, `HashMismatchError`.
     Idempotent: the same bytes may be PUT again while the token is valid.
     """
+    claims = upload_claims(token, now=now)  # a bad token is refused before anything is written
+    limit = config().max_file_bytes
+    if len(data) > limit:
+        raise TooLargeError(f"{claims['n']}: larger than {limit} bytes")
+    with Spool(limit) as spool:
+        spool.write(data)
+        return receive_spool(token, spool, now=now)
+
+
+def upload_claims(token: str, *, now: float | None = None) -> dict[str, Any]:
+    """The verified claims of an upload token (`n` name, `d` declared digest, `x` caller's
+    claims); the token errors otherwise. Check before receiving a streamed body."""
     claims = verify(token, PURPOSE_UPLOAD, now=now)
     name, expected, extra = claims.get("n"), claims.get("d"), claims.get("x")
     if not isinstance(name, str) or not isinstance(expected, str) or not isinstance(extra, dict):
         raise InvalidTokenError("not an upload token")
-    cfg = config()
-    if len(data) > cfg.max_file_bytes:
-        raise TooLargeError(f"{name}: larger than {cfg.max_file_bytes} bytes")
-    actual = digest_of(data)
-    if not hmac.compare_digest(actual, expected):
+    return claims
+
+
+def receive_spool(token: str, spool: Spool, *, now: float | None = None) -> Received:
+    """Store what `spool` received if it matches the upload token's declared hash (a file
+    streamed to disk: `receive` for bytes already in memory). Raises like `receive`."""
+    claims = upload_claims(token, now=now)
+    name, expected = claims["n"], claims["d"]
+    limit = config().max_file_bytes
+    if spool.size > limit:
+        raise TooLargeError(f"{name}: larger than {limit} bytes")
+    if not hmac.compare_digest(spool.digest, expected):
         raise HashMismatchError(f"{name}: the bytes do not match the declared hash")
-    cfg.store.put(data)
-    return Received(name=name, digest=actual, claims=extra)
+    store().put_spool(spool)
+    return Received(name=name, digest=spool.digest, claims=claims["x"])
 
 
 def missing(files: Iterable[DeclaredFile]) -> list[str]:

@@ -6,12 +6,14 @@ MAX_DEPTH gets 400 — each in the surface's error shape, so no handler sees suc
 nothing is written. Only JSON bodies (`application/json`, `*+json`) are parsed; other media
 types (e.g. `application/octet-stream` file uploads) are only size-checked.
 
-Per-path limits. The maximum is the app-wide `max_body_bytes`, except on paths a product
-registered with `register_limit(path_regex, max_bytes)`, e.g. a file upload route that takes
-larger bodies. The regex is matched (`fullmatch`) against the full request path (mount
-included); `max_bytes` is an int or a zero-argument callable read on every request, so a
-limit can follow settings configured after import. The first registered match wins; the
-body is still buffered in memory, so keep such limits to routes that need them.
+Per-path limits. The maximum is the app-wide `max_body_bytes`, except on paths registered
+with `register_limit(path_regex, limit)`, e.g. a file upload route that takes larger bodies.
+The regex is matched (`fullmatch`) against the full request path (mount included); the limit
+is a `BodyLimit` (or just its `max_bytes`: an int, or a zero-argument callable read on every
+request, so a limit can follow settings configured after import). The first registered
+match wins. A `streamed` limit is for handlers that read the body as a stream: the guard
+only refuses a `Content-Length` over the maximum and passes the body through unbuffered, and
+the handler must cap what it reads. Any other body is buffered in memory here.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import json
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,23 +34,42 @@ MAX_DEPTH = 64
 
 Limit = int | Callable[[], int]
 
-_LIMITS: list[tuple[re.Pattern[str], Limit]] = []
+
+@dataclass(frozen=True)
+class BodyLimit:
+    """A path's body maximum (bytes, or a callable giving them per request); `streamed`: its
+    handler reads the body as a stream and caps it itself, so the guard does not buffer it."""
+
+    max_bytes: Limit
+    streamed: bool = False
+
+    def resolve(self) -> int:
+        return self.max_bytes() if callable(self.max_bytes) else self.max_bytes
 
 
-def register_limit(path_regex: str, max_bytes: Limit) -> None:
-    """Allow bodies up to `max_bytes` (an int, or a callable giving it per request) on paths
-    matching `path_regex` (fullmatch, mount included); registering a regex again replaces it."""
+_LIMITS: list[tuple[re.Pattern[str], BodyLimit]] = []
+
+
+def register_limit(path_regex: str, limit: BodyLimit | Limit) -> None:
+    """Use `limit` for bodies on paths matching `path_regex` (fullmatch, mount included);
+    registering a regex again replaces it."""
     pattern = re.compile(path_regex)
+    rule = limit if isinstance(limit, BodyLimit) else BodyLimit(limit)
     _LIMITS[:] = [(p, m) for p, m in _LIMITS if p.pattern != pattern.pattern]
-    _LIMITS.append((pattern, max_bytes))
+    _LIMITS.append((pattern, rule))
+
+
+def rule_for(path: str, default: int) -> BodyLimit:
+    """The body rule of a request path: the first registered match, else `default` bytes."""
+    for pattern, rule in _LIMITS:
+        if pattern.fullmatch(path):
+            return rule
+    return BodyLimit(default)
 
 
 def limit_for(path: str, default: int) -> int:
-    """The body limit of a request path: the first registered match, else `default`."""
-    for pattern, max_bytes in _LIMITS:
-        if pattern.fullmatch(path):
-            return max_bytes() if callable(max_bytes) else max_bytes
-    return default
+    """The body maximum of a request path: the first registered match, else `default`."""
+    return rule_for(path, default).resolve()
 
 
 class BadJsonError(ValueError):
@@ -123,10 +145,14 @@ class BodyGuard:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        limit = limit_for(scope.get("root_path", "") + scope["path"], self.max_body_bytes)
+        rule = rule_for(scope.get("root_path", "") + scope["path"], self.max_body_bytes)
+        limit = rule.resolve()
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > limit:
             await self._reject(scope, send, 413, self._too_large(limit))
+            return
+        if rule.streamed:  # its handler reads and caps the stream itself
+            await self.app(scope, receive, send)
             return
         chunks, size, more = [], 0, True
         while more:

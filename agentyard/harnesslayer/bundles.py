@@ -24,15 +24,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import AsyncIterable, Iterable
 from typing import Any
 
+import anyio
 import peewee
 
 from agentyard.config import Settings
 from agentyard.core import blobs, clock, ids, runtime
 from agentyard.core.errors import ApiError
-from agentyard.core.store import is_sqlite, write
+from agentyard.core.store import is_sqlite, with_connection, write
 from agentyard.harnesslayer import apps, history, pages, profiles, upload_expiry
 from agentyard.harnesslayer.auth import OrgCaller
 from agentyard.harnesslayer.bundle_models import (
@@ -54,8 +55,8 @@ def settings() -> Settings:
     return runtime.settings()
 
 
-# A blob PUT carries a whole file: its body limit is the file maximum, not the JSON one
-# (the surface registers it under its mount; see `Surface.body_limits`).
+# A blob PUT carries a whole file: its body limit is the file maximum, not the JSON one, and
+# `receive` streams it (the surface registers this under its mount; see `Surface.body_limits`).
 UPLOAD_PATH_PATTERN = re.escape(UPLOAD_PATH) + "[^/]+"
 
 
@@ -307,16 +308,32 @@ def _bad_token(exc: blobs.TokenError) -> ApiError:
     return ApiError(404, "not_found", "No such signed URL")
 
 
-def receive(token: str, data: bytes) -> None:
-    """Store one PUT file of an upload (checked against its declared hash)."""
+async def receive(token: str, chunks: AsyncIterable[bytes]) -> None:
+    """Store one PUT file of an upload, streamed to disk (never whole in memory) and checked
+    against its declared hash. The token and the upload are checked before the body is read."""
+    item = await anyio.to_thread.run_sync(with_connection(_pending_file), token)
+    limit = settings().harnesslayer_max_file_bytes
+    with blobs.Spool(limit) as spool:
+        try:
+            async for chunk in chunks:
+                spool.write(chunk)
+        except blobs.TooLargeError:
+            raise ApiError(
+                413, "payload_too_large", f"{item.name}: larger than {limit} bytes"
+            ) from None
+        await anyio.to_thread.run_sync(with_connection(_store_received), token, item, spool)
+
+
+def _pending_file(token: str) -> UploadFile:
+    """The declared file a signed upload URL names, if its upload still takes files."""
     try:
-        claims = blobs.verify(token, blobs.PURPOSE_UPLOAD)
+        claims = blobs.upload_claims(token)
     except blobs.TokenError as exc:
         raise _bad_token(exc) from None
-    extra = claims.get("x")
-    upload_id = extra.get("u") if isinstance(extra, dict) else None
-    position = claims.get("n")
-    if not isinstance(upload_id, str) or not isinstance(position, str) or not position.isdecimal():
+    extra = claims["x"]
+    upload_id = extra.get("u")
+    position = claims["n"]
+    if not isinstance(upload_id, str) or not position.isdecimal():
         raise ApiError(404, "not_found", "No such signed URL")
     item = (
         UploadFile.select(UploadFile, Upload)
@@ -341,12 +358,14 @@ def receive(token: str, data: bytes) -> None:
         raise ApiError(410, "gone", f"Upload {upload.id} is already completed")
     if upload.expires_at <= clock.now():
         raise ApiError(410, "gone", f"Upload {upload.id} has expired")
-    limit = settings().harnesslayer_max_file_bytes
-    if len(data) > limit:
-        raise ApiError(413, "payload_too_large", f"{item.name}: larger than {limit} bytes")
-    where = (UploadFile.upload == upload.id) & (UploadFile.position == item.position)
+    return item
+
+
+def _store_received(token: str, item: UploadFile, spool: blobs.Spool) -> None:
+    """Store a received file if it matches its declared hash, and mark it received."""
+    where = (UploadFile.upload == item.upload_id) & (UploadFile.position == item.position)
     try:
-        blobs.receive(token, data)
+        blobs.receive_spool(token, spool)
     except blobs.HashMismatchError:
         with write():  # remembered for `complete` (details.mismatched); a good PUT stays good
             UploadFile.update(status="mismatched").where(
@@ -362,7 +381,7 @@ def receive(token: str, data: bytes) -> None:
     except blobs.TokenError as exc:
         raise _bad_token(exc) from None
     with write():
-        UploadFile.update(status="received", size=len(data)).where(where).execute()
+        UploadFile.update(status="received", size=spool.size).where(where).execute()
 
 
 def _upload(caller: OrgCaller, upload_id: str, kind: str) -> Upload:

@@ -3,7 +3,9 @@ its received files until it expires; afterwards they are released.
 
 - Reusing the id of an expired upload releases that upload at once (`release`, called by
   `bundles` when it reserves the id again).
-- A periodic sweep (`sweep`, every 10 minutes) releases expired uploads nobody reused.
+- A periodic sweep (`sweep`, every 10 minutes) releases expired uploads nobody reused, and
+  removes the blob store's temporary files that a dead process left (a PUT cut off mid-way
+  by a crash, say) after `TEMP_MAX_AGE`.
 
 Releasing deletes the upload's rows and then the blob files of its received files that no
 other row uses. Blob collection spares files written in the last `BLOB_GRACE_SECONDS`, and an
@@ -17,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from agentyard.core import clock, jobs
+from agentyard.core import blobs, clock, jobs
 from agentyard.core.store import write
 from agentyard.harnesslayer import bundle_models
 from agentyard.harnesslayer.bundle_models import Upload, UploadFile
@@ -25,6 +27,9 @@ from agentyard.harnesslayer.bundle_models import Upload, UploadFile
 log = logging.getLogger("agentyard.harnesslayer.uploads")
 
 SWEEP_BATCH = 200
+# Temporary files in the blob store (a PUT being received, a blob being written) untouched for
+# this long belong to a process that died: the sweep removes them.
+TEMP_MAX_AGE = 24 * 3600
 
 
 def _delete(upload_id: str) -> list[str] | None:
@@ -59,8 +64,9 @@ def collect_later(digests: list[str]) -> None:
 
 
 def sweep(now: dt.datetime | None = None) -> dict[str, int]:
-    """Release uploads expired more than the grace period ago; how many uploads and blob
-    files were removed. Safe to run anywhere, any number of times."""
+    """Release uploads expired more than the grace period ago, and remove temporary blob files
+    left by dead processes; how many uploads, blob files and temporary files went. Safe to run
+    anywhere, any number of times."""
     now = now or clock.now()
     cutoff = now - dt.timedelta(seconds=bundle_models.BLOB_GRACE_SECONDS)
     expired = (
@@ -76,9 +82,15 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
         if digests is not None:
             released += 1
             freed += bundle_models.collect_blobs(set(digests))
-    if released:
-        log.info("released %d expired uploads (%d blob files freed)", released, freed)
-    return {"uploads": released, "blobs": freed}
+    temp = blobs.store().remove_stale_temp(TEMP_MAX_AGE)
+    if released or temp:
+        log.info(
+            "released %d expired uploads (%d blob files freed, %d stale temporary files)",
+            released,
+            freed,
+            temp,
+        )
+    return {"uploads": released, "blobs": freed, "temp": temp}
 
 
 @jobs.periodic_task(jobs.crontab(minute="*/10"), name="harnesslayer.upload_sweep")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 
 from connexion import request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from agentyard.harnesslayer import bundles
@@ -20,9 +21,10 @@ def surface_base() -> str:
     return f"{url.scheme}://{url.netloc}{path[: path.find('/v1/')]}"
 
 
-def uploadBlob(token: str, body: bytes | None = None) -> tuple[None, int]:
-    rate_limit("token", hashlib.sha256(token.encode()).hexdigest())
-    bundles.receive(token, body or b"")
+async def uploadBlob(token: str) -> tuple[None, int]:
+    """The body is streamed to disk as it arrives (not buffered: see `Surface.body_limits`)."""
+    await run_in_threadpool(rate_limit, "token", hashlib.sha256(token.encode()).hexdigest())
+    await bundles.receive(token, request.stream())
     return None, 204
 
 

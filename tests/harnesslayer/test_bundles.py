@@ -260,6 +260,43 @@ def test_blob_bodies_have_their_own_size_limit(ws):
     assert r.status_code == 413
 
 
+def test_blob_bodies_are_streamed_to_disk_and_capped_as_they_arrive(ws):
+    import hashlib
+    import os
+
+    def chunked(data: bytes):  # a generator: httpx sends it chunked, with no Content-Length
+        for i in range(0, len(data), 65536):
+            yield data[i : i + 65536]
+
+    store = blobs.store()
+    spools = store.spool_dir()
+    app = ws.app()
+    data, other, wrong = os.urandom(300_000), os.urandom(300_000), os.urandom(1000)
+    upload = start_version(ws, app, {"s.bin": data, "o.bin": other, "w.bin": b"declared"})
+    url = {u["name"]: u["url"] for u in upload["uploadUrls"]}
+    r = httpx.put(url["s.bin"], content=chunked(data), headers=OCTET, timeout=30)
+    assert r.status_code == 204, r.text
+    assert store.get(hashlib.sha256(data).hexdigest()) == data
+    with override_settings(harnesslayer_max_file_bytes=100_000):
+        r = httpx.put(url["o.bin"], content=chunked(other), headers=OCTET, timeout=30)
+        assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+        assert "o.bin" in r.json()["error"]["message"]
+    r = httpx.put(url["w.bin"], content=chunked(wrong), headers=OCTET, timeout=30)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "hash_mismatch"
+    assert not store.exists(hashlib.sha256(other).hexdigest())
+    assert not store.exists(hashlib.sha256(wrong).hexdigest())
+    assert not list(spools.glob("spool-*"))  # moved into place, or removed
+    r = ws.http.post(
+        f"/v1/version/upload/{upload['uploadId']}/complete",
+        headers=ws.headers,
+        json={"appId": app["id"], "versionId": upload["versionId"]},
+    )
+    assert r.status_code == 409 and r.json()["error"]["details"] == {
+        "missing": ["o.bin"],
+        "mismatched": ["w.bin"],
+    }
+
+
 def test_create_version_from_an_uploaded_bundle(ws):
     app = ws.app()
     files = {"a.txt": b"one\n", "b.txt": b"two\n"}

@@ -1,5 +1,6 @@
-"""Abandoned uploads: the sweep releases expired ones with the files only they received, and
-reusing an expired upload's id schedules its files for collection."""
+"""Abandoned uploads: the sweep releases expired ones with the files only they received (and
+temporary files of dead processes), and reusing an expired upload's id schedules its files
+for collection."""
 
 from __future__ import annotations
 
@@ -97,3 +98,19 @@ def test_reusing_an_expired_uploads_id_collects_its_files_after_the_grace(ws, mo
     with connection():
         upload_expiry.collect_later.call_local(*args)
     assert not store.exists(digest(mine))
+
+
+def test_the_sweep_removes_temporary_files_a_dead_process_left(ws):
+    import os
+    import time
+
+    spools = blobs.store().spool_dir()
+    stale, fresh = spools / "spool-crashed", spools / "spool-receiving"
+    stale.write_bytes(b"half a file")
+    fresh.write_bytes(b"still arriving")
+    old = time.time() - upload_expiry.TEMP_MAX_AGE - 60
+    os.utime(stale, (old, old))
+    with connection():
+        assert upload_expiry.sweep()["temp"] >= 1
+    assert not stale.exists() and fresh.exists()
+    fresh.unlink()
