@@ -13,7 +13,7 @@ import re
 
 from agentyard.phi.findings import Finding
 from agentyard.phi.recognizers._common import words
-from agentyard.phi.recognizers.geography import STATE_AND_COUNTRY_NAMES
+from agentyard.phi.recognizers.geography import STATE_ABBREVIATIONS, STATE_AND_COUNTRY_NAMES
 from agentyard.phi.recognizers.names import NOT_NAMES
 
 # Eponyms and brand names that are rarely someone's name, dropped even when no disease word
@@ -26,7 +26,8 @@ EPONYMS = frozenset(
     kawasaki raynaud sjogren tourette asperger epstein babinski homans kernig brudzinski
     trendelenburg valsalva heimlich whipple nissen kaposi ewing wilms burkitt marfan
     klinefelter meniere osgood schlatter dupuytren colles ebola norwalk marburg zika
-    coxsackie nile rocky mountain gehrig
+    coxsackie nile rocky mountain gehrig romberg hickman tenckhoff mallory weiss tinel phalen
+    lachman mcburney blatchford ranson swan ganz mohs moca gleason morse braden
     tylenol motrin advil lasix coumadin eliquis xarelto keppra norco percocet dilaudid
     """)
 )
@@ -35,14 +36,16 @@ _TITLE_BEFORE = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s*$")
 _EPONYM_FOLLOWERS = re.compile(
     r"^(?:'s|’s|s')?\s+(?:disease|syndrome|palsy|sign|test|maneuver|manoeuvre|catheter|"
     r"scale|score|criteria|lymphoma|sarcoma|tumou?r|virus|fever|esophagus|reflex|procedure|"
-    r"fracture|cyst|contracture|phenomenon|triad|law|equation|formula)\b",
+    r"fracture|cyst|contracture|phenomenon|triad|law|equation|formula|negative|positive|"
+    r"line|port|pump|sensor|CGM|monitor|device|stent|valve|tube|drain|shunt|graft|"
+    r"surgery|classification|stage|staging)\b",
     re.IGNORECASE,
 )
 
 # Single capitalised words that spaCy takes for a name or a place in clinical text.
 COMMON_WORDS = NOT_NAMES | frozenset(
     words("""
-    Dr Mr Mrs Ms Miss Prof MD DO RN NP PA PCP Sr Jr
+    Dr Mr Mrs Ms Miss Prof MD DO RN NP PA PCP Sr Jr PharmD PhD PsyD DNP APRN FNP LPN LCSW
     Husband Wife Son Daughter Mother Father Brother Sister Spouse Partner Family Caregiver
     Email E-mail Phone Cell Mobile Fax Tel Telephone Callback Contact Address Portal Message
     Biopsy Specimen Culture Cultures Imaging Echo Pathology Radiology Discharge Admission
@@ -58,6 +61,9 @@ _DOSE = re.compile(
 )
 _SHORT_ACRONYM = re.compile(r"^[A-Z0-9]{1,4}$")
 _CITY_ACRONYMS = frozenset({"NYC", "LA", "SF", "ATL", "PHL", "DFW"})
+
+# "Barre, VT": a place that shares its name with an eponym (Guillain-Barré) is still a place.
+_STATE_AFTER = re.compile(r",\s*(?:" + "|".join(STATE_ABBREVIATIONS) + r")\b")
 
 _NER_TYPES = {"PERSON", "LOCATION"}
 # Characters no name or place contains ("M54.5", "Spoke w/", "Tel 646-555-0117").
@@ -82,7 +88,8 @@ def is_false_ner(text: str, finding: Finding) -> bool:
     value = text[finding.start : finding.end].strip(" .,;:'\"()")
     if _NOT_IN_NAMES.search(value) or _DOSE.match(text, finding.end):
         return True
-    if all(_is_common(w) for w in value.split()):
+    placed = finding.entity_type == "LOCATION" and _STATE_AFTER.match(text, finding.end)
+    if all(_is_common(w) for w in value.split()) and not placed:  # "Mobile, AL" is a place
         return True
     if finding.entity_type == "LOCATION" and value.lower() in STATE_AND_COUNTRY_NAMES:
         return True
@@ -93,6 +100,7 @@ def is_false_ner(text: str, finding: Finding) -> bool:
         bool(tokens)
         and all(t in EPONYMS for t in tokens)
         and not _TITLE_BEFORE.search(text[max(0, finding.start - 8) : finding.start])
+        and not placed
     )
 
 

@@ -4,8 +4,9 @@ are made up).
 One JSON object per line: ``{"set": ..., "text": ..., "phi": [{"type", "value", "start",
 "end"}, ...]}``. ``phi`` is empty for negatives: look-alikes that must not be flagged (dosages,
 lab values, ICD-10 codes, years alone, ages under 90, eponyms...). ``set`` is ``dev`` (written
-first and used to develop the recognizers), ``heldout1`` / ``heldout2`` (written later and
-scored blind before being merged; their first-run figures are in benchmarks/phi_recall.py).
+first and used to develop the recognizers), ``heldout1`` to ``heldout4`` (written later, the
+last two by someone who had not seen the recognizers, and scored blind before being merged;
+their first-run figures are in benchmarks/phi_recall.py).
 
 Conventions: a city, town or county is LOCATION (a state or a country alone is not PHI under
 Safe Harbor and is never labelled); AGE_OVER_89 labels the number only ("92"-year-old); a birth

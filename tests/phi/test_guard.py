@@ -88,10 +88,40 @@ def test_contains_phi(guard):
         "Hgb 13.5, creatinine 1.2, K 4.1, LDL 142.",
         "Parkinson's disease, Crohn's disease, Foley catheter.",
         "Follow up in 3 months.",
+        "Pain improved from 8/10 to 3/10 after the first dose.",
+        "Strength 5/5 throughout; give 3/4 tablet by mouth.",
+        "pt will return in 2 weeks, son at bedside.",
+        "Hickman line removed; Romberg negative; Abbott CGM sensor changed.",
+        "Medi-Cal ID pending; moved from Senegal to Texas.",
     ],
 )
 def test_lookalikes_are_not_flagged(guard, text):
     assert guard.analyze(text, timeout=10) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Admit 04MAR2022, seen on 3/15, next visit 20231218.", ["04MAR2022", "3/15", "20231218"]),
+        ("Hospitalized 1/5/2020-1/12/2020; last seen Jan '21.", ["1/5/2020-1/12/2020", "Jan '21"]),
+        ("Surgeon: Pieter van der Berg, MD", ["Pieter van der Berg"]),
+        ("NOTE WRITTEN BY: OLUWASEUN ADEYEMI, NP", ["OLUWASEUN ADEYEMI"]),
+        ("Spoke with Agnieszka (wife); told Marcus to rest.", ["Agnieszka", "Marcus"]),
+        ("pt john kowalski here with his neighbor barb", ["john kowalski", "barb"]),
+        (
+            "Home: RR 2 Box 47A, Bucyrus, OH; summers in Bangor, ME.",
+            ["RR 2 Box 47A", "Bucyrus", "Bangor"],
+        ),
+        (
+            "Address: 1600 Crescent Blvd, Mobile, AL 36604",
+            ["1600 Crescent Blvd", "Mobile", "36604"],
+        ),
+        ("Call back at 555-0149; soc sec no 604817723.", ["555-0149", "604817723"]),
+    ],
+)
+def test_clinical_note_forms_are_found(guard, text, expected):
+    found = [text[f.start : f.end] for f in guard.analyze(text, timeout=10)]
+    assert found == expected
 
 
 def test_fail_closed_when_the_analyzer_raises(guard, monkeypatch):

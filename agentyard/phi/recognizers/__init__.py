@@ -12,7 +12,9 @@ from agentyard.phi.recognizers.identifiers import (
     device_id,
     fax_number,
     health_plan_id,
+    keyed_ssn,
     license_number,
+    local_phone_number,
     medical_record_number,
     vehicle_id,
 )
@@ -37,6 +39,8 @@ def custom_recognizers() -> list[EntityRecognizer]:
         vehicle_id(),
         device_id(),
         fax_number(),
+        local_phone_number(),
+        keyed_ssn(),
         email_any_domain(),
         url(),
     ]

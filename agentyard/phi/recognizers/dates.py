@@ -28,6 +28,7 @@ _NUM_DAY = r"(?:0?[1-9]|[12][0-9]|3[01])"
 # Numeric dates must not be part of a longer dotted/dashed number (IP addresses, versions).
 _NOT_BEFORE = r"(?<![0-9./\-])"
 _NOT_AFTER = r"(?![0-9]|[./\-][0-9])"
+_SCORE_WORDS = r"pain|score|scale|rated|rates|rating|strength|grade|graded|ratio|dilated|of"
 
 DATE_PATTERNS = [
     Pattern(
@@ -63,8 +64,41 @@ DATE_PATTERNS = [
     ),
     Pattern("weekday m/d", rf"(?<=\b{_WEEKDAY}){_NUM_MONTH}/{_NUM_DAY}{_NOT_AFTER}", 0.8),
     Pattern("m/yyyy", rf"{_NOT_BEFORE}{_NUM_MONTH}/{_YEAR4}{_NOT_AFTER}", 0.5),
-    # "3/18" is also a fraction or a score ("pain 7/10"): weak, needs a context word.
+    # "3/18" is also a fraction or a score ("pain 7/10"): weak, needs a context word...
     Pattern("m/d (weak)", rf"{_NOT_BEFORE}{_NUM_MONTH}/{_NUM_DAY}{_NOT_AFTER}", 0.15),
+    # ... or a preposition or date word right before it ("on 3/15", "LMP 2/11"), unless a
+    # score word comes shortly before ("pain improved from 8/10").
+    Pattern(
+        "m/d after a date word",
+        rf"(?<!\b(?:{_SCORE_WORDS})\b[^.;\n]{{0,30}})"
+        rf"(?<=\b(?:on|since|until|till|by|from|to|through|thru|dated|LMP|LNMP|period|after|"
+        rf"before|starting|effective)\s{{1,2}}){_NUM_MONTH}/{_NUM_DAY}{_NOT_AFTER}"
+        r"(?!\s*(?:strength|tabs?|tablets?|of|doses?|cups?|inch|inches)\b)",
+        0.6,
+    ),
+    # A range of two full dates: "1/5/2020-1/12/2020".
+    Pattern(
+        "m/d/y range",
+        rf"{_NOT_BEFORE}{_NUM_MONTH}/{_NUM_DAY}/(?:{_YEAR4}|[0-9]{{2}})\s?[\-–]\s?"
+        rf"{_NUM_MONTH}/{_NUM_DAY}/(?:{_YEAR4}|[0-9]{{2}}){_NOT_AFTER}",
+        0.85,
+    ),
+    # Compact forms: "04MAR2022" (dd + month abbreviation + year) and "20230612" (yyyymmdd).
+    Pattern(
+        "ddMONyyyy",
+        r"(?<![0-9A-Za-z])(?:0[1-9]|[12][0-9]|3[01])"
+        rf"(?:JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEPT?|OCT|NOV|DEC)(?:{_YEAR4}|[0-9]{{2}})"
+        r"(?![0-9A-Za-z])",
+        0.85,
+    ),
+    Pattern(
+        "yyyymmdd",
+        rf"(?<![0-9A-Za-z.\-/]){_YEAR4}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
+        r"(?![0-9A-Za-z\-/]|\.[0-9])",
+        0.55,
+    ),
+    # "Jan '21"
+    Pattern("month 'yy", rf"\b{_MONTH}\s*'[0-9]{{2}}\b", 0.75),
     # A birth year alone is a date element when it implies an age over 89.
     Pattern(
         "birth year",

@@ -64,5 +64,46 @@ FIRST_NAMES = frozenset(
     Seymour Sherman Shirin Sidney Silas Simone Stanley Stella Stuart Sybil Thelma Tyrone
     Ursula Vera Vernon Viola Wallace Warren Wilbur Wilfred Willard Willie Wilma Winifred
     Yvonne
+    Abena Abimbola Adama Adeola Adewale Afua Akosua Ama Amadou Aminata Babajide Bamidele
+    Binta Bolaji Chiamaka Chidinma Chiamaka Chinonso Chukwuemeka Damilola Efua Ekene Fatou
+    Folake Funmilayo Ibrahima Ifeoma Ikechukwu Kayode Kehinde Kwabena Kwaku Mamadou Moussa
+    Ngozi Nnamdi Oumar Ousmane Sekou Taiwo Tunde Uchenna Yaw Yetunde
+    Agnieszka Aleksander Andrzej Bartosz Bogdan Dariusz Dorota Elzbieta Ewa Grzegorz Halina
+    Jadwiga Jakub Janusz Jerzy Joanna Katarzyna Krzysztof Lukasz Maciej Malgorzata Marek
+    Marzena Michal Pawel Piotr Radoslaw Stanislaw Tadeusz Tomasz Urszula Wojciech Zbigniew
+    Zofia Zuzanna Dmitry Galina Ludmila Natasha Oleg Pavel Vladimir Yelena Yuri
+    Anh Bao Binh Chau Cuong Dung Duc Hai Hanh Hieu Hoa Hoang Hung Huong Huy Khanh Lan Linh
+    Mai Minh Nga Ngoc Nhung Phuong Quang Thanh Thao Thu Thuy Trang Trinh Tuan Tung Vinh
+    Xuan Yen Hyun Jae Ji Jin Jung Min-jun Seo Seung Soo Sung Yoon Haruto Hina Kaito Keiko
+    Naoki Ren Sakura Satoshi Yui Yumi Jun Lei Ming Ping Qiang Xiaoming Xin Yan Yong Zhen
+    Abdullah Ahmad Aliyu Amal Anwar Ayman Bilal Farah Faisal Farid Habib Hamza Hanan Hussein
+    Idris Jamila Khadija Khalid Layla Mahmoud Mariam Mona Mustafa Nabil Nasser Omar Rania
+    Rashida Salma Samir Sami Tariq Walid Yasir Youssef Zahra Zayd
+    Aarav Aditi Aditya Akash Ananya Anjali Arun Bhavna Deepak Divya Gaurav Geeta Harpreet
+    Jaspreet Kavita Kiran Lakshmi Manish Meena Neha Nikhil Preeti Rakesh Ramesh Rekha
+    Sandeep Sangeeta Shreya Simran Suresh Swati Varun Vikram Vivek
+    Alejandro Araceli Beatriz Carolina Consuelo Dulce Esperanza Estela Fernanda Graciela
+    Guillermo Itzel Jacinto Leonardo Lourdes Marisela Maricela Milagros Nayeli Octavio
+    Paloma Reyna Rocio Rogelio Socorro Ximena Yesenia
+    Aoife Ciaran Ciara Declan Eamon Niamh Oisin Padraig Siobhan Sinead Seamus
+    Bram Daan Henk Joost Maarten Pieter Sanne Willem Anouk Lars Sven Astrid Ingrid
+    Aaliyah Darius Deshawn Ebony Jalen Jamal Keyshawn Lakisha Latasha Malik Shaniqua
+    Tameka Tanisha Trevon Tyrell
+    Ade Bisi Bisola Dayo Femi Ronke Segun Seun Sola Temitope Tolu Tolulope Wale Yemi
+    Abby Barb Becky Bob Bobbie Cathy Chuck Dave Ellie Hank Jen Jenny Joey Katie Kathy Liz
+    Matt Meg Mike Nate Nick Patty Rick Sam Steve Ted Tom Tommy Vinny
     """)
 )
+
+# Given names that are also everyday English words: not evidence of a name in lowercase text
+# ("pt will return"), where only a role word and the given name mark it.
+_WORD_LIKE = frozenset(
+    words("""
+    will may june april august grace hope faith joy rose ruby pearl mark bill sue pat art dawn
+    amber crystal lily daisy holly ivy iris violet olive summer autumn jean drew chase hunter
+    mason cole dean frank guy jack ray rich rob ron rusty sandy stormy sunny wendy ken nick
+    matt sam ted tom kim lee long min li jan eli ben max les lane norma mai lan ren jun yan
+    hai ping yong bao dung long floor said will harry gene glenn neil
+    """)
+)
+LOWERCASE_FIRST_NAMES = frozenset(n.lower() for n in FIRST_NAMES) - _WORD_LIKE

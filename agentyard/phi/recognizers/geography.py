@@ -41,6 +41,22 @@ _COUNTRIES = [
     "Dominican Republic", "Australia", "Israel", "Iran", "Iraq", "Syria", "Afghanistan",
     "Turkey", "Greece", "Europe", "Africa", "Asia", "Latin America", "South America",
     "Central America", "Middle East", "the United States",
+    "Albania", "Algeria", "Angola", "Argentina", "Armenia", "Austria", "Azerbaijan",
+    "Bangladesh", "Belarus", "Belgium", "Benin", "Bolivia", "Bosnia", "Botswana", "Bulgaria",
+    "Burkina Faso", "Burma", "Burundi", "Cambodia", "Cameroon", "Chad", "Chile", "Congo",
+    "Costa Rica", "Croatia", "Czech Republic", "Czechia", "Denmark", "Ecuador", "Eritrea",
+    "Estonia", "Fiji", "Finland", "Gambia", "Georgia", "Guinea", "Guyana", "Hungary",
+    "Iceland", "Indonesia", "Ivory Coast", "Jordan", "Kazakhstan", "Kosovo", "Kuwait",
+    "Laos", "Latvia", "Lebanon", "Liberia", "Libya", "Lithuania", "Macedonia", "Madagascar",
+    "Malawi", "Malaysia", "Mali", "Mauritania", "Moldova", "Mongolia", "Montenegro",
+    "Morocco", "Mozambique", "Myanmar", "Namibia", "Nepal", "Netherlands", "Holland",
+    "New Zealand", "Nicaragua", "Niger", "North Korea", "South Korea", "Norway", "Oman",
+    "Palestine", "Panama", "Paraguay", "Qatar", "Romania", "Rwanda", "Samoa", "Saudi Arabia",
+    "Senegal", "Serbia", "Sierra Leone", "Singapore", "Slovakia", "Slovenia", "Somalia",
+    "South Africa", "South Sudan", "Sri Lanka", "Sudan", "Sweden", "Switzerland", "Taiwan",
+    "Tajikistan", "Tanzania", "Thailand", "Togo", "Tonga", "Trinidad", "Tunisia",
+    "Turkmenistan", "Uganda", "United Arab Emirates", "UAE", "Uruguay", "Uzbekistan",
+    "Yemen", "Zambia", "Zimbabwe", "Bhutan", "Tibet", "Micronesia", "Marshall Islands",
 ]  # fmt: skip
 
 STATE_AND_COUNTRY_NAMES = frozenset(
@@ -81,6 +97,10 @@ _HIGHWAY = (
     r"[0-9]{1,3}[A-Z]?\b(?:[^\n.;]{0,20}?\bmile\s+marker\s+[0-9]+)?"
 )
 _PO_BOX = r"\b(?i:P\.?\s?O\.?\s*Box|Post\s+Office\s+Box)\s+[0-9]+"
+# Rural and highway-contract routes: "RR 2 Box 47", "Rural Route 3, Box 12", "HC 61 Box 9".
+_RURAL_ROUTE = (
+    r"\b(?:RR|R\.R\.|Rural\s+Route|HC|Star\s+Route)\s*#?\s*[0-9]{1,4},?\s+Box\s+[0-9]{1,5}[A-Z]?\b"
+)
 
 
 def street_address() -> EntityRecognizer:
@@ -90,6 +110,7 @@ def street_address() -> EntityRecognizer:
         patterns=[
             Pattern("street", _STREET, 0.75),
             Pattern("po box", _PO_BOX, 0.85),
+            Pattern("rural route", _RURAL_ROUTE, 0.85),
             Pattern("highway", _HIGHWAY, 0.6),
         ],
         context=["address", "live", "lives", "reside", "street", "home", "mail"],
@@ -124,7 +145,8 @@ def zip_code() -> EntityRecognizer:
 
 
 _CAP_WORD = rf"(?!{_STREET_SUFFIX}\b)(?-i:[A-Z][a-z]+)"
-_PLACE = rf"{_CAP_WORD}(?:[\s\-]{_CAP_WORD}){{0,2}}"
+# Street-suffix words may end a place name ("Garden Grove", "Cedar Park"), not start one.
+_PLACE = rf"{_CAP_WORD}(?:[\s\-](?-i:[A-Z][a-z]+)){{0,2}}"
 
 
 # Capitalised words after "in/from/to/near" that are not places.
@@ -143,7 +165,10 @@ _INSTITUTION = re.compile(
 _PLACE_VERB = (
     r"(?:lives?|living|resides?|residing|moved|moving|relocated|born|raised|grew\s+up|"
     r"transferred|transported|originally|works?|worked|working|visiting|traveled|travelled|"
-    r"stays?|staying|home|hometown|native|commutes?|drove)"
+    r"stays?|staying|home|hometown|native|commutes?|drove|driving|called|calling|phoned|"
+    r"arrived|arriving|came|coming|returned|returning|flew|vacation(?:ing)?|trip|evacuated|"
+    r"resident|residents|widow|widower|man|woman|male|female|gentleman|lady|veteran|retiree|"
+    r"farmer|student|visitor|tourist)"
 )
 _PLACE_CONTEXT = words("""
     live lives living reside resides residing move moved relocate relocated born raise raised
@@ -181,6 +206,29 @@ class CityCountyRecognizer(PatternRecognizer):
                     rf"(?<=\b[0-9]{{1,6}}\s[^\n,;]{{2,40}}?\b{_STREET_SUFFIX}\.?,\s)"
                     rf"(?-i:{_PLACE})\b",
                     0.75,
+                ),
+                # "in Bangor, ME": abbreviations that are also credentials or words count
+                # after a preposition of place.
+                Pattern(
+                    "in City, ST",
+                    rf"(?<=\b(?:in|from|to|near|outside|of)\s){_PLACE}"
+                    rf"(?=,\s+(?-i:{'|'.join(sorted(_AMBIGUOUS_ABBREVIATIONS))})(?![\w\-]))",
+                    0.8,
+                ),
+                # "the pharmacy in Cicero": a place of care or living, then "in <place>"
+                Pattern(
+                    "facility in place",
+                    r"(?<=\b(?-i:pharmacy|clinic|hospital|shelter|church|school|office|"
+                    r"facility|practice|nursing\s+home|group\s+home|apartment|house|"
+                    r"family|relatives|daughter|son|sister|brother)\s+in\s)"
+                    rf"{_PLACE}\b",
+                    0.7,
+                ),
+                # "the Pilsen neighborhood", "Wicker Park area"
+                Pattern(
+                    "neighborhood",
+                    rf"\b{_PLACE}(?=\s+(?-i:neighbou?rhood|district|barrio|section\s+of))",
+                    0.6,
                 ),
                 Pattern(
                     "county",

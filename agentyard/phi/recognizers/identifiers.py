@@ -211,6 +211,40 @@ def fax_number() -> EntityRecognizer:
     )
 
 
+# Seven-digit local numbers ("555-0149") are too common to match alone: only after a word
+# that introduces a phone number.
+_LOCAL_PHONE = (
+    r"(?<=\b(?i:call(?:ed)?(?:\s+back)?|phone|tel|telephone|cell|mobile|home|work|reach(?:ed)?|"
+    r"text|contact|number|callback|ph)\b[^\d\n;]{0,12})(?<![\d\-])[2-9]\d{2}[\-.]\d{4}(?![\d\-])"
+)
+
+
+def local_phone_number() -> EntityRecognizer:
+    return PatternRecognizer(
+        supported_entity="PHONE_NUMBER",
+        name="LocalPhoneRecognizer",
+        patterns=[Pattern("local phone (keyed)", _LOCAL_PHONE, 0.6)],
+        context=["call", "phone", "tel", "cell", "callback"],
+    )
+
+
+# An SSN written without dashes after a spelled-out key ("soc sec no 604817723"), which
+# presidio's recognizer (dashes, or "ssn") does not take.
+def keyed_ssn() -> EntityRecognizer:
+    keys = [
+        r"SSN",
+        r"SS\s*#",
+        r"soc(?:ial)?\.?\s*sec(?:urity)?\.?(?:\s*(?:no|num|number|#))?",
+    ]
+    value = r"(?<!\d)(?!000|666|9\d\d)\d{3}[\x20\-]?(?!00)\d{2}[\x20\-]?(?!0000)\d{4}(?!\d)"
+    return PatternRecognizer(
+        supported_entity="US_SSN",
+        name="KeyedSsnRecognizer",
+        patterns=[Pattern("ssn (keyed)", keyed(keys, value), KEYED_SCORE)],
+        context=["ssn", "social", "security"],
+    )
+
+
 __all__ = [
     "DeaNumberRecognizer",
     "PHONE_VALUE",
@@ -218,7 +252,9 @@ __all__ = [
     "device_id",
     "fax_number",
     "health_plan_id",
+    "keyed_ssn",
     "license_number",
+    "local_phone_number",
     "medical_record_number",
     "vehicle_id",
 ]
