@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import random
 import secrets
 import threading
@@ -45,6 +46,21 @@ API = HUB + "/api/v1"
 # Bounded so the whole contract run stays within a few minutes on two cores.
 MAX_EXAMPLES = 40
 SEED = 20260406
+
+
+def generation(max_examples: int) -> dict[str, object]:
+    """Schemathesis' generation settings: `max_examples` per operation, deterministic (the
+    CI contract run). A long fuzz (`benchmarks/fuzz.sh`) sets AGENTYARD_FUZZ_EXAMPLES to
+    generate that many random examples per operation instead, with a fresh seed each run."""
+    fuzz = os.environ.get("AGENTYARD_FUZZ_EXAMPLES", "").strip()
+    if fuzz:
+        return {"max-examples": int(fuzz), "deterministic": False}
+    return {"max-examples": max_examples, "deterministic": True}
+
+
+def seed() -> int | None:
+    """The fixed seed of the CI run; none (random) for a long fuzz."""
+    return None if os.environ.get("AGENTYARD_FUZZ_EXAMPLES", "").strip() else SEED
 
 
 def public_key_text() -> str:
@@ -192,13 +208,13 @@ def hub_world(app, server: str) -> Iterator[HubWorld]:
 def schemathesis_config(world: HubWorld) -> schemathesis.Config:
     return schemathesis.Config.from_dict(
         {
-            "seed": SEED,
+            "seed": seed(),
             # The realm key is the operations' `ApiKey` credential: Schemathesis sends it as
             # configured auth (and drops its own generated bearer tokens) and checks that
             # requests without it or with a bad one are refused. `X-AISP-Session` stays a
             # fuzzed header; the hook below makes valid ones name the actor session.
             "auth": {"openapi": {"ApiKey": {"api_key": world.key}}},
-            "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True},
+            "generation": generation(MAX_EXAMPLES),
             "operations": [
                 {
                     # GET /messages/stream never ends for a client that accepts

@@ -20,7 +20,7 @@ from agentyard.core.store import connection
 from agentyard.harnesslayer import orgs
 from agentyard.harnesslayer.auth import create_user
 from agentyard.specs import operations
-from tests.contract.conftest import SEED
+from tests.contract.conftest import generation, seed
 from tests.contract.openapi_views import ReceivedResponse, SentRequest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,9 +46,9 @@ def hl_keys(app) -> tuple[str, str]:
 def hl_schema(app, hl_keys):
     org_key, user_key = hl_keys
     config = {
-        "seed": SEED,
+        "seed": seed(),
         "auth": {"openapi": {"ApiKey": {"bearer": org_key}, "UserKey": {"bearer": user_key}}},
-        "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True},
+        "generation": generation(MAX_EXAMPLES),
         "checks": {
             # Documented refusals of schema-valid requests: unknown ids (404), taken slugs and
             # state conflicts (409), expired or used tokens (410), limits (403), and rules

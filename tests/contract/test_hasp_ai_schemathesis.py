@@ -21,7 +21,7 @@ from agentyard.core import keys
 from agentyard.core.store import connection
 from agentyard.hasp import SURFACE, baa
 from agentyard.hasp.auth import SCOPES, Caller, new_secret
-from tests.contract.conftest import SEED, _fit_int64, _positive
+from tests.contract.conftest import _fit_int64, _positive, generation, seed
 from tests.contract.openapi_views import ReceivedResponse, SentRequest
 
 SPEC = Path(__file__).resolve().parents[2] / "specs" / "hasp-ai.yaml"
@@ -79,9 +79,9 @@ def hasp_key(app) -> str:
 def hasp_schema(app, hasp_key):
     config = schemathesis.Config.from_dict(
         {
-            "seed": SEED,
+            "seed": seed(),
             "auth": {"openapi": {"ApiKey": {"api_key": hasp_key}}},
-            "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True},
+            "generation": generation(MAX_EXAMPLES),
             "checks": {
                 # Documented refusals of schema-valid requests: no BAA/credits (402), PHI
                 # blocked or a missing scope (403), an unknown model (404), a webhook URL
