@@ -327,15 +327,10 @@ class FileBlobStore(BlobStore):
     def put(self, data: bytes) -> str:
         digest = digest_of(data)
         target = self.path(digest)
-        try:
-            os.utime(target)  # already stored: refresh its mtime for garbage collectors
+        if _refresh(target):
             return digest
-        except FileNotFoundError:
-            pass
-        tmp_dir = self.root / "tmp"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix=digest[:8] + "-")
+        fd, tmp = tempfile.mkstemp(dir=self.spool_dir(), prefix=digest[:8] + "-")
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -367,11 +362,8 @@ class FileBlobStore(BlobStore):
     def put_spool(self, spool: Spool) -> str:
         digest = spool.digest
         target = self.path(digest)
-        try:
-            os.utime(target)  # already stored: refresh its mtime for garbage collectors
+        if _refresh(target):
             return digest
-        except FileNotFoundError:
-            pass
         target.parent.mkdir(parents=True, exist_ok=True)
         spool.file.flush()
         os.fsync(spool.file.fileno())
@@ -407,6 +399,16 @@ class FileBlobStore(BlobStore):
         except FileNotFoundError:
             return False
         return True
+
+
+def _refresh(target: Path) -> bool:
+    """Whether the blob file `target` is already stored; if so its mtime is refreshed, so
+    that garbage collectors spare a blob an upload has just written again."""
+    try:
+        os.utime(target)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _fsync_dir(path: Path) -> None:
