@@ -58,9 +58,9 @@ def generation(max_examples: int) -> dict[str, object]:
     return {"max-examples": max_examples, "deterministic": True}
 
 
-def seed() -> int | None:
-    """The fixed seed of the CI run; none (random) for a long fuzz."""
-    return None if os.environ.get("AGENTYARD_FUZZ_EXAMPLES", "").strip() else SEED
+def seeded() -> dict[str, int]:
+    """The fixed seed of the CI run, as config; none (a random one) for a long fuzz."""
+    return {} if os.environ.get("AGENTYARD_FUZZ_EXAMPLES", "").strip() else {"seed": SEED}
 
 
 def public_key_text() -> str:
@@ -208,7 +208,7 @@ def hub_world(app, server: str) -> Iterator[HubWorld]:
 def schemathesis_config(world: HubWorld) -> schemathesis.Config:
     return schemathesis.Config.from_dict(
         {
-            "seed": seed(),
+            **seeded(),
             # The realm key is the operations' `ApiKey` credential: Schemathesis sends it as
             # configured auth (and drops its own generated bearer tokens) and checks that
             # requests without it or with a bad one are refused. `X-AISP-Session` stays a

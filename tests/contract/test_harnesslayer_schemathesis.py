@@ -20,7 +20,7 @@ from agentyard.core.store import connection
 from agentyard.harnesslayer import orgs
 from agentyard.harnesslayer.auth import create_user
 from agentyard.specs import operations
-from tests.contract.conftest import generation, seed
+from tests.contract.conftest import generation, seeded
 from tests.contract.openapi_views import ReceivedResponse, SentRequest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +46,7 @@ def hl_keys(app) -> tuple[str, str]:
 def hl_schema(app, hl_keys):
     org_key, user_key = hl_keys
     config = {
-        "seed": seed(),
+        **seeded(),
         "auth": {"openapi": {"ApiKey": {"bearer": org_key}, "UserKey": {"bearer": user_key}}},
         "generation": generation(MAX_EXAMPLES),
         "checks": {

@@ -21,7 +21,7 @@ from agentyard.core import keys
 from agentyard.core.store import connection
 from agentyard.hasp import SURFACE, baa
 from agentyard.hasp.auth import SCOPES, Caller, new_secret
-from tests.contract.conftest import _fit_int64, _positive, generation, seed
+from tests.contract.conftest import _fit_int64, _positive, generation, seeded
 from tests.contract.openapi_views import ReceivedResponse, SentRequest
 
 SPEC = Path(__file__).resolve().parents[2] / "specs" / "hasp-ai.yaml"
@@ -79,7 +79,7 @@ def hasp_key(app) -> str:
 def hasp_schema(app, hasp_key):
     config = schemathesis.Config.from_dict(
         {
-            "seed": seed(),
+            **seeded(),
             "auth": {"openapi": {"ApiKey": {"api_key": hasp_key}}},
             "generation": generation(MAX_EXAMPLES),
             "checks": {
