@@ -1,10 +1,11 @@
 """ASGI middleware that rejects unusable request bodies before any handler runs.
 
-Bodies over the configured maximum get 413; a JSON body that is not UTF-8, not JSON, holds
-an integer outside the signed 64-bit range, a non-finite number, or nests deeper than
-MAX_DEPTH gets 400 — each in the surface's error shape, so no handler sees such input and
-nothing is written. Only JSON bodies (`application/json`, `*+json`) are parsed; other media
-types (e.g. `application/octet-stream` file uploads) are only size-checked.
+Bodies over the configured maximum get 413; a JSON body that is not UTF-8, not JSON, holds an
+integer outside the signed 64-bit range, a non-finite number or a NUL character, or nests
+deeper than MAX_DEPTH gets 400, and so does a path or query string holding a NUL (`%00`) — each
+in the surface's error shape, so no handler sees such input and nothing is written. Only JSON
+bodies (`application/json`, `*+json`) are parsed; other media types (e.g.
+`application/octet-stream` file uploads) are only size-checked.
 
 Per-path limits. The maximum is the app-wide `max_body_bytes`, except on paths registered
 with `register_limit(path_regex, limit)`, e.g. a file upload route that takes larger bodies.
@@ -31,6 +32,10 @@ from agentyard.core.errors import render
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_DEPTH = 64
+# No text anywhere may hold U+0000: PostgreSQL cannot store it, so it is refused on every
+# backend alike, in JSON strings and keys, in the path and in the query string.
+NUL_MESSAGE = "text must not contain NUL (U+0000) characters"
+_NUL_IN_QUERY = re.compile(rb"%00|\x00")
 
 Limit = int | Callable[[], int]
 
@@ -95,11 +100,16 @@ def _reject_constant(name: str) -> Any:
 
 
 def _depth(value: Any) -> int:
+    """How deep `value` nests; BadJsonError on a string (or key) holding a NUL character."""
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            raise BadJsonError(NUL_MESSAGE)
         if isinstance(item, dict | list):
             deepest = max(deepest, depth)
+            if isinstance(item, dict):
+                stack.extend((key, depth) for key in item)
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
     return deepest
@@ -141,7 +151,13 @@ class BodyGuard:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if "\x00" in scope["path"] or _NUL_IN_QUERY.search(scope.get("query_string", b"")):
+            await self._reject(scope, send, 400, NUL_MESSAGE)
+            return
+        if scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}

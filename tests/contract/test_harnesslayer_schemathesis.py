@@ -20,7 +20,7 @@ from agentyard.core.store import connection
 from agentyard.harnesslayer import orgs
 from agentyard.harnesslayer.auth import create_user
 from agentyard.specs import operations
-from tests.contract.conftest import generation, seeded
+from tests.contract.conftest import NEGATIVE_DATA_REJECTION, generation, seeded
 from tests.contract.openapi_views import ReceivedResponse, SentRequest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +55,8 @@ def hl_schema(app, hl_keys):
             # across fields the schema cannot state (400).
             "positive_data_acceptance": {
                 "expected-statuses": ["2xx", "400", "401", "403", "404", "409", "410", "422"]
-            }
+            },
+            "negative_data_rejection": NEGATIVE_DATA_REJECTION,
         },
     }
     if scaffolded():

@@ -21,7 +21,13 @@ from agentyard.core import keys
 from agentyard.core.store import connection
 from agentyard.hasp import SURFACE, baa
 from agentyard.hasp.auth import SCOPES, Caller, new_secret
-from tests.contract.conftest import _fit_int64, _positive, generation, seeded
+from tests.contract.conftest import (
+    NEGATIVE_DATA_REJECTION,
+    _fit_int64,
+    _positive,
+    generation,
+    seeded,
+)
 from tests.contract.openapi_views import ReceivedResponse, SentRequest
 
 SPEC = Path(__file__).resolve().parents[2] / "specs" / "hasp-ai.yaml"
@@ -89,23 +95,7 @@ def hasp_schema(app, hasp_key):
                 "positive_data_acceptance": {
                     "expected-statuses": ["2xx", "401", "402", "403", "404", "409", "422", "429"]
                 },
-                # Invalid bodies past the size limit are refused by size first (413).
-                "negative_data_rejection": {
-                    "expected-statuses": [
-                        "400",
-                        "401",
-                        "403",
-                        "404",
-                        "405",
-                        "406",
-                        "409",
-                        "413",
-                        "415",
-                        "422",
-                        "428",
-                        "429",
-                    ]
-                },
+                "negative_data_rejection": NEGATIVE_DATA_REJECTION,
             },
         }
     )

@@ -58,6 +58,23 @@ def test_integers_beyond_64_bits(hub):
     assert sessions_total(hub) == 0
 
 
+def test_nul_characters_are_refused_everywhere(hub):
+    # PostgreSQL cannot store U+0000; every backend refuses it alike, before any handler.
+    for body in (
+        b'{"name": "a\\u0000b", "kind": "agent", "realm": "default"}',
+        b'{"name": "a", "kind": "agent", "realm": "default", "x\\u0000": 1}',
+        b'{"name": "a", "kind": "agent", "realm": "default", "tags": [["\\u0000"]]}',
+    ):
+        r = post_raw(hub, body)
+        assert_error(r, 400)
+        assert "NUL" in r.text
+    assert sessions_total(hub) == 0
+    for url in ("/api/v1/sessions?realm=a%00b", "/api/v1/sessions/a%00b"):
+        r = hub.http.get(url, headers=hub.headers)
+        assert_error(r, 400)
+        assert "NUL" in r.text
+
+
 def test_deep_nesting(hub):
     assert_error(post_raw(hub, b"[" * 100_000 + b"]" * 100_000), 400)
 
