@@ -62,7 +62,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from ulid import ULID
 
-from agentyard.core import clock, ids, keys_at_rest
+from agentyard.core import b64, clock, ids, keys_at_rest
 from agentyard.core.keys import Tenant
 from agentyard.core.migrations import Migration, create_tables, register
 from agentyard.core.store import BaseModel, connection, is_sqlite, write
@@ -551,12 +551,12 @@ def append(
 
 def _encode_cursor(entry: AuditEntry) -> str:
     raw = json.dumps([entry.created_at_iso, entry.seq], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return b64.encode(raw)
 
 
 def _decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        raw = b64.decode(cursor)
         created, seq = json.loads(raw)
         if not isinstance(seq, int) or isinstance(seq, bool):
             raise TypeError

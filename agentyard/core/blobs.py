@@ -65,7 +65,7 @@ from urllib.parse import unquote, urlsplit
 
 import peewee
 
-from agentyard.core import clock, netguard
+from agentyard.core import b64, clock, netguard
 from agentyard.core.migrations import Migration, create_tables, register
 from agentyard.core.store import BaseModel, connection, db, write
 
@@ -472,14 +472,6 @@ def signing_keys() -> tuple[bytes, ...]:
 # --- signed tokens --------------------------------------------------------------------------
 
 
-def _b64e(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _b64d(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def _mac(key: bytes, payload: str) -> bytes:
     return hmac.new(key, _TOKEN_DOMAIN + payload.encode("ascii"), hashlib.sha256).digest()
 
@@ -505,8 +497,8 @@ class Signer:
             sort_keys=True,
             ensure_ascii=False,
         )
-        payload = _b64e(body.encode())
-        return f"{payload}.{_b64e(_mac(self.keys[0], payload))}"
+        payload = b64.encode(body.encode())
+        return f"{payload}.{b64.encode(_mac(self.keys[0], payload))}"
 
     def verify(self, token: str, purpose: str, *, now: float | None = None) -> dict[str, Any]:
         """The claims of a genuine, unexpired token for `purpose`."""
@@ -518,13 +510,13 @@ class Signer:
             raise InvalidTokenError("malformed token")
         payload, signature = token.split(".")
         try:
-            mac = _b64d(signature)
+            mac = b64.decode(signature)
         except (binascii.Error, ValueError):
             raise InvalidTokenError("malformed token") from None
         if not any(hmac.compare_digest(mac, _mac(key, payload)) for key in self.keys):
             raise InvalidTokenError("bad token signature")
         try:
-            body = json.loads(_b64d(payload))
+            body = json.loads(b64.decode(payload))
             token_purpose, expires, claims = body["p"], body["e"], body["c"]
         except (binascii.Error, ValueError, TypeError, KeyError):
             raise InvalidTokenError("malformed token payload") from None
@@ -605,7 +597,7 @@ def parse_hash(value: str) -> str:
     if not isinstance(value, str) or not _SRI.fullmatch(value):
         raise ManifestError("hash must be 'sha256-' followed by the base64 of 32 bytes")
     encoded = value[len("sha256-") :].rstrip("=")
-    return _b64d(encoded.replace("+", "-").replace("/", "_")).hex()
+    return b64.decode(encoded.replace("+", "-").replace("/", "_")).hex()
 
 
 def sri(digest: str) -> str:

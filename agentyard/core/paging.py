@@ -6,25 +6,24 @@ decode is a 400. Ties on `created_at` are broken by `id`, so pages never skip or
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
 import peewee
 
-from agentyard.core import clock
+from agentyard.core import b64, clock
 from agentyard.core.errors import ApiError
 
 
 def encode(created_at: Any, row_id: str) -> str:
     raw = json.dumps([clock.iso(created_at), row_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return b64.encode(raw)
 
 
 def decode(cursor: str) -> tuple[Any, str]:
     """(created_at, id) of a cursor; 400 when it is not one of ours."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        raw = b64.decode(cursor)
         stamp, row_id = json.loads(raw)
         return clock.parse(stamp), str(row_id)
     except (ValueError, TypeError) as exc:

@@ -39,7 +39,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from agentyard.core import clock, keys_at_rest
+from agentyard.core import b64, clock, keys_at_rest
 from agentyard.core.migrations import Migration, create_tables, register
 from agentyard.core.store import BaseModel, connection, db, write
 
@@ -142,14 +142,6 @@ class StoredVaultKey(BaseModel):
 register("vault", [Migration(1, "generated vault key", create_tables(StoredVaultKey))])
 
 
-def _b64e(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _b64d(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def _kek(passphrase: bytes, salt: bytes, n: int, r: int, p: int) -> bytes:
     return Scrypt(salt=salt, length=KEY_BYTES, n=n, r=r, p=p).derive(passphrase)
 
@@ -157,25 +149,25 @@ def _kek(passphrase: bytes, salt: bytes, n: int, r: int, p: int) -> bytes:
 def _wrap(secret: bytes) -> str:
     passphrase = keys_at_rest.passphrase([PASSPHRASE_ENV])
     if passphrase is None:
-        return "raw:" + _b64e(secret)
+        return "raw:" + b64.encode(secret)
     salt, nonce = secrets.token_bytes(16), secrets.token_bytes(NONCE_BYTES)
     kek = _kek(passphrase, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
     wrapped = nonce + AESGCM(kek).encrypt(nonce, secret, _WRAP_AAD)
-    return f"scrypt:{SCRYPT_N}:{SCRYPT_R}:{SCRYPT_P}:{_b64e(salt)}:{_b64e(wrapped)}"
+    return f"scrypt:{SCRYPT_N}:{SCRYPT_R}:{SCRYPT_P}:{b64.encode(salt)}:{b64.encode(wrapped)}"
 
 
 def _unwrap(material: str) -> bytes:
     kind, _, rest = material.partition(":")
     try:
         if kind == "raw":
-            return _b64d(rest)
+            return b64.decode(rest)
         if kind == "scrypt":
             passphrase = keys_at_rest.passphrase([PASSPHRASE_ENV])
             if passphrase is None:
                 raise VaultError(f"the stored vault key is wrapped; set {PASSPHRASE_ENV}")
             n, r, p, salt, wrapped = rest.split(":")
-            blob = _b64d(wrapped)
-            kek = _kek(passphrase, _b64d(salt), int(n), int(r), int(p))
+            blob = b64.decode(wrapped)
+            kek = _kek(passphrase, b64.decode(salt), int(n), int(r), int(p))
             return AESGCM(kek).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], _WRAP_AAD)
     except InvalidTag:
         raise VaultError(f"wrong {PASSPHRASE_ENV} for the stored vault key") from None
@@ -252,7 +244,7 @@ def encrypt(plaintext: str | bytes, context: str) -> str:
     key = _encryption_key()
     nonce = secrets.token_bytes(NONCE_BYTES)
     sealed = AESGCM(key.secret).encrypt(nonce, data, _aad(key.kid, context))
-    return f"{VERSION}:{key.kid}:{_b64e(nonce + sealed)}"
+    return f"{VERSION}:{key.kid}:{b64.encode(nonce + sealed)}"
 
 
 def token_key_id(token: str) -> str:
@@ -267,7 +259,7 @@ def decrypt_bytes(token: str, context: str) -> bytes:
     """The plaintext bytes of `token` encrypted under `context`; `VaultError` otherwise."""
     kid = token_key_id(token)
     try:
-        blob = _b64d(token.rsplit(":", 1)[1])
+        blob = b64.decode(token.rsplit(":", 1)[1])
     except (binascii.Error, ValueError):
         raise VaultError("malformed vault token") from None
     if len(blob) < NONCE_BYTES + 16:
