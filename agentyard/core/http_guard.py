@@ -99,7 +99,7 @@ def _reject_constant(name: str) -> Any:
     raise BadJsonError(f"{name} is not valid JSON")
 
 
-def _depth(value: Any) -> int:
+def _depth_of_text_checked(value: Any) -> int:
     """How deep `value` nests; BadJsonError on a string (or key) holding a NUL character."""
     deepest, stack = 0, [(value, 1)]
     while stack:
@@ -134,7 +134,7 @@ def check_json(body: bytes) -> None:
         raise BadJsonError(f"JSON nests deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:
         raise BadJsonError(f"request body is not valid JSON: {exc}") from None
-    if _depth(value) > MAX_DEPTH:
+    if _depth_of_text_checked(value) > MAX_DEPTH:
         raise BadJsonError(f"JSON nests deeper than {MAX_DEPTH} levels")
 
 
