@@ -61,10 +61,10 @@ NO_NUL_PATTERN = "^[^\\u0000]*$"
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
-LIMITS_HEADING = "## Text and integer limits"
+LIMITS_HEADING = "## Text, integer and JSON limits"
 LIMITS_DESCRIPTION = f"""{LIMITS_HEADING}
-These two rules hold for every schema in this document, and are written into each one it
-applies to, so that what is published here is exactly what the server validates:
+These rules hold for every operation in this document; the first two are written into each
+schema they apply to, so that what is published here is exactly what the server validates:
 
 - **No U+0000 in text.** Every string that has no `pattern` or `enum` of its own carries the
   pattern `{NO_NUL_PATTERN}`, and every `pattern` written here excludes U+0000 (NUL) too. A
@@ -74,6 +74,10 @@ applies to, so that what is published here is exactly what the server validates:
   with `minimum: {INT64_MIN}` and `maximum: {INT64_MAX}` (a bound written
   here is kept, the missing one added); a value outside them is refused like any other invalid
   value.
+- **One value per key.** A JSON body holding an object with the same key twice, at any depth
+  (`{{"name": "a", "name": "b"}}`), is malformed: refused with 400 before anything is written,
+  as are invalid UTF-8, `NaN`/`Infinity`, numbers out of range, integers of more than 4300
+  digits and nesting deeper than 64 levels.
 
 Free-form JSON values (objects documented as arbitrary JSON, and values of any type) are not
 typed text or integers: they are stored and returned exactly as sent, strings holding U+0000
@@ -157,7 +161,8 @@ def declare_limits(doc: dict[str, Any]) -> dict[str, Any]:
     Every `type: string` schema with no `pattern`, no `enum` and not `format: binary` gets
     `pattern: NO_NUL_PATTERN`; every `type: integer` schema missing a bound gets `format: int64`
     (unless it has a format) and the missing bound(s) of that format. `info.description` gets
-    LIMITS_DESCRIPTION, which states both rules once. Applying it twice changes nothing.
+    LIMITS_DESCRIPTION, which states these rules (and the request guard's) once. Applying it
+    twice changes nothing.
     """
     out = copy.deepcopy(doc)
     for schema in schemas_in(out):

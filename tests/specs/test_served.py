@@ -125,6 +125,7 @@ def test_the_rules_are_stated_once_in_the_description(tmp_path: Path) -> None:
     description = doc["info"]["description"]
     assert description.startswith("About t.\n\n" + document.LIMITS_HEADING)
     assert document.NO_NUL_PATTERN in description and str(2**63 - 1) in description
+    assert "same key twice" in description  # the guard's rule (core.http_guard)
     assert document.declare_limits(doc) == doc  # applying it again changes nothing
 
 
