@@ -18,7 +18,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import yaml
 from connexion import AsyncApp
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
@@ -76,7 +75,7 @@ def _published(s: surfaces.Surface, base_path: str, as_yaml: bool) -> Callable[[
         else (document.to_json, "application/json")
     )
 
-    doc = document.public(s.spec)  # read once per process, not per request
+    doc = document.public(s.spec)  # the served document, read once per process
 
     @functools.lru_cache(maxsize=16)  # one text per URL the document was asked at
     def text(server_url: str) -> str:
@@ -112,9 +111,12 @@ def create_app(
             register_limit(re.escape(base_path) + sub_pattern, limit)
         if s.request_id_prefix:
             request_context.register(base_path, s.request_id_prefix)
-        routes.register_spec(base_path, yaml.safe_load(s.spec.read_text()))
+        # The served document (spec + the declared limits) validates requests; the same
+        # document, less internal wiring, is what `openapi.json|yaml` publish.
+        spec = document.served(s.spec)
+        routes.register_spec(base_path, spec)
         app.add_api(
-            s.spec,
+            spec,
             base_path=base_path,
             name=s.name,
             resolver=Resolver(function_resolver=resolve_handler),

@@ -1,11 +1,17 @@
 """ASGI middleware that rejects unusable request bodies before any handler runs.
 
-Bodies over the configured maximum get 413; a JSON body that is not UTF-8, not JSON, holds an
-integer outside the signed 64-bit range, a non-finite number or a NUL character, or nests
-deeper than MAX_DEPTH gets 400, and so does a path or query string holding a NUL (`%00`) — each
-in the surface's error shape, so no handler sees such input and nothing is written. Only JSON
-bodies (`application/json`, `*+json`) are parsed; other media types (e.g.
-`application/octet-stream` file uploads) are only size-checked.
+Bodies over the configured maximum get 413; a JSON body that is not UTF-8, not JSON, holds a
+non-finite number, an integer of more than MAX_INT_DIGITS digits or an object with a duplicate
+key (at any depth), or nests deeper than MAX_DEPTH gets 400, and so does a path or query string
+holding a NUL (`%00`) — each in the surface's error shape, so no handler sees such input and
+nothing is written. Only JSON bodies (`application/json`, `*+json`) are parsed; other media
+types (e.g. `application/octet-stream` file uploads) are only size-checked.
+
+What JSON values may hold is the schemas' business, not the guard's: the served documents
+(`agentyard.specs.document.served`) give every plain string a no-U+0000 pattern and every
+unbounded integer the signed 64-bit bounds, so a typed field holding NUL or a huge integer is
+refused by validation in the surface's shape, while free-form JSON values (stored as JSON
+text, where NUL is the escape `\\u0000`) keep them intact.
 
 Per-path limits. The maximum is the app-wide `max_body_bytes`, except on paths registered
 with `register_limit(path_regex, limit)`, e.g. a file upload route that takes larger bodies.
@@ -30,11 +36,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentyard.core.errors import render
 
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_DEPTH = 64
-# No text anywhere may hold U+0000: PostgreSQL cannot store it, so it is refused on every
-# backend alike, in JSON strings and keys, in the path and in the query string.
-NUL_MESSAGE = "text must not contain NUL (U+0000) characters"
+MAX_INT_DIGITS = 4300  # Python's own limit on converting integer text (sys.int_info)
+# A path or query string holding NUL never names anything: refused before routing.
+NUL_MESSAGE = "the path and query string must not contain NUL (U+0000) characters"
 _NUL_IN_QUERY = re.compile(rb"%00|\x00")
 
 Limit = int | Callable[[], int]
@@ -82,10 +87,9 @@ class BadJsonError(ValueError):
 
 
 def _parse_int(text: str) -> int:
-    value = int(text)
-    if not INT64_MIN <= value <= INT64_MAX:
-        raise BadJsonError(f"integer {text[:40]} is outside the signed 64-bit range")
-    return value
+    if len(text) - text.startswith("-") > MAX_INT_DIGITS:
+        raise BadJsonError(f"integer {text[:20]}... has more than {MAX_INT_DIGITS} digits")
+    return int(text)
 
 
 def _parse_float(text: str) -> float:
@@ -99,17 +103,28 @@ def _reject_constant(name: str) -> Any:
     raise BadJsonError(f"{name} is not valid JSON")
 
 
-def _depth_of_text_checked(value: Any) -> int:
-    """How deep `value` nests; BadJsonError on a string (or key) holding a NUL character."""
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`object_pairs_hook`: the object, or BadJsonError when a key appears twice in it.
+
+    A parser that keeps the last value (Python's) and one that keeps the first (others) would
+    read such a body differently; no request may mean two things."""
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise BadJsonError(f"duplicate key {json.dumps(key)[:80]} in a JSON object")
+            seen.add(key)
+    return value
+
+
+def _depth(value: Any) -> int:
+    """How deep `value` nests (a scalar is 0, `[]` or `{}` is 1)."""
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, str) and "\x00" in item:
-            raise BadJsonError(NUL_MESSAGE)
         if isinstance(item, dict | list):
             deepest = max(deepest, depth)
-            if isinstance(item, dict):
-                stack.extend((key, depth) for key in item)
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
     return deepest
@@ -127,6 +142,7 @@ def check_json(body: bytes) -> None:
             parse_int=_parse_int,
             parse_float=_parse_float,
             parse_constant=_reject_constant,
+            object_pairs_hook=_no_duplicate_keys,
         )
     except BadJsonError:
         raise
@@ -134,7 +150,7 @@ def check_json(body: bytes) -> None:
         raise BadJsonError(f"JSON nests deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:
         raise BadJsonError(f"request body is not valid JSON: {exc}") from None
-    if _depth_of_text_checked(value) > MAX_DEPTH:
+    if _depth(value) > MAX_DEPTH:
         raise BadJsonError(f"JSON nests deeper than {MAX_DEPTH} levels")
 
 

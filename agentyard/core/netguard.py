@@ -317,13 +317,15 @@ def _tls_context() -> ssl.SSLContext:
 def _open(
     target: Target, timeout: float, tls_context: ssl.SSLContext | None
 ) -> http.client.HTTPConnection:
-    host = f"[{target.host}]" if ":" in target.host else target.host
+    # The bare host (an IPv6 literal without brackets): given a port, http.client keeps the
+    # host as passed and brackets an IPv6 literal itself in the Host header, so a bracketed
+    # one came out as `[[::1]]:port`. TLS SNI/verification also want the bare address.
     if target.scheme == "https":
         conn: http.client.HTTPConnection = _PinnedHTTPS(
-            host, target.port, timeout=timeout, context=tls_context or _tls_context()
+            target.host, target.port, timeout=timeout, context=tls_context or _tls_context()
         )
     else:
-        conn = _PinnedHTTP(host, target.port, timeout=timeout)
+        conn = _PinnedHTTP(target.host, target.port, timeout=timeout)
     conn.addresses = target.addresses  # type: ignore[attr-defined]
     return conn
 

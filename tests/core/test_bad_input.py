@@ -49,26 +49,31 @@ def test_invalid_utf8(hub):
 
 
 def test_integers_beyond_64_bits(hub):
+    # A typed integer is bounded by its schema (the served document gives every unbounded one
+    # the int64 bounds): refused by validation. A body field that does not exist is refused as
+    # unknown, whatever its value.
     body = b'{"name": "a", "kind": "service", "realm": "%s", "capabilities": [], "x": %d}'
     r = post_raw(hub, body % (hub.name.encode(), 2**64))
     assert_error(r, 400)
-    assert "64-bit" in r.json()["error"]["message"]
+    assert "'x' was unexpected" in r.json()["error"]["message"]
     r = hub.http.get("/api/v1/sessions?limit=99999999999999999999999", headers=hub.headers)
     assert_error(r, 400)
     assert sessions_total(hub) == 0
 
 
-def test_nul_characters_are_refused_everywhere(hub):
-    # PostgreSQL cannot store U+0000; every backend refuses it alike, before any handler.
+def test_nul_in_typed_text_is_refused_by_the_schema(hub):
+    # Every typed string of the served document excludes U+0000 (its pattern), so NUL in a
+    # field is a validation error; NUL in a key of a closed object is an unknown field.
     for body in (
         b'{"name": "a\\u0000b", "kind": "agent", "realm": "default"}',
         b'{"name": "a", "kind": "agent", "realm": "default", "x\\u0000": 1}',
-        b'{"name": "a", "kind": "agent", "realm": "default", "tags": [["\\u0000"]]}',
+        b'{"name": "a", "kind": "agent", "realm": "default", "capabilities": ["\\u0000"]}',
     ):
-        r = post_raw(hub, body)
-        assert_error(r, 400)
-        assert "NUL" in r.text
+        assert_error(post_raw(hub, body), 400)
+    r = post_raw(hub, b'{"name": "a\\u0000b", "kind": "agent", "realm": "default"}')
+    assert "does not match" in r.json()["error"]["message"]
     assert sessions_total(hub) == 0
+    # The path and the query never name anything holding NUL: refused before routing.
     for url in ("/api/v1/sessions?realm=a%00b", "/api/v1/sessions/a%00b"):
         r = hub.http.get(url, headers=hub.headers)
         assert_error(r, 400)
@@ -134,3 +139,185 @@ def test_landing_page_lists_surfaces(server):
     spec = httpx.get(server + "/aisp-hub/openapi.json").json()
     assert spec["servers"][0]["url"] == server + "/aisp-hub"
     assert httpx.get(server + "/aisp-hub/ui/").status_code == 200
+
+
+# --- every surface: duplicate keys, typed fields, free-form values ---------------------------
+#
+# The guard refuses a JSON object holding a key twice (at any depth) with the surface's 400.
+# Typed strings and integers are bounded by the served document (no U+0000, int64), so bad
+# ones are refused by validation in the surface's shape. Free-form JSON values (AISP payloads
+# and memory values, HASP AI tool inputs, Harnesslayer profile metadata) are stored as JSON
+# text and come back exactly as sent, NUL and integers beyond 64 bits included, on SQLite and
+# PostgreSQL alike.
+
+ODD = {
+    "text": "a\u0000b",
+    "big": 2**64,
+    "small": -(2**70),
+    "k\u0000ey": [{"nested\u0000": "\u0000"}, 18446744073709551616123],
+}
+
+
+def test_duplicate_keys_are_refused_by_the_hub(hub):
+    me = hub.session()
+    realm = hub.name.encode()
+    for body in (
+        b'{"name": "a", "name": "b", "kind": "agent", "realm": "%s"}' % realm,
+        b'{"name": "a", "kind": "agent", "realm": "%s", "realm": "%s"}' % (realm, realm),
+    ):
+        r = post_raw(hub, body)
+        assert_error(r, 400)
+        assert "duplicate key" in r.json()["error"]["message"]
+    assert sessions_total(hub) == 1
+    nested = b'{"entries": [{"key": "a.b", "value": {"x": 1, "y": {"z": 1, "z": 2}}}]}'
+    r = hub.http.post(
+        "/api/v1/memory",
+        content=nested,
+        headers={**me.headers, "Content-Type": "application/json"},
+    )
+    assert_error(r, 400)
+    assert hub.http.get("/api/v1/memory", headers=me.headers).json()["entries"] == []
+
+
+def test_free_form_values_keep_nul_and_big_integers_in_the_hub(hub):
+    a, b = hub.session(), hub.session()
+    entries = [{"key": "odd.one", "value": ODD}, {"key": "odd.two", "value": "\u0000"}]
+    r = hub.http.post("/api/v1/memory", headers=a.headers, json={"entries": entries})
+    assert r.status_code == 200, r.text
+    got = hub.http.get("/api/v1/memory", params={"namespace": "odd"}, headers=a.headers)
+    assert [(e["key"], e["value"]) for e in got.json()["entries"]] == [
+        ("odd.one", ODD),
+        ("odd.two", "\u0000"),
+    ]
+    r = hub.send(a, b, payload=ODD)
+    assert r.status_code == 200, r.text
+    inbox = hub.http.get("/api/v1/messages", headers=b.headers).json()["messages"]
+    assert [m["payload"] for m in inbox] == [ODD]
+
+
+def anthropic_error(r, status: int) -> None:
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert body["type"] == "error" and body["error"]["type"] and body["error"]["message"]
+
+
+def hasp_error(r, statuses: tuple[int, ...]) -> None:
+    assert r.status_code in statuses, r.text
+    body = r.json()
+    assert body["success"] is False and body["error"]["code"] and body["error"]["message"]
+
+
+@pytest.fixture
+def org(server):
+    from tests.hasp_ai.conftest import make_org
+
+    o = make_org(server)
+    yield o
+    o.http.close()
+
+
+def test_hasp_ai_refuses_duplicate_keys_and_bad_typed_values(org):
+    json_headers = {**org.headers, "Content-Type": "application/json"}
+    for raw in (
+        b'{"model": "claude-sonnet-4-6", "max_tokens": 9, "max_tokens": 64, '
+        b'"messages": [{"role": "user", "content": "Hi"}]}',
+        b'{"model": "claude-sonnet-4-6", "max_tokens": 64, '
+        b'"messages": [{"role": "user", "content": "Hi", "role": "assistant"}]}',
+    ):
+        r = org.http.post("/v1/messages", content=raw, headers=json_headers)
+        anthropic_error(r, 400)
+        assert "duplicate key" in r.json()["error"]["message"]
+    for body in (
+        {"messages": [{"role": "user", "content": "a\u0000b"}]},
+        {"messages": [{"role": "user", "content": "Hi"}], "system": "\u0000"},
+        {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2**64},
+    ):
+        payload = {"model": "claude-sonnet-4-6", "max_tokens": 64, **body}
+        anthropic_error(org.http.post("/v1/messages", headers=org.headers, json=payload), 400)
+
+    keys_before = org.http.get("/v1/api_keys", headers=org.headers).json()["data"]
+    r = org.http.post("/v1/api_keys", content=b'{"name": "a", "name": "b"}', headers=json_headers)
+    hasp_error(r, (400,))
+    assert "duplicate key" in r.json()["error"]["message"]
+    r = org.http.post("/v1/api_keys", headers=org.headers, json={"name": "a\u0000b"})
+    hasp_error(r, (400, 422))  # a schema failure on a control endpoint (HASP documents 422)
+    assert org.http.get("/v1/api_keys", headers=org.headers).json()["data"] == keys_before
+
+
+def test_hasp_ai_tool_inputs_keep_nul_and_big_integers(org):
+    tool = {
+        "name": "lookup",
+        "description": "Looks a thing up.",
+        "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}, "x": ODD},
+    }
+    messages = [
+        {"role": "user", "content": "Look it up."},
+        {
+            "role": "assistant",
+            "content": [{"type": "tool_use", "id": "toolu_01", "name": "lookup", "input": ODD}],
+        },
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": "toolu_01", "content": "found"}],
+        },
+    ]
+    r = org.message(tools=[tool], messages=messages)
+    assert r.status_code == 200, r.text
+    record = org.http.get(f"/v1/ai/messages/{r.json()['id']}", headers=org.headers)
+    assert record.status_code == 200, record.text
+    stored = record.json()["data"]["messages"]
+    assert stored[1]["content"][0]["input"] == ODD
+
+
+def harnesslayer_error(r, status: int) -> None:
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert set(body) == {"error"} and body["error"]["code"] and body["error"]["message"]
+
+
+@pytest.fixture
+def ws(server):
+    from tests.harnesslayer.conftest import make_workspace
+
+    w = make_workspace(server)
+    yield w
+    w.http.close()
+
+
+def app_count(ws) -> int:
+    return ws.http.get("/v1/app/list", headers=ws.headers).json()["data"]["total"]
+
+
+def test_harnesslayer_refuses_duplicate_keys_and_bad_typed_values(ws):
+    json_headers = {**ws.headers, "Content-Type": "application/json"}
+    for raw in (
+        b'{"slug": "dup-a", "slug": "dup-b", "type": "claude"}',
+        b'{"slug": "dup-c", "type": "claude", "limit": {"value": 1, "value": 2}}',
+    ):
+        r = ws.http.post("/v1/app/create", content=raw, headers=json_headers)
+        harnesslayer_error(r, 400)
+        assert "duplicate key" in r.json()["error"]["message"]
+    for body in (
+        {"slug": "nul-name", "type": "claude", "name": "a\u0000b"},
+        {"slug": "nul\u0000slug", "type": "claude"},
+    ):
+        harnesslayer_error(ws.http.post("/v1/app/create", headers=ws.headers, json=body), 400)
+    assert app_count(ws) == 0
+    # Typed integers are int64 (the served document bounds `after`): beyond that is a 400.
+    app = ws.app()
+    r = ws.http.get(
+        "/v1/response/poll/inst-none", headers=ws.headers, params={"after": 2**64, "timeoutMs": 0}
+    )
+    harnesslayer_error(r, 400)
+    assert app_count(ws) == 1 and app["slug"]
+
+
+def test_harnesslayer_profile_metadata_keeps_nul_and_big_integers(ws):
+    app = ws.app()
+    body = {"appId": app["id"], "identifier": "user-1", "metadata": ODD}
+    r = ws.http.post("/v1/profile/create", headers=ws.headers, json=body)
+    assert r.status_code == 201, r.text
+    assert r.json()["data"]["metadata"] == ODD
+    got = ws.http.get(f"/v1/profile/{r.json()['data']['id']}", headers=ws.headers)
+    assert got.status_code == 200, got.text
+    assert got.json()["data"]["metadata"] == ODD

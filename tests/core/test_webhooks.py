@@ -10,6 +10,7 @@ import hmac
 import json
 import logging
 import secrets
+import socket
 import ssl
 import threading
 import time
@@ -720,3 +721,59 @@ def test_https_to_a_pinned_address_still_verifies_the_host_name(tmp_path):
     finally:
         server.shutdown()
         thread.join(5)
+
+
+# --- IPv6-literal targets ------------------------------------------------------------------
+
+
+def ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def receiver6() -> Iterator[Receiver]:
+    """The same receiver, listening on the IPv6 loopback (`http://[::1]:port`)."""
+    if not ipv6_loopback():
+        pytest.skip("this machine has no IPv6 loopback (::1)")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    state = Receiver(base="")
+    server = make_server("::1", 0, build_receiver(state), threaded=True)
+    state.base = f"http://[::1]:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    thread.join(5)
+
+
+def test_a_delivery_to_an_ipv6_literal_sends_a_well_formed_host(queue, receiver6, tenant):
+    url, ref, _ = receiver6.endpoint("ok")
+    port = url.split("]:")[1].split("/")[0]
+    done = settled(send(tenant, url, ref, allow_private="::1/128").id)
+    assert done.status == "succeeded" and done.last_status_code == 200, done.last_error
+    [hit] = receiver6.hits_for(url)
+    assert hit.headers["Host"] == f"[::1]:{port}"  # RFC 9110/3986: one pair of brackets
+    assert hit.hasp_ok and hit.standard_ok
+
+
+def test_requests_to_ipv6_literals_bracket_the_host_once(receiver, receiver6):
+    # The IPv4-mapped form reaches the IPv4 receiver through a dual-stack socket.
+    port4 = receiver.base.rsplit(":", 1)[1]
+    for base, host, allow in (
+        (receiver6.base, receiver6.base.split("//")[1], "::1/128"),
+        (f"http://[::ffff:127.0.0.1]:{port4}", f"[::ffff:127.0.0.1]:{port4}", LOCAL),
+    ):
+        state = receiver6 if base == receiver6.base else receiver
+        url, _, _ = state.endpoint("ok")
+        url = base + url[len(state.base) :]
+        reply = netguard.request(
+            "POST", url, body=b"{}", allow_private=allow, require_https=False, timeout=3
+        )
+        assert reply.status == 200 and reply.body == b"thanks"
+        [hit] = state.hits_for(url.replace(base, state.base))
+        assert hit.headers["Host"] == host
