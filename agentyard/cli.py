@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import sys
@@ -16,6 +17,8 @@ from agentyard.core.store import connection
 from agentyard.specs import document
 
 SURFACE_NAMES = click.Choice(sorted(surfaces.SURFACES))
+DEFAULT_SERVER = "http://localhost:8000"  # the servers of exported documents
+SERVE_URL = "http://127.0.0.1:8000"  # where `agentyard serve` listens by default
 
 
 def _open(**overrides: object) -> Settings:
@@ -52,17 +55,19 @@ def serve(host: str, port: int, workers: int, surface: str | None) -> None:
     for line in migrations.upgrade():
         click.echo(f"migrated {line}")
     mounted = [surfaces.get(surface)] if surface else list(surfaces.SURFACES.values())
+    where = f"http://{f'[{host}]' if ':' in host else host}:{port}"
     with connection():
         for s in mounted:
-            for line in s.bootstrap():
+            for line in s.bootstrap(_base_url(where, s, surface)):
                 click.echo(line)
     if surface:
         os.environ["AGENTYARD_SURFACE"] = surface
     else:
         os.environ.pop("AGENTYARD_SURFACE", None)
-    where = f"http://{host}:{port}"
+        click.echo(f"agentyard: {where}/  (every surface, linked)")
     for s in mounted:
-        click.echo(f"{s.name}: {where}{'' if surface else s.mount}/  (ui: .../ui/)")
+        base = _base_url(where, s, surface)
+        click.echo(f"{s.name}: {base}/ui/  (API docs; spec {base}/openapi.json)")
     if workers == 1:
         import uvicorn
 
@@ -84,6 +89,11 @@ def serve(host: str, port: int, workers: int, surface: str | None) -> None:
                 jobs.stop_consumer()
     else:
         _gunicorn(host, port, workers)
+
+
+def _base_url(where: str, s: surfaces.Surface, alone: str | None) -> str:
+    """Where `serve` serves surface `s`: at its mount, or at the root when it runs alone."""
+    return where if alone else where + s.mount
 
 
 def _gunicorn(host: str, port: int, workers: int) -> None:
@@ -148,58 +158,104 @@ def keys_group() -> None:
     "--tenant",
     default="default",
     show_default=True,
-    help="Tenant (realm, org...) name; created when new.",
+    help="Tenant: realm (aisp-hub), org name (hasp-ai), organization slug or id "
+    "(harnesslayer); created when new. The default is the dev tenant of the first start.",
 )
-@click.option("--scopes", default="", help="Comma-separated scopes.")
+@click.option(
+    "--kind",
+    default=keys.DEFAULT_KIND,
+    show_default=True,
+    help="Key kind: harnesslayer has `api` (organization key, dk-) and `user` (user key, uk-, "
+    "of the organization's owner, or of the user --tenant usr-... names).",
+)
+@click.option(
+    "--scopes",
+    default=None,
+    help="Comma-separated scopes (hasp-ai: ai:chat, control:read, control:webhooks, "
+    "control:admin; default ai:chat). Other surfaces' keys take none.",
+)
 @click.option("--name", default="", help="A label for the key.")
-def keys_create(surface: str, tenant: str, scopes: str, name: str) -> None:
-    """Mint a key and print its secret (shown once)."""
+@click.option(
+    "--server-url",
+    default=None,
+    help="Where the surface is served, for the URLs in printed hints. Default: where "
+    f"`agentyard serve` serves it ({SERVE_URL}/<surface>).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print the secret only (errors aside).")
+def keys_create(
+    surface: str,
+    tenant: str,
+    kind: str,
+    scopes: str | None,
+    name: str,
+    server_url: str | None,
+    quiet: bool,
+) -> None:
+    """Mint a key and print its secret on stdout (shown once); the rest goes to stderr."""
     s = surfaces.get(surface)
     _open()
     migrations.upgrade()
-    with connection():
-        row, created = keys.get_or_create_tenant(surface, tenant)
-        key, secret = keys.create_key(
-            row, s.new_secret, name=name, scopes=[x for x in scopes.split(",") if x]
-        )
-    if created:
-        click.echo(f"created {s.tenant_label} {tenant}", err=True)
-    click.echo(f"key id {key.id} ({s.tenant_label} {tenant}); secret, shown once:", err=True)
-    click.echo(secret)
+    base_url = (server_url or SERVE_URL + s.mount).rstrip("/")
+    requested = [x.strip() for x in scopes.split(",") if x.strip()] if scopes else None
+    try:
+        keys.check_kind(kind, s.key_kinds)
+        with connection():
+            minted = s.mint(tenant, kind=kind, scopes=requested, name=name, base_url=base_url)
+    except keys.KeyRequestError as exc:
+        raise click.ClickException(f"{surface}: {exc}") from exc
+    if quiet:
+        click.echo(minted.secret)
+        return
+    for what in minted.created:
+        click.echo(f"created {what}", err=True)
+    key = minted.key
+    click.echo(f"key {key.id} ({key.kind} key of {minted.owner}); secret, shown once:", err=True)
+    click.echo(minted.secret)
+    for note in minted.notes:
+        click.echo(note, err=True)
+
+
+LIST_COLUMNS = ("id", "kind", "prefix", "tenant", "scopes", "created", "last used", "state")
+
+
+def _when(value: dt.datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M}" if value else "-"
 
 
 @keys_group.command("list")
 @click.option("--surface", type=SURFACE_NAMES, required=True)
 def keys_list(surface: str) -> None:
-    """List keys: id, prefix, tenant, scopes, created, revoked."""
+    """List the surface's keys of every kind, oldest first, tab-separated under a header row.
+
+    The prefix column (`<prefix>…<last four>`) is accepted by `keys revoke`.
+    """
+    s = surfaces.get(surface)
     _open()
     migrations.upgrade()
+    click.echo("\t".join(LIST_COLUMNS))
     with connection():
-        rows = keys.list_keys(surface)
-    for k in rows:
-        state = f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "live"
-        click.echo(
-            f"{k.id}\t{k.prefix}…\t{k.tenant.name}\t{k.scopes or '-'}\t"
-            f"{k.created_at:%Y-%m-%d %H:%M}\t{state}"
-        )
+        for k in keys.list_keys(surface):
+            state = f"revoked {_when(k.revoked_at)}" if k.revoked_at else "live"
+            row = (k.id, k.kind, keys.shown(k), s.describe_key(k), k.scopes or "-")
+            click.echo("\t".join(row + (_when(k.created_at), _when(k.last_used_at), state)))
 
 
 @keys_group.command("revoke")
 @click.option("--surface", type=SURFACE_NAMES, required=True)
-@click.argument("key_id")
-def keys_revoke(surface: str, key_id: str) -> None:
-    """Revoke a key by id or visible prefix."""
+@click.argument("key")
+def keys_revoke(surface: str, key: str) -> None:
+    """Revoke a key, named by its id, its prefix as `keys list` prints it, or its secret."""
     _open()
     migrations.upgrade()
-    with connection():
-        ok = keys.revoke(surface, key_id)
-    if not ok:
-        click.echo(f"no live {surface} key {key_id}", err=True)
+    try:
+        with connection():
+            row = keys.revoke(surface, key)
+    except keys.KeyRequestError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if row is None:
+        click.echo(f"no live {surface} key {key}", err=True)
         sys.exit(1)
-    click.echo(f"revoked {key_id}")
-
-
-DEFAULT_SERVER = "http://localhost:8000"
+    click.echo(f"revoked {row.id}")
 
 
 @main.group(name="specs")

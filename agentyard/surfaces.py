@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 # Imported for their side effect: each registers its migrations.
 import agentyard.aisp.models
@@ -28,6 +29,7 @@ import agentyard.harnesslayer.webhooks  # also registers the delivery resolver
 import agentyard.hasp.models
 import agentyard.hasp.webhooks  # noqa: F401  (also registers the HASP secret resolver)
 from agentyard.aisp import bootstrap as aisp_bootstrap
+from agentyard.core import keys
 from agentyard.core.errors import ErrorShape, default_shape
 from agentyard.core.http_guard import BodyLimit
 from agentyard.harnesslayer import auth as hl_auth
@@ -41,6 +43,17 @@ from agentyard.hasp import errors as hasp_errors
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
 
+class Minter(Protocol):
+    """A surface's way to mint a key for the operator: the tenant `tenant` (created with its
+    product rows when new), a key of `kind` with `scopes` (None: the surface's default), and
+    notes naming URLs under `base_url` (where the surface is served). KeyRequestError when the
+    request cannot be honoured. Used by first-start bootstrap and `agentyard keys create`."""
+
+    def __call__(
+        self, tenant: str, *, kind: str, scopes: list[str] | None, name: str, base_url: str
+    ) -> keys.Minted: ...
+
+
 @dataclass(frozen=True)
 class Surface:
     """One API surface: where it is mounted and how its tenants and keys look."""
@@ -51,8 +64,13 @@ class Surface:
     tenant_label: str
     error_shape: ErrorShape
     new_secret: Callable[[], str]
-    bootstrap: Callable[[], list[str]]
+    mint: Minter
+    describe_key: Callable[[keys.ApiKey], str]  # whom a key acts for, as the operator names it
+    # First start on an empty store: the dev tenant and its keys; the lines to print, whose
+    # URLs start with the base URL it is given (where the surface is served).
+    bootstrap: Callable[[str], list[str]]
     auth_headers: Callable[[str], dict[str, str]]  # headers that present an API key secret
+    key_kinds: tuple[str, ...] = (keys.DEFAULT_KIND,)
     # Sub-paths (under the mount) answering errors in another shape, e.g. Anthropic's.
     error_shapes: dict[str, ErrorShape] = field(default_factory=dict)
     # Sub-path regexes (under the mount) with their own body rules, e.g. file uploads larger
@@ -76,6 +94,8 @@ SURFACES: dict[str, Surface] = {
             tenant_label="realm",
             error_shape=default_shape,
             new_secret=aisp_bootstrap.new_secret,
+            mint=aisp_bootstrap.mint,
+            describe_key=aisp_bootstrap.describe,
             bootstrap=aisp_bootstrap.bootstrap,
             auth_headers=lambda secret: {"X-AISP-Key": secret},
         ),
@@ -86,6 +106,8 @@ SURFACES: dict[str, Surface] = {
             tenant_label="org",
             error_shape=hasp_errors.hasp_shape,
             new_secret=hasp_auth.new_secret,
+            mint=hasp_bootstrap.mint,
+            describe_key=hasp_bootstrap.describe,
             bootstrap=hasp_bootstrap.bootstrap,
             auth_headers=lambda secret: {"x-api-key": secret},
             error_shapes={
@@ -101,8 +123,11 @@ SURFACES: dict[str, Surface] = {
             tenant_label="organization",
             error_shape=hl_errors.shape,
             new_secret=hl_auth.new_org_secret,
+            mint=hl_bootstrap.mint,
+            describe_key=hl_bootstrap.describe,
             bootstrap=hl_bootstrap.bootstrap,
             auth_headers=lambda secret: {"Authorization": f"Bearer {secret}"},
+            key_kinds=hl_auth.KINDS,
             body_limits={
                 hl_bundles.UPLOAD_PATH_PATTERN: BodyLimit(hl_bundles.max_file_bytes, streamed=True)
             },

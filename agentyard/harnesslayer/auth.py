@@ -1,17 +1,40 @@
-"""Who is calling Harnesslayer: an organization API key (`dk-`) or a user API key (`uk-`)."""
+"""Who is calling Harnesslayer: an organization API key (`dk-`) or a user API key (`uk-`).
+
+Both live in the `harnesslayer` key space of core/keys, as two kinds: `api` (organization keys,
+tenant = the organization) and `user` (user keys, tenant = one per user, named by its id).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import peewee
+
 from agentyard.core import clock, ids, keys, runtime
 from agentyard.core.errors import ApiError
-from agentyard.core.keys import Tenant
+from agentyard.core.keys import ApiKey, Tenant
+from agentyard.core.migrations import Migration, register
 from agentyard.core.store import write
 from agentyard.harnesslayer import SURFACE
 from agentyard.harnesslayer.models import Organization, User
 
-USERS = "harnesslayer-users"  # the core key space of user API keys (one tenant per user)
+ORG_KEY = keys.DEFAULT_KIND  # `dk-` keys
+USER_KEY = "user"  # `uk-` keys
+KINDS = (ORG_KEY, USER_KEY)
+
+# Before key kinds, user keys (and their one-per-user tenants) had a key space of their own.
+_LEGACY_USERS = "harnesslayer-users"
+
+
+def _move_user_keys(database: peewee.Database) -> None:
+    Tenant.update(surface=SURFACE).where(Tenant.surface == _LEGACY_USERS).execute()
+    ApiKey.update(surface=SURFACE, kind=USER_KEY).where(ApiKey.surface == _LEGACY_USERS).execute()
+
+
+register(
+    "harnesslayer_keys",
+    [Migration(1, "user keys: kind 'user' of the harnesslayer key space", _move_user_keys)],
+)
 
 
 def new_org_secret() -> str:
@@ -27,21 +50,31 @@ def unauthorized(message: str = "Missing or invalid API key") -> ApiError:
 
 
 def organization_of(tenant: Tenant) -> Organization:
-    """The organization a key's tenant is (created for tenants made by `agentyard keys`)."""
+    """The organization a key's tenant is.
+
+    Organizations are made with their tenant; a tenant an older `agentyard keys` made without
+    one gets it here, slugged after the tenant's name (or, when that slug is taken, made unique
+    with the tenant's id).
+    """
     org = Organization.get_or_none(Organization.tenant == tenant)
     if org is not None:
         return org
     now = clock.now()
-    with write():
-        Organization.insert(
-            id=ids.new_id("org", "-"),
-            tenant=tenant,
-            slug=tenant.name.lower()[:64],
-            name=tenant.name,
-            created_at=now,
-            updated_at=now,
-        ).on_conflict_ignore().execute()
-    return Organization.get(Organization.tenant == tenant)
+    base = tenant.name.lower()[:64]
+    for slug in (base, f"{base[:47]}-{tenant.id[-16:].lower()}"):
+        with write():
+            Organization.insert(
+                id=ids.new_id("org", "-"),
+                tenant=tenant,
+                slug=slug,
+                name=tenant.name,
+                created_at=now,
+                updated_at=now,
+            ).on_conflict_ignore().execute()
+        org = Organization.get_or_none(Organization.tenant == tenant)
+        if org is not None:
+            return org
+    raise RuntimeError(f"no organization for tenant {tenant.id}")
 
 
 @dataclass(frozen=True)
@@ -54,7 +87,7 @@ def org_caller(secret: str) -> OrgCaller:
     """The organization a `dk-` key belongs to; 401 otherwise."""
     if not secret.startswith("dk-"):
         raise unauthorized("This route takes an organization API key (dk-...)")
-    key = keys.lookup(SURFACE, secret)
+    key = keys.lookup(SURFACE, secret, ORG_KEY)
     if key is None:
         raise unauthorized()
     keys.touch(key)
@@ -66,7 +99,7 @@ def user_caller(secret: str) -> User:
     """The user a `uk-` key belongs to; 401 otherwise."""
     if not secret.startswith("uk-"):
         raise unauthorized("This route takes a user API key (uk-...)")
-    key = keys.lookup(USERS, secret)
+    key = keys.lookup(SURFACE, secret, USER_KEY)
     user = User.get_or_none(User.id == key.tenant.name) if key else None
     if user is None:
         raise unauthorized()
@@ -82,11 +115,21 @@ def rate_limit(*identifiers: str) -> None:
     runtime.current().limiter.enforce(per_minute, SURFACE, *identifiers)
 
 
+def new_user(name: str) -> User:
+    """A new user (no key yet)."""
+    return User.create(id=ids.new_id("usr", "-"), name=name, created_at=clock.now())
+
+
+def create_user_key(user: User, name: str = "") -> tuple[ApiKey, str]:
+    """Another user API key of `user` (the secret, shown once)."""
+    with write():
+        tenant, _ = keys.get_or_create_tenant(SURFACE, user.id)
+        return keys.create_key(tenant, new_user_secret, name=name, kind=USER_KEY)
+
+
 def create_user(name: str) -> tuple[User, str]:
     """A new user and its first API key (the secret, shown once)."""
-    now = clock.now()
     with write():
-        user = User.create(id=ids.new_id("usr", "-"), name=name, created_at=now)
-        tenant, _ = keys.get_or_create_tenant(USERS, user.id)
-        _, secret = keys.create_key(tenant, new_user_secret, name=name)
+        user = new_user(name)
+        _, secret = create_user_key(user, name)
     return user, secret

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -66,17 +68,25 @@ def start(data_dir: Path, *args, **env):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group: gunicorn workers die with it
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while time.time() < deadline:
+    deadline = time.time() + 90  # a loaded machine starts slowly
+    while time.time() < deadline and proc.poll() is None:
         try:
             httpx.get(base + "/", timeout=1)
             return proc, base
         except httpx.HTTPError:
             time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(proc.stdout.read())
+    raise RuntimeError(_kill(proc))
+
+
+def _kill(proc) -> str:
+    """Kill the server and every process of its group (workers hold its stdout open)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    out, _ = proc.communicate()
+    return out
 
 
 def stop(proc) -> str:
@@ -84,8 +94,7 @@ def stop(proc) -> str:
     try:
         out, _ = proc.communicate(timeout=15)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
+        out = _kill(proc)
     return out
 
 
