@@ -462,6 +462,11 @@ class WebhookCreateRequest(BaseModel):
     )
     events: list[
         Literal[
+            "record.created",
+            "record.updated",
+            "record.deleted",
+            "record.bulk_created",
+            "schema.updated",
             "ai.inference.completed",
             "ai.phi.detected",
             "budget.threshold_reached",
