@@ -12,7 +12,7 @@ from agentyard.core import clock, ids, paging
 from agentyard.core.errors import ApiError
 from agentyard.core.keys import Tenant
 from agentyard.core.store import write
-from agentyard.hasp import events, urls
+from agentyard.hasp import cursors, events, urls
 from agentyard.hasp.auth import Caller
 from agentyard.hasp.models import BaaAcceptance
 
@@ -146,7 +146,10 @@ def find(org: Tenant, acceptance_id: str) -> BaaAcceptance:
 
 def list_page(org: Tenant, cursor: str | None, limit: int) -> tuple[list[Any], str | None, bool]:
     query = BaaAcceptance.select().where(BaaAcceptance.tenant == org)
-    return paging.newest_first(query, BaaAcceptance.accepted_at, BaaAcceptance.id, cursor, limit)
+    rows, after, more = paging.newest_first(
+        query, BaaAcceptance.accepted_at, BaaAcceptance.id, cursors.rows_to_core(cursor), limit
+    )
+    return rows, cursors.rows_from_core(after), more
 
 
 def _latin1(text: str) -> str:
