@@ -579,7 +579,10 @@ class BaaAcceptance(BaseModel):
     signer_email: str
     accepted_at: AwareDatetime
     template_sha256: str
-    download_url: str | None = None
+    download_url: str | None = Field(
+        None,
+        description="Where the signed PDF is served on this server, as a path that carries the mount the\nclient called (`/hasp-ai/v1/compliance/baa/acceptances/{id}/download` on the combined\nserver, `/v1/...` when the surface is served alone): resolve it against the URL you\ncalled.\n",
+    )
 
 
 class Data4(BaseModel):
