@@ -3,6 +3,12 @@
 Domain code raises `ApiError(status, code, message)`. Every error response — ours, Connexion's
 validation problems, routing 404/405, anything unexpected — is rendered by the error shape of
 the surface the request path belongs to (`register_shape(prefix, shape)`).
+
+A shape may also choose the status and code an error is answered with (a surface that reports
+request-validation failures as 422, say): register a `RemappingShape`, whose `remap(status,
+code, message)` returns the `(status, code)` to answer with. It applies to every error the app's
+handlers render; the body guard (`core.http_guard`), which answers before any handler runs,
+keeps the status it chose.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from agentyard.core import routes
 log = logging.getLogger("agentyard.errors")
 
 ErrorShape = Callable[[int, str, str, dict[str, Any] | None], dict[str, Any]]
+StatusRemap = Callable[[int, str, str], tuple[int, str]]
 
 DEFAULT_CODES = {
     400: "invalid_request",
@@ -76,6 +83,19 @@ def default_shape(
     return {"error": body}
 
 
+class RemappingShape:
+    """An error shape that also picks the status and code of the errors it renders."""
+
+    def __init__(self, shape: ErrorShape, remap: StatusRemap) -> None:
+        self.shape = shape
+        self.remap = remap
+
+    def __call__(
+        self, status: int, code: str, message: str, details: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        return self.shape(status, code, message, details)
+
+
 _SHAPES: list[tuple[str, ErrorShape]] = []
 
 
@@ -92,6 +112,15 @@ def shape_for(path: str) -> ErrorShape:
         if prefix == "" or path == prefix or path.startswith(prefix + "/"):
             return shape
     return default_shape
+
+
+def resolve(path: str, status: int, code: str | None, message: str) -> tuple[int, str | None]:
+    """The (status, code) an error on `path` is answered with: its own, unless the path's
+    shape is a `RemappingShape` that picks others."""
+    shape = shape_for(path)
+    if isinstance(shape, RemappingShape):
+        return shape.remap(status, code or DEFAULT_CODES.get(status, "error"), message)
+    return status, code
 
 
 def render(
@@ -113,6 +142,7 @@ def render(
 def _response(
     request: ConnexionRequest, status: int, code: str | None, message: str, **kw: Any
 ) -> ConnexionResponse:
+    status, code = resolve(request.url.path, status, code, message)
     body, headers = render(request.url.path, status, code, message, **kw)
     headers.pop("content-type")
     return ConnexionResponse(

@@ -8,7 +8,7 @@ from agentyard.core import clock, keys, paging
 from agentyard.core.errors import ApiError
 from agentyard.core.keys import ApiKey
 from agentyard.core.store import write
-from agentyard.hasp import SURFACE, events
+from agentyard.hasp import SURFACE, cursors, events
 from agentyard.hasp.auth import Caller, new_secret
 
 
@@ -45,7 +45,10 @@ def list_page(
     caller: Caller, cursor: str | None, limit: int
 ) -> tuple[list[ApiKey], str | None, bool]:
     query = ApiKey.select().where((ApiKey.tenant == caller.org) & (ApiKey.surface == SURFACE))
-    return paging.newest_first(query, ApiKey.created_at, ApiKey.id, cursor, limit)
+    rows, after, more = paging.newest_first(
+        query, ApiKey.created_at, ApiKey.id, cursors.rows_to_core(cursor), limit
+    )
+    return rows, cursors.rows_from_core(after), more
 
 
 def revoke(caller: Caller, key_id: str) -> ApiKey:

@@ -12,7 +12,7 @@ from agentyard.core import clock, ids, paging
 from agentyard.core.errors import ApiError
 from agentyard.core.keys import Tenant
 from agentyard.core.store import write
-from agentyard.hasp import events
+from agentyard.hasp import cursors, events, urls
 from agentyard.hasp.auth import Caller
 from agentyard.hasp.models import BaaAcceptance
 
@@ -76,7 +76,7 @@ def view(row: BaaAcceptance) -> dict[str, Any]:
         "signer_email": row.signer_email,
         "accepted_at": clock.iso(row.accepted_at),
         "template_sha256": row.template_sha256,
-        "download_url": f"/v1/compliance/baa/acceptances/{row.id}/download",
+        "download_url": urls.path(f"/v1/compliance/baa/acceptances/{row.id}/download"),
     }
 
 
@@ -96,7 +96,7 @@ def require_accepted(org: Tenant) -> None:
             402,
             "BAA_REQUIRED",
             "An accepted Business Associate Agreement is required: accept it with "
-            "POST /v1/compliance/baa/acceptances (Settings → Compliance on HASP)",
+            f"POST {urls.path('/v1/compliance/baa/acceptances')} (Settings → Compliance on HASP)",
         )
 
 
@@ -146,7 +146,10 @@ def find(org: Tenant, acceptance_id: str) -> BaaAcceptance:
 
 def list_page(org: Tenant, cursor: str | None, limit: int) -> tuple[list[Any], str | None, bool]:
     query = BaaAcceptance.select().where(BaaAcceptance.tenant == org)
-    return paging.newest_first(query, BaaAcceptance.accepted_at, BaaAcceptance.id, cursor, limit)
+    rows, after, more = paging.newest_first(
+        query, BaaAcceptance.accepted_at, BaaAcceptance.id, cursors.rows_to_core(cursor), limit
+    )
+    return rows, cursors.rows_from_core(after), more
 
 
 def _latin1(text: str) -> str:

@@ -3,6 +3,13 @@
 Domain code raises `ApiError(status, "<HASP CODE>", message, details)`; errors raised elsewhere
 (validation, routing, the body guard) carry agentyard's generic lower-case codes, which are
 mapped to HASP's codes here. The request id comes from the request context.
+
+HASP documents 422 `VALIDATION_FAILED` for its control endpoints and Anthropic's 400
+`invalid_request_error` for the Anthropic-compatible ones. So on every route answering in HASP's
+envelope (all but `/v1/messages` and `/v1/models`, which use `anthropic_shape`), a request that
+fails validation — the spec's schemas, the models' rules, or the domain's own checks — is
+answered 422 `VALIDATION_FAILED` (see `remap`). A body that is not JSON at all is refused by the
+body guard before any handler runs and stays 400.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentyard.core import request_context
+from agentyard.core.errors import RemappingShape
 
 HASP_CODES = {
     400: "VALIDATION_FAILED",
@@ -71,7 +79,18 @@ def _request_id() -> str:
     return info.request_id if info else ""
 
 
-def hasp_shape(
+def remap(status: int, code: str, message: str) -> tuple[int, str]:
+    """A request-validation failure (400 `VALIDATION_FAILED` or `UNSUPPORTED_PARAMETER`) is
+    422 `VALIDATION_FAILED` in HASP's envelope; every other error keeps its status and code."""
+    if status == 400 and hasp_code(status, code, message) in (
+        "VALIDATION_FAILED",
+        "UNSUPPORTED_PARAMETER",
+    ):
+        return 422, "VALIDATION_FAILED"
+    return status, code
+
+
+def hasp_envelope(
     status: int, code: str, message: str, details: dict[str, Any] | None
 ) -> dict[str, Any]:
     """`{"success": false, "error": {...}, "meta": {"request_id"}}`."""
@@ -90,6 +109,10 @@ def hasp_shape(
         },
         "meta": {"request_id": request_id},
     }
+
+
+# The shape of the control and native endpoints: HASP's envelope, validation failures as 422.
+hasp_shape = RemappingShape(hasp_envelope, remap)
 
 
 def anthropic_shape(

@@ -11,7 +11,9 @@ from typing import Any
 
 from agentyard.core import audit as audit_log
 from agentyard.core import request_context
+from agentyard.core.errors import ApiError
 from agentyard.core.keys import Tenant
+from agentyard.hasp import cursors
 from agentyard.hasp.auth import Caller
 
 # Actions that are also webhook events (the rest are audit-only).
@@ -53,6 +55,24 @@ def audit(
         phi_disposition=phi_disposition,
     )
     return entry.id
+
+
+def audit_page(
+    org: Tenant,
+    action: str | None,
+    entity_type: str | None,
+    entity_id: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[audit_log.AuditEntry], str | None]:
+    """One page of `org`'s audit entries, newest first, and HASP's cursor of the next page."""
+    try:
+        rows, after = audit_log.query(
+            org, action, entity_type, entity_id, cursors.audit_to_core(cursor), limit
+        )
+    except audit_log.AuditError as exc:
+        raise ApiError(400, "VALIDATION_FAILED", str(exc)) from exc
+    return rows, cursors.audit_from_core(after)
 
 
 def notify(org: Tenant, event: str, data: dict[str, Any]) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -99,11 +100,31 @@ def _phi_unavailable(exc: Exception) -> ApiError:
     )
 
 
+# Anthropic's server tools whose content leaves the BAA boundary (it is fetched from or sent to
+# the web, or run in Anthropic's code sandbox): HASP does not offer them, by `type` family.
+NOT_HIPAA_ELIGIBLE_TOOLS = ("web_search", "web_fetch", "code_execution")
+_TOOL_VERSION = re.compile(r"_[0-9]{8}$")
+
+
+def check_features(request: dict[str, Any]) -> None:
+    """403 FEATURE_NOT_HIPAA_ELIGIBLE for a server tool HASP cannot offer under a BAA."""
+    for i, tool in enumerate(request.get("tools") or []):
+        kind = str(tool.get("type") or "custom")
+        if _TOOL_VERSION.sub("", kind) in NOT_HIPAA_ELIGIBLE_TOOLS:
+            raise ApiError(
+                403,
+                "FEATURE_NOT_HIPAA_ELIGIBLE",
+                f"The {kind} tool is not available under a BAA: web search, web fetch and code "
+                "execution would take the request's content outside the HIPAA boundary",
+                details={"param": f"tools.{i}.type", "tool_type": kind},
+            )
+
+
 def _check_tools(request: dict[str, Any], timeout: float) -> None:
     """PHI in a tool's name or description is refused in every mode; tool_choice must exist."""
     tools = request.get("tools") or []
     choice = request.get("tool_choice") or {}
-    names = {t["name"] for t in tools}
+    names = {t["name"] for t in tools if isinstance(t.get("name"), str)}
     if choice.get("type") == "tool" and choice.get("name") not in names:
         raise ApiError(
             400, "VALIDATION_FAILED", f"tool_choice names {choice.get('name')!r}, not in tools"
@@ -112,8 +133,10 @@ def _check_tools(request: dict[str, Any], timeout: float) -> None:
         raise ApiError(400, "VALIDATION_FAILED", "tool_choice any needs at least one tool")
     if not tools:
         return
-    fields = [(t["name"], "name") for t in tools]
-    fields += [(t["description"], "description") for t in tools if t.get("description")]
+    fields = [(name, "name") for name in sorted(names)]
+    fields += [
+        (t["description"], "description") for t in tools if isinstance(t.get("description"), str)
+    ]
     try:
         found = get_guard().analyze_many([value for value, _ in fields], timeout)
     except PhiScanError as exc:
@@ -187,6 +210,7 @@ def prepare(
     info = request_context.current()
     ulid = info.ulid if info else clock.now().strftime("%Y%m%d%H%M%S%f")
     settings = runtime.settings()
+    check_features(request)
     baa.require_accepted(caller.org)
     org = orgs.settings_of(caller.org)
     model = catalog.resolve(request["model"], org.opus_enabled)

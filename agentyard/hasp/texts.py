@@ -2,9 +2,10 @@
 
 Texts: the system prompt (string or text blocks), and in every message the string content or
 each block's text: `text`, the string values inside `tool_use.input` (at any depth),
-`tool_result.content` (string or text blocks), and a `document`'s plain-text source, title and
-context. Tool names and descriptions are not here: they are checked separately (PHI there is
-refused, never redacted).
+`tool_result.content` (string or text blocks), a `document`'s plain-text source, title and
+context, and the `thinking` text of a thinking block sent back from an earlier turn
+(`redacted_thinking` data is encrypted, not text). Tool names and descriptions are not here:
+they are checked separately (PHI there is refused, never redacted).
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ def _block(block: dict[str, Any], path: Path) -> Iterator[Path]:
     kind = block.get("type")
     if kind == "text":
         yield (*path, "text")
+    elif kind == "thinking":
+        if isinstance(block.get("thinking"), str):
+            yield (*path, "thinking")
     elif kind == "tool_use":
         yield from _strings(block.get("input", {}), (*path, "input"))
     elif kind == "tool_result":

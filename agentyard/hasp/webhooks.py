@@ -17,7 +17,7 @@ from agentyard.core import webhooks as deliveries
 from agentyard.core.errors import ApiError
 from agentyard.core.keys import Tenant
 from agentyard.core.store import write
-from agentyard.hasp import events
+from agentyard.hasp import cursors, events
 from agentyard.hasp.auth import Caller
 from agentyard.hasp.models import WebhookEndpoint
 
@@ -84,7 +84,10 @@ def list_page(org: Tenant, cursor: str | None, limit: int) -> tuple[list[Any], s
     query = WebhookEndpoint.select().where(
         (WebhookEndpoint.tenant == org) & (WebhookEndpoint.deleted_at.is_null())
     )
-    return paging.newest_first(query, WebhookEndpoint.created_at, WebhookEndpoint.id, cursor, limit)
+    rows, after, more = paging.newest_first(
+        query, WebhookEndpoint.created_at, WebhookEndpoint.id, cursors.rows_to_core(cursor), limit
+    )
+    return rows, cursors.rows_from_core(after), more
 
 
 def delete(caller: Caller, endpoint_id: str) -> WebhookEndpoint:

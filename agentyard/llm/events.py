@@ -3,7 +3,8 @@
 The sequence Anthropic documents: `message_start`, then per content block
 `content_block_start`, `content_block_delta`*, `content_block_stop` (a `ping` follows the first
 `content_block_start`), then `message_delta` (stop_reason, stop_sequence, usage) and
-`message_stop`. An `error` event may end a stream early.
+`message_stop`. An `error` event may end a stream early. Deltas: `text_delta` for text,
+`input_json_delta` for tool input, `thinking_delta` then one `signature_delta` for thinking.
 """
 
 from __future__ import annotations
@@ -60,6 +61,17 @@ def message_events(
                 {"type": "text_delta", "text": piece}
                 for piece in chunk_text(block.get("text", ""), tokens_per_chunk)
             ]
+        elif kind == "thinking":  # thinking deltas, then the signature, as Anthropic streams
+            yield {
+                "type": "content_block_start",
+                "index": index,
+                "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+            }
+            deltas = [
+                {"type": "thinking_delta", "thinking": piece}
+                for piece in chunk_text(block.get("thinking", ""), tokens_per_chunk)
+            ]
+            deltas.append({"type": "signature_delta", "signature": block.get("signature", "")})
         elif kind == "tool_use":
             yield {
                 "type": "content_block_start",

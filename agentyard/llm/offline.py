@@ -18,6 +18,13 @@ A `tool_use` block has id `toolu_<hex>`, `input` generated from the tool's `inpu
 (see schema_values) and stop_reason "tool_use"; it is never truncated by max_tokens.
 Text is cut at the first stop sequence (stop_reason "stop_sequence") or after `max_tokens`
 tokens (stop_reason "max_tokens"), whichever the reply reaches first.
+
+thinking: with `{"type": "enabled", "budget_tokens": n}` (or `adaptive`) the reply starts with a
+`thinking` block that says no model thought anything, labelled `[offline]`, cut after
+`budget_tokens` tokens (and after `max_tokens`), and signed `offline-<hex>`; thinking counts
+toward `max_tokens`, so the text after it gets what is left. `display: "omitted"` leaves the
+thinking text empty (the signature stays). `disabled`, `between_tools` or no `thinking`: no block.
+Anthropic's other parameters (service_tier, container, mcp_servers, ...) change nothing here.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from typing import Any
 from agentyard.llm.base import UpstreamError, empty_usage, message
 from agentyard.llm.events import message_events
 from agentyard.llm.schema_values import example_value
-from agentyard.llm.tokens import count_input_tokens, count_tokens, token_spans
+from agentyard.llm.tokens import count_input_tokens, count_tokens, token_spans, truncate_tokens
 
 LABEL = "[offline] "
 
@@ -98,10 +105,16 @@ def _choose_tool(request: dict[str, Any]) -> dict[str, Any] | None:
     if kind == "tool":
         tool = next((t for t in tools if t["name"] == choice.get("name")), None)
         if tool is None:
+            defined = any(t.get("name") == choice.get("name") for t in request.get("tools") or [])
             raise UpstreamError(
                 400,
                 "invalid_request_error",
-                f"tool_choice names the tool {choice.get('name')!r}, which is not in tools",
+                f"tool_choice names the tool {choice.get('name')!r}, which is "
+                + (
+                    "an Anthropic-defined tool: the offline provider calls only custom tools"
+                    if defined
+                    else "not in tools"
+                ),
             )
         return tool
     if kind == "any":
@@ -113,6 +126,33 @@ def _choose_tool(request: dict[str, Any]) -> dict[str, Any] | None:
     if kind == "auto" and tools and not _has_tool_result(turn):
         return _mentioned_tool(tools, text)
     return None
+
+
+def _thinking_block(request: dict[str, Any], digest: str) -> tuple[dict[str, Any] | None, int]:
+    """The offline `thinking` block the request asks for (None when it asks for none) and the
+    tokens it spends."""
+    config = request.get("thinking") or {}
+    if config.get("type") not in ("enabled", "adaptive"):
+        return None, 0
+    budget = config.get("budget_tokens")
+    limit = request.get("max_tokens")
+    if isinstance(budget, int) and isinstance(limit, int):
+        limit = min(budget, limit)
+    elif isinstance(budget, int):
+        limit = budget
+    text = (
+        f"{LABEL}No model was called, so no reasoning happened. This block stands in for "
+        f"extended thinking ({config['type']}"
+        + (f", budget {budget} tokens" if isinstance(budget, int) else "")
+        + f') and restates the last user turn: "{_summary(last_user_turn(request))}".'
+    )
+    if isinstance(limit, int):
+        text = truncate_tokens(text, max(limit, 0))
+    spent = count_tokens(text)
+    if config.get("display") == "omitted":
+        text = ""
+    signature = "offline-" + hashlib.sha256(f"thinking:{digest}".encode()).hexdigest()
+    return {"type": "thinking", "thinking": text, "signature": signature}, spent
 
 
 def _cut(text: str, request: dict[str, Any]) -> tuple[str, str, str | None]:
@@ -150,6 +190,8 @@ class OfflineProvider:
         input_tokens = count_input_tokens(request)
         tool = _choose_tool(request)
         model = request.get("model", "offline")
+        thinking, thought = _thinking_block(request, digest)
+        before = [thinking] if thinking is not None else []
         if tool is not None:
             tool_input = example_value(tool.get("input_schema") or {"type": "object"})
             block = {
@@ -158,11 +200,11 @@ class OfflineProvider:
                 "name": tool["name"],
                 "input": tool_input,
             }
-            output = count_tokens(tool["name"]) + count_tokens(json.dumps(tool_input))
+            output = thought + count_tokens(tool["name"]) + count_tokens(json.dumps(tool_input))
             return message(
                 id=f"msg_offline_{digest[:24]}",
                 model=model,
-                content=[block],
+                content=[*before, block],
                 stop_reason="tool_use",
                 usage=empty_usage(input_tokens, output),
             )
@@ -170,14 +212,17 @@ class OfflineProvider:
             f'{LABEL}No model was called. You said: "{_summary(last_user_turn(request))}" '
             f"(request {digest[:12]}, {input_tokens} input tokens)."
         )
-        text, stop_reason, stop_sequence = _cut(full, request)
+        left = request.get("max_tokens")
+        if isinstance(left, int):
+            left = max(left - thought, 0)
+        text, stop_reason, stop_sequence = _cut(full, {**request, "max_tokens": left})
         return message(
             id=f"msg_offline_{digest[:24]}",
             model=model,
-            content=[{"type": "text", "text": text}] if text else [],
+            content=[*before, *([{"type": "text", "text": text}] if text else [])],
             stop_reason=stop_reason,
             stop_sequence=stop_sequence,
-            usage=empty_usage(input_tokens, count_tokens(text)),
+            usage=empty_usage(input_tokens, thought + count_tokens(text)),
         )
 
     async def create(self, request: dict[str, Any]) -> dict[str, Any]:

@@ -80,11 +80,174 @@ class StopSequence(RootModel[str]):
     root: str = Field(..., max_length=200, min_length=1)
 
 
+class AnthropicTool(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    type: str = Field(
+        ...,
+        max_length=64,
+        pattern="^(bash|text_editor|memory|computer|computer_toolset|browser_toolset|tool_search_tool_bm25|tool_search_tool_regex|mcp_toolset|web_search|web_fetch|code_execution)(_[0-9]{8})?$",
+    )
+    name: str | None = Field(None, max_length=128)
+
+
+class ThinkingEnabled(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["enabled"]
+    budget_tokens: int = Field(..., ge=1024, le=128000)
+    display: Literal["summarized", "omitted"] | None = None
+
+
+class ThinkingAdaptive(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["adaptive"]
+    display: Literal["summarized", "omitted"] | None = None
+
+
+class ThinkingBetweenTools(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["between_tools"]
+
+
+class ThinkingDisabled(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["disabled"]
+
+
+class NullableCacheControl(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["ephemeral"]
+    ttl: Literal["5m", "1h"] | None = None
+
+
+class Container1(RootModel[str | None]):
+    root: str | None = Field(
+        None,
+        description="A container id to reuse, or `{id, skills}`; passed to the upstream (it serves Anthropic's\nAgent Skills). The offline provider ignores it.\n",
+        max_length=256,
+    )
+
+
+class Skill(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    skill_id: str = Field(..., max_length=256)
+    type: Literal["anthropic", "custom"]
+    version: str | None = Field(None, max_length=64)
+
+
+class Container2(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str | None = Field(None, max_length=256)
+    skills: list[Skill] | None = Field(None, max_length=20)
+
+
+class Diagnostics(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    previous_message_id: str | None = Field(None, max_length=100)
+
+
+class Format(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["json_schema"]
+    schema_: dict[str, Any] = Field(..., alias="schema", max_length=64)
+
+
+class OutputConfig(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    effort: Literal["low", "medium", "high", "xhigh", "max"] | None = None
+    format: Format | None = None
+
+
+class AllowedTool(RootModel[str]):
+    root: str = Field(..., max_length=128)
+
+
+class ToolConfiguration(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    allowed_tools: list[AllowedTool] | None = Field(None, max_length=128)
+    enabled: bool | None = None
+
+
+class McpServer(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["url"]
+    url: str = Field(..., max_length=2048, min_length=1)
+    name: str = Field(..., max_length=128, min_length=1)
+    authorization_token: str | None = Field(None, max_length=4096)
+    tool_configuration: ToolConfiguration | None = None
+
+
+class Edit(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    type: str = Field(..., max_length=64)
+
+
+class ContextManagement(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    edits: list[Edit] | None = Field(None, max_length=16)
+
+
 class RequestMetadata(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
     user_id: str | None = Field(None, max_length=256)
+
+
+class SystemPrompt1(RootModel[str]):
+    root: str = Field(
+        ..., description="A string, or a list of text blocks.", max_length=100000
+    )
+
+
+class Content(RootModel[str]):
+    root: str = Field(..., max_length=100000)
+
+
+class ThinkingBlockParam(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["thinking"]
+    thinking: str = Field(..., max_length=100000)
+    signature: str = Field(..., max_length=10000)
+
+
+class RedactedThinkingBlockParam(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["redacted_thinking"]
+    data: str = Field(..., max_length=100000)
 
 
 class CacheControl(BaseModel):
@@ -100,42 +263,58 @@ class TextBlockParam(BaseModel):
         extra="forbid",
     )
     type: Literal["text"]
-    text: str
+    text: str = Field(..., max_length=100000)
     citations: list[dict[str, Any]] | None = Field(
-        None, description="Accepted as sent back from an earlier reply; not used."
+        None,
+        description="Accepted as sent back from an earlier reply; not used.",
+        max_length=64,
     )
     cache_control: CacheControl | None = None
 
 
-class Source(BaseModel):
+class Base64ImageSource(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    type: Literal["base64", "url"]
-    media_type: Literal["image/jpeg", "image/png", "image/gif", "image/webp"] | None = (
-        None
+    type: Literal["base64"]
+    media_type: Literal["image/jpeg", "image/png", "image/gif", "image/webp"]
+    data: str = Field(
+        ...,
+        description="Base64 (up to 700,000 characters, about 512 KiB of image; the whole request must\nalso fit the 1 MiB body limit, else 413).\n",
+        max_length=700000,
+        pattern="^[A-Za-z0-9+/]*={0,2}$",
     )
-    data: str | None = None
-    url: str | None = Field(None, max_length=2048)
 
 
-class ImageBlockParam(BaseModel):
+class Base64PdfSource(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    type: Literal["image"]
-    source: Source
-    cache_control: CacheControl | None = None
+    type: Literal["base64"]
+    media_type: Literal["application/pdf"]
+    data: str = Field(
+        ...,
+        description="Base64 (up to 700,000 characters, about 512 KiB of PDF; the whole request must also\nfit the 1 MiB body limit, else 413).\n",
+        max_length=700000,
+        pattern="^[A-Za-z0-9+/]*={0,2}$",
+    )
 
 
-class Source1(BaseModel):
+class PlainTextSource(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    type: Literal["base64", "text", "url"]
-    media_type: Literal["application/pdf", "text/plain"] | None = None
-    data: str | None = None
-    url: str | None = Field(None, max_length=2048)
+    type: Literal["text"]
+    media_type: Literal["text/plain"]
+    data: str = Field(..., max_length=100000)
+
+
+class UrlSource(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["url"]
+    url: str = Field(..., max_length=2048, min_length=1)
 
 
 class DocumentBlockParam(BaseModel):
@@ -143,9 +322,9 @@ class DocumentBlockParam(BaseModel):
         extra="forbid",
     )
     type: Literal["document"]
-    source: Source1
+    source: Base64PdfSource | PlainTextSource | UrlSource
     title: str | None = Field(None, max_length=500)
-    context: str | None = None
+    context: str | None = Field(None, max_length=100000)
     cache_control: CacheControl | None = None
 
 
@@ -156,18 +335,7 @@ class ToolUseBlockParam(BaseModel):
     type: Literal["tool_use"]
     id: str = Field(..., max_length=200)
     name: str = Field(..., max_length=200)
-    input: dict[str, Any]
-    cache_control: CacheControl | None = None
-
-
-class ToolResultBlockParam(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    type: Literal["tool_result"]
-    tool_use_id: str = Field(..., max_length=200)
-    content: str | list[TextBlockParam | ImageBlockParam] | None = None
-    is_error: bool | None = None
+    input: dict[str, Any] = Field(..., max_length=64)
     cache_control: CacheControl | None = None
 
 
@@ -201,12 +369,15 @@ class ToolChoice(BaseModel):
 
 
 class ContentBlock(BaseModel):
-    type: Literal["text", "tool_use"]
+    type: str = Field(..., max_length=64)
     text: str | None = None
     citations: list[dict[str, Any]] | None = None
     id: str | None = None
     name: str | None = None
     input: dict[str, Any] | None = None
+    thinking: str | None = None
+    signature: str | None = None
+    data: str | None = None
 
 
 class Usage(BaseModel):
@@ -332,7 +503,7 @@ class ApiKeyCreateRequest(BaseModel):
     name: str = Field(..., max_length=100, min_length=1)
     scopes: list[
         Literal["ai:chat", "control:read", "control:webhooks", "control:admin"]
-    ] = Field(..., min_length=1)
+    ] = Field(..., max_length=4, min_length=1)
 
 
 class ApiKey(BaseModel):
@@ -408,7 +579,10 @@ class BaaAcceptance(BaseModel):
     signer_email: str
     accepted_at: AwareDatetime
     template_sha256: str
-    download_url: str | None = None
+    download_url: str | None = Field(
+        None,
+        description="Where the signed PDF is served on this server, as a path that carries the mount the\nclient called (`/hasp-ai/v1/compliance/baa/acceptances/{id}/download` on the combined\nserver, `/v1/...` when the surface is served alone): resolve it against the URL you\ncalled.\n",
+    )
 
 
 class Data4(BaseModel):
@@ -456,12 +630,18 @@ class WebhookCreateRequest(BaseModel):
     )
     url: str = Field(
         ...,
-        description="HTTPS URL; private, loopback and link-local targets are refused.",
+        description="An absolute `https` URL in ASCII (percent-encode anything else): a host name or\nIPv4 address (not an IPv6 literal: use a host name), an optional port (1-65535),\nthen path, query and fragment. By default\nthe server also refuses (422) a plain `http` URL and a host that is, or resolves to,\na private, loopback or link-local address; the operator may allow those\n(`AGENTYARD_WEBHOOK_REQUIRE_HTTPS=false`, `AGENTYARD_WEBHOOK_ALLOW_PRIVATE`).\n",
         max_length=2048,
         min_length=1,
+        pattern="^https?://[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?([/?#][\\x21-\\x7E]*)?$",
     )
     events: list[
         Literal[
+            "record.created",
+            "record.updated",
+            "record.deleted",
+            "record.bulk_created",
+            "schema.updated",
             "ai.inference.completed",
             "ai.phi.detected",
             "budget.threshold_reached",
@@ -469,7 +649,7 @@ class WebhookCreateRequest(BaseModel):
             "api_key.revoked",
             "baa.accepted",
         ]
-    ] = Field(..., min_length=1)
+    ] = Field(..., max_length=11, min_length=1)
     description: str | None = Field(None, max_length=255)
 
 
@@ -511,6 +691,36 @@ class Meta(BaseModel):
     provider: ProviderInfo | None = None
 
 
+class SystemPrompt2(RootModel[list[TextBlockParam]]):
+    root: list[TextBlockParam] = Field(
+        ..., description="A string, or a list of text blocks.", max_length=100
+    )
+
+
+class ImageBlockParam(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["image"]
+    source: Base64ImageSource | UrlSource
+    cache_control: CacheControl | None = None
+
+
+class Content3(RootModel[list[TextBlockParam | ImageBlockParam]]):
+    root: list[TextBlockParam | ImageBlockParam] = Field(..., max_length=100)
+
+
+class ToolResultBlockParam(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["tool_result"]
+    tool_use_id: str = Field(..., max_length=200)
+    content: Content | Content3 | None = None
+    is_error: bool | None = None
+    cache_control: CacheControl | None = None
+
+
 class Message(BaseModel):
     id: str = Field(..., description="`msg_<ulid>`.")
     type: Literal["message"]
@@ -525,6 +735,7 @@ class Message(BaseModel):
             "tool_use",
             "pause_turn",
             "refusal",
+            "model_context_window_exceeded",
         ]
         | None
     ) = Field(...)
@@ -628,7 +839,7 @@ class HaspError(BaseModel):
     meta: Meta
 
 
-class Content(
+class Content1(
     RootModel[
         list[
             Annotated[
@@ -636,7 +847,9 @@ class Content(
                 | ImageBlockParam
                 | DocumentBlockParam
                 | ToolUseBlockParam
-                | ToolResultBlockParam,
+                | ToolResultBlockParam
+                | ThinkingBlockParam
+                | RedactedThinkingBlockParam,
                 Field(discriminator="type"),
             ]
         ]
@@ -648,10 +861,12 @@ class Content(
             | ImageBlockParam
             | DocumentBlockParam
             | ToolUseBlockParam
-            | ToolResultBlockParam,
+            | ToolResultBlockParam
+            | ThinkingBlockParam
+            | RedactedThinkingBlockParam,
             Field(discriminator="type"),
         ]
-    ] = Field(..., max_length=1000)
+    ] = Field(..., max_length=100)
 
 
 class InputMessage(BaseModel):
@@ -659,7 +874,7 @@ class InputMessage(BaseModel):
         extra="forbid",
     )
     role: Literal["user", "assistant"]
-    content: str | Content
+    content: Content | Content1
 
 
 class MessageCreateRequest(BaseModel):
@@ -669,11 +884,50 @@ class MessageCreateRequest(BaseModel):
     model: str = Field(..., max_length=100, min_length=1)
     max_tokens: int = Field(..., ge=1, le=128000)
     messages: list[InputMessage] = Field(..., max_length=1000, min_length=1)
-    system: str | list[TextBlockParam] | None = Field(
+    system: SystemPrompt1 | SystemPrompt2 | None = Field(
         None, description="A string, or a list of text blocks."
     )
-    tools: list[Tool] | None = Field(None, max_length=128)
+    tools: list[Tool | AnthropicTool] | None = Field(
+        None,
+        description="Custom tools (`name`, `input_schema`) and Anthropic-defined tools (`type` such as\n`bash_20250124`, `text_editor_20250728`, `memory_20250818`, `computer_toolset_20260801`,\n`browser_toolset_20260801`, `tool_search_tool_bm25_20251119`, `mcp_toolset`), which are\npassed to the upstream as they are; the offline provider calls only custom tools.\nAnthropic's server tools that would take content outside the BAA boundary — web search\n(`web_search_*`), web fetch (`web_fetch_*`) and code execution (`code_execution_*`) —\nare refused with 403 `FEATURE_NOT_HIPAA_ELIGIBLE` (HASP's code for features it cannot\noffer under a BAA), and nothing is sent upstream.\n",
+        max_length=128,
+    )
     tool_choice: ToolChoice | None = None
+    thinking: (
+        ThinkingEnabled
+        | ThinkingAdaptive
+        | ThinkingBetweenTools
+        | ThinkingDisabled
+        | None
+    ) = Field(
+        None,
+        description="Extended thinking. `enabled` with `budget_tokens` (at least 1024; Anthropic requires it\nto be below `max_tokens`, and thinking counts toward `max_tokens`), `adaptive` (the model\ndecides), `between_tools`, or `disabled`. `display: omitted` returns the thinking block\nempty but signed. With an upstream the setting is passed on; the offline provider\nhonours `enabled` and `adaptive` with a `thinking` block before its answer, labelled\n`[offline]`, cut at `budget_tokens` (and at `max_tokens`) and signed with a signature\nstarting `offline-` — streamed as `thinking_delta` events and one `signature_delta`, as\nAnthropic streams them. Thinking blocks come back as the model wrote them: where the PHI\nguard replaced PHI by placeholders, the placeholders stay (they are not restored, so the\nblock can be sent back with its signature unchanged).\n",
+        discriminator="type",
+    )
+    service_tier: Literal["auto", "standard_only"] | None = Field(
+        None, description="Passed to the upstream; the offline provider ignores it."
+    )
+    speed: Literal["standard", "fast"] | None = Field(
+        None, description="Passed to the upstream; the offline provider ignores it."
+    )
+    inference_geo: str | None = Field(
+        None,
+        description="Passed to the upstream; the offline provider ignores it.",
+        max_length=100,
+    )
+    cache_control: NullableCacheControl | None = None
+    container: Container1 | Container2 | None = Field(
+        None,
+        description="A container id to reuse, or `{id, skills}`; passed to the upstream (it serves Anthropic's\nAgent Skills). The offline provider ignores it.\n",
+    )
+    diagnostics: Diagnostics | None = None
+    output_config: OutputConfig | None = None
+    mcp_servers: list[McpServer] | None = Field(
+        None,
+        description="Remote MCP servers for Anthropic's MCP connector (a beta of Anthropic's API, sent by\n`client.beta.messages.create`), passed to the upstream, which connects to them; the\ntexts the model sends them have been through the PHI guard like everything else.\nThe offline provider ignores them.\n",
+        max_length=20,
+    )
+    context_management: ContextManagement | None = None
     stop_sequences: list[StopSequence] | None = Field(None, max_length=16)
     temperature: float | None = Field(None, ge=0.0, le=1.0)
     top_p: float | None = Field(None, ge=0.0, le=1.0)
@@ -688,8 +942,28 @@ class CountTokensRequest(BaseModel):
     )
     model: str = Field(..., max_length=100, min_length=1)
     messages: list[InputMessage] = Field(..., max_length=1000, min_length=1)
-    system: str | list[TextBlockParam] | None = Field(
+    system: SystemPrompt1 | SystemPrompt2 | None = Field(
         None, description="A string, or a list of text blocks."
     )
-    tools: list[Tool] | None = Field(None, max_length=128)
+    tools: list[Tool | AnthropicTool] | None = Field(
+        None,
+        description="Custom tools (`name`, `input_schema`) and Anthropic-defined tools (`type` such as\n`bash_20250124`, `text_editor_20250728`, `memory_20250818`, `computer_toolset_20260801`,\n`browser_toolset_20260801`, `tool_search_tool_bm25_20251119`, `mcp_toolset`), which are\npassed to the upstream as they are; the offline provider calls only custom tools.\nAnthropic's server tools that would take content outside the BAA boundary — web search\n(`web_search_*`), web fetch (`web_fetch_*`) and code execution (`code_execution_*`) —\nare refused with 403 `FEATURE_NOT_HIPAA_ELIGIBLE` (HASP's code for features it cannot\noffer under a BAA), and nothing is sent upstream.\n",
+        max_length=128,
+    )
     tool_choice: ToolChoice | None = None
+    thinking: (
+        ThinkingEnabled
+        | ThinkingAdaptive
+        | ThinkingBetweenTools
+        | ThinkingDisabled
+        | None
+    ) = Field(
+        None,
+        description="Extended thinking. `enabled` with `budget_tokens` (at least 1024; Anthropic requires it\nto be below `max_tokens`, and thinking counts toward `max_tokens`), `adaptive` (the model\ndecides), `between_tools`, or `disabled`. `display: omitted` returns the thinking block\nempty but signed. With an upstream the setting is passed on; the offline provider\nhonours `enabled` and `adaptive` with a `thinking` block before its answer, labelled\n`[offline]`, cut at `budget_tokens` (and at `max_tokens`) and signed with a signature\nstarting `offline-` — streamed as `thinking_delta` events and one `signature_delta`, as\nAnthropic streams them. Thinking blocks come back as the model wrote them: where the PHI\nguard replaced PHI by placeholders, the placeholders stay (they are not restored, so the\nblock can be sent back with its signature unchanged).\n",
+        discriminator="type",
+    )
+    speed: Literal["standard", "fast"] | None = None
+    cache_control: NullableCacheControl | None = None
+    output_config: OutputConfig | None = None
+    mcp_servers: list[McpServer] | None = Field(None, max_length=20)
+    context_management: ContextManagement | None = None

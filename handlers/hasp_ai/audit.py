@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from agentyard.core import audit, clock
 from agentyard.core.errors import ApiError
-from agentyard.hasp import audit_export, envelope
+from agentyard.hasp import audit_export, envelope, events
 from handlers.hasp_ai.security import require
 
 EPOCH = dt.datetime(1970, 1, 1)
@@ -24,10 +24,7 @@ def queryAudit(
     limit: int = 50,
 ) -> dict[str, Any]:
     org = require("control:read").org
-    try:
-        rows, next_cursor = audit.query(org, action, entity_type, entity_id, cursor, limit)
-    except audit.AuditError as exc:
-        raise ApiError(400, "VALIDATION_FAILED", str(exc)) from exc
+    rows, next_cursor = events.audit_page(org, action, entity_type, entity_id, cursor, limit)
     return envelope.page([r.to_api() for r in rows], next_cursor, next_cursor is not None)
 
 

@@ -36,6 +36,7 @@ async def createMessage(body: dict[str, Any]) -> Any:
 
 @with_connection
 def _count(who: Any, body: dict[str, Any]) -> dict[str, int]:
+    gateway.check_features(body)
     catalog.resolve(body["model"], orgs.settings_of(who.org).opus_enabled)
     return {"input_tokens": count_input_tokens(body)}
 

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from agentyard.core import request_context
 from agentyard.core.store import with_connection
-from agentyard.hasp import auth
+from agentyard.hasp import auth, urls
 from agentyard.hasp.auth import Caller
 
 
@@ -23,22 +23,23 @@ def _check(secret: str) -> tuple[Caller, dict[str, str]]:
     return caller, auth.rate_limit(caller)
 
 
-async def _authenticate(secret: str) -> dict[str, Any]:
+async def _authenticate(secret: str, request: Any) -> dict[str, Any]:
     caller, headers = await run_in_threadpool(_check, secret)
     info = request_context.current()
     if info is not None:
         info.headers.update(headers)
+    urls.remember(request.url.path)  # the paths we hand out carry the mount the client used
     return {"sub": caller.key.id, "caller": caller}
 
 
-async def api_key_info(apikey: str, required_scopes: Any = None) -> dict[str, Any]:
+async def api_key_info(apikey: str, request: Any, required_scopes: Any = None) -> dict[str, Any]:
     """`x-api-key: <key>`."""
-    return await _authenticate(apikey)
+    return await _authenticate(apikey, request)
 
 
-async def bearer_info(token: str) -> dict[str, Any]:
+async def bearer_info(token: str, request: Any) -> dict[str, Any]:
     """`Authorization: Bearer <key>`."""
-    return await _authenticate(token)
+    return await _authenticate(token, request)
 
 
 def caller() -> Caller:

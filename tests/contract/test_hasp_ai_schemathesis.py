@@ -47,15 +47,17 @@ def realistic(case: schemathesis.Case) -> schemathesis.Case:
             tool["name"] = f"tool_{i}"
             if "description" in tool:
                 tool["description"] = "Looks something up."
+        # Only custom tools (with an input_schema) can be forced on the offline provider.
+        custom = [t for t in tools if "input_schema" in t]
         choice = body.get("tool_choice")
         if isinstance(choice, dict):
             if choice.get("type") == "tool":
-                if tools:
-                    choice["name"] = tools[0]["name"]
+                if custom:
+                    choice["name"] = custom[0]["name"]
                 else:
                     choice.clear()
                     choice["type"] = "auto"
-            elif choice.get("type") == "any" and not tools:
+            elif choice.get("type") == "any" and not custom:
                 choice["type"] = "auto"
         if body.get("model") not in MODELS:
             body["model"] = MODELS[len(str(body.get("model"))) % 2]

@@ -29,7 +29,7 @@ def test_baa_status_acceptance_and_pdf(fresh_org):
     refused = org.http.post(
         "/v1/compliance/baa/acceptances", headers=org.headers, json={**BAA, "agree": False}
     )
-    assert refused.status_code == 400
+    assert refused.status_code == 422  # HASP's VALIDATION_FAILED status on control endpoints
 
     accepted = org.accept_baa()
     status = org.http.get("/v1/compliance/baa", headers=org.headers).json()["data"]
@@ -72,7 +72,7 @@ def test_another_orgs_acceptance_is_404(org, other_org):
 def test_settings_and_opus_opt_in(org):
     assert org.message("hi", model="claude-opus-4-6").json()["error"]["code"] == "OPUS_NOT_ENABLED"
     r = org.http.patch("/v1/org/settings", headers=org.headers, json={"phi_mode": "off"})
-    assert r.status_code == 400  # there is no off
+    assert r.status_code == 422  # there is no off (422: a control endpoint)
     org.settings(opus_enabled=True)
     assert org.message("hi", model="claude-opus-4-6").status_code == 200
     got = org.http.get("/v1/org/settings", headers=org.headers).json()["data"]

@@ -69,7 +69,7 @@ def test_concurrent_requests_never_overshoot_the_cap(org):
 def test_budget_validation(org):
     for bad in ({"spend_cap": -1}, {"spend_cap": "lots"}, {}, {"spend_cap": 1, "extra": 2}):
         r = org.http.put("/v1/usage/budget", headers=org.headers, json=bad)
-        assert r.status_code == 400, bad
+        assert r.status_code == 422, bad  # HASP's VALIDATION_FAILED status (issue 10)
         assert r.json()["success"] is False
     r = org.http.put("/v1/usage/budget", headers=org.headers, json={"spend_cap": None})
     assert r.status_code == 200 and r.json()["data"]["spend_cap"] is None

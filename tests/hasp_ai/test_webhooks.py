@@ -132,3 +132,23 @@ def test_budget_thresholds_raise_events(server, receiver, consumer):
     got = receiver.events(want=2)
     reached = sorted(json.loads(d["body"])["data"]["threshold_percent"] for d in got)
     assert reached[:2] == [50, 80]
+
+
+HASP_DOCUMENTED = [
+    "record.created",
+    "record.updated",
+    "record.deleted",
+    "record.bulk_created",
+    "schema.updated",
+]
+
+
+def test_hasps_documented_events_may_be_registered(org):
+    """HASP documents only Studio's record/schema events: they register alongside ours."""
+    created = register(org, "https://hooks.example.com/hasp", HASP_DOCUMENTED + ["baa.accepted"])
+    assert created.status_code == 201, created.text
+    assert created.json()["data"]["events"] == HASP_DOCUMENTED + ["baa.accepted"]
+    listed = org.http.get("/v1/webhooks", headers=org.headers).json()["data"]
+    assert listed[0]["events"] == HASP_DOCUMENTED + ["baa.accepted"]
+    unknown = register(org, "https://hooks.example.com/hasp", ["record.exploded"])
+    assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "VALIDATION_FAILED"

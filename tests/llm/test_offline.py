@@ -291,3 +291,56 @@ def test_the_official_sdk_reads_the_offline_stream():
                 final = sdk_stream.get_final_message()
         expected = anthropic.types.Message.model_validate(reply(req))
         assert final.model_dump() == expected.model_dump()
+
+
+THINK = {"type": "enabled", "budget_tokens": 1024}
+
+
+def test_thinking_enabled_adds_a_labelled_signed_block_first():
+    provider = OfflineProvider()
+    msg = provider.reply(user("Why is the sky blue?", max_tokens=2000, thinking=THINK))
+    thinking, text = msg["content"]
+    assert thinking["type"] == "thinking" and thinking["thinking"].startswith("[offline] ")
+    assert "Why is the sky blue?" in thinking["thinking"]
+    assert thinking["signature"].startswith("offline-")
+    assert text["type"] == "text" and msg["stop_reason"] == "end_turn"
+    spent = count_tokens(thinking["thinking"]) + count_tokens(text["text"])
+    assert msg["usage"]["output_tokens"] == spent
+    assert provider.reply(user("Why?", max_tokens=2000, thinking=THINK)) == provider.reply(
+        user("Why?", max_tokens=2000, thinking=THINK)
+    )
+    for off in ({"type": "disabled"}, {"type": "between_tools"}, None):
+        request = user("Why?", max_tokens=2000, **({"thinking": off} if off else {}))
+        assert [b["type"] for b in provider.reply(request)["content"]] == ["text"]
+
+
+def test_thinking_is_cut_at_its_budget_and_shares_max_tokens():
+    provider = OfflineProvider()
+    tight = provider.reply(user("Why?", max_tokens=5000, thinking={**THINK, "budget_tokens": 6}))
+    assert count_tokens(tight["content"][0]["thinking"]) == 6
+    assert tight["stop_reason"] == "end_turn"
+    squeezed = provider.reply(user("Why?", max_tokens=20, thinking=THINK))
+    assert squeezed["usage"]["output_tokens"] == 20 and squeezed["stop_reason"] == "max_tokens"
+    omitted = provider.reply(
+        user("Why?", max_tokens=2000, thinking={**THINK, "display": "omitted"})
+    )
+    assert omitted["content"][0]["thinking"] == ""
+    assert omitted["content"][0]["signature"].startswith("offline-")
+    adaptive = provider.reply(user("Why?", max_tokens=2000, thinking={"type": "adaptive"}))
+    assert adaptive["content"][0]["type"] == "thinking"
+
+
+def test_thinking_streams_as_thinking_deltas_then_one_signature_delta():
+    provider = OfflineProvider(tokens_per_chunk=3)
+    request = user("Tell me about insulin", max_tokens=2000, thinking=THINK)
+    events = run(collect(provider.stream(request)))
+    first = [e for e in events if e.get("index") == 0]
+    assert first[0] == {
+        "type": "content_block_start",
+        "index": 0,
+        "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+    }
+    deltas = [e["delta"]["type"] for e in first if e["type"] == "content_block_delta"]
+    assert deltas[-1] == "signature_delta" and set(deltas[:-1]) == {"thinking_delta"}
+    assert len(deltas) > 2 and first[-1]["type"] == "content_block_stop"
+    assert accumulate(events) == provider.reply(request)
