@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import functools
+import re
 import time
 from dataclasses import dataclass
 
@@ -23,42 +23,79 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 @dataclass(frozen=True)
 class Caller:
-    """An authenticated caller: its realm, the key it used (if any), the session it acts as."""
+    """An authenticated caller: its realm, the key it used (if any), the session it acts as.
+
+    `session` is the session the credential names: the bearer token's `sub`, or a key's
+    `X-AISP-Session`. A key sent alone names none; it then acts as the one active session it
+    registered (`implied`), when it registered exactly one (`key_sessions` counts them, up to 2).
+    """
 
     realm: Tenant
     key_id: str | None
     session: Session | None
+    implied: Session | None = None
+    key_sessions: int = 0
+
+    @property
+    def acting(self) -> Session | None:
+        """The session this caller acts as, named or implied; None when it acts as none."""
+        return self.session if self.session is not None else self.implied
 
     @property
     def session_id(self) -> str | None:
-        return self.session.id if self.session else None
+        acting = self.acting
+        return acting.id if acting is not None else None
+
+    def acting_session(self) -> Session:
+        """The session this caller acts as, without touching the store; 409 when a key alone
+        leaves it open."""
+        if self.acting is not None:
+            return self.acting
+        if self.key_sessions == 0:
+            raise ApiError(
+                409,
+                "session_required",
+                "This operation acts as a session, and this API key has no active session: "
+                "register one (POST /api/v1/sessions), then call again with the key alone",
+            )
+        raise ApiError(
+            409,
+            "session_ambiguous",
+            "This operation acts as a session, and this API key registered several active "
+            "sessions: name the one to act as with X-AISP-Session (or, for POST "
+            "/api/v1/messages, the envelope's 'from'), or use that session's bearer token",
+        )
 
     def require_session(self) -> Session:
-        """The session this caller acts as; 400 when it acts as none."""
+        """`acting_session()`; a key alone acting as its session also counts as that
+        session's activity (`last_seen`), as a named session's call already did at sign-in."""
+        session = self.acting_session()
         if self.session is None:
-            raise ApiError(
-                400,
-                "session_required",
-                "This operation acts as a session: send X-AISP-Session naming a session "
-                "your API key registered, or use the session's bearer token",
-            )
-        return self.session
+            _touch(session)
+        return session
 
 
 def unauthorized(message: str) -> ApiError:
     return ApiError(401, "unauthorized", message)
 
 
+# `ed25519:` and the padded base64 of a 44-byte Ed25519 SubjectPublicKeyInfo DER: the fixed
+# 12-byte header (base64 `MCowBQYDK2VwAyEA`) and 32 key bytes, whose last base64 character
+# carries 4 bits and two zero bits. Every 32-byte string loads as an Ed25519 public key.
+PUBLIC_KEY_FORM = re.compile(r"ed25519:MCowBQYDK2VwAyEA[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=")
+
+
 def parse_public_key(value: str) -> Ed25519PublicKey:
     """Parse `ed25519:<base64 SPKI DER>`; ValueError when it is not an Ed25519 public key."""
     if not value.startswith("ed25519:"):
         raise ValueError("public_key must start with 'ed25519:'")
-    try:
-        der = base64.b64decode(value[len("ed25519:") :], validate=True)
-        key = load_der_public_key(der)
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError("public_key is not base64 SubjectPublicKeyInfo DER") from exc
-    if not isinstance(key, Ed25519PublicKey):
+    if not PUBLIC_KEY_FORM.fullmatch(value):
+        raise ValueError(
+            "public_key is not the base64 of a 44-byte Ed25519 SubjectPublicKeyInfo DER "
+            "(ed25519:MCowBQYDK2VwAyEA + 44 base64 characters)"
+        )
+    key = load_der_public_key(base64.b64decode(value[len("ed25519:") :], validate=True))
+    if not isinstance(key, Ed25519PublicKey):  # pragma: no cover - the header says Ed25519
         raise ValueError("public_key is not an Ed25519 key")
     return key
 
@@ -94,20 +131,66 @@ def _active_session(session_id: str) -> Session | None:
     )
 
 
+def _key_sessions(key_id: str) -> list[Session]:
+    """Up to two active sessions the key registered (enough to tell one from several)."""
+    return list(
+        Session.select(Session, Tenant)
+        .join(Tenant)
+        .where((Session.registered_by == key_id) & (Session.status == "active"))
+        .order_by(Session.id)
+        .limit(2)
+    )
+
+
 def from_api_key(secret: str, acting_session: str | None, method: str) -> Caller:
     """Authenticate an `X-AISP-Key` (and optional `X-AISP-Session`)."""
     key = keys.lookup(SURFACE, secret)
     if key is None:
         raise unauthorized("Invalid or revoked API key")
-    session = None
     if acting_session:
         session = _active_session(acting_session)
         if session is None or session.registered_by != key.id:
             raise unauthorized("X-AISP-Session does not name an active session of this API key")
-    _rate_limit(key.id, method)
-    if session is not None:
+        _rate_limit(key.id, method)
         _touch(session)
-    return Caller(realm=key.tenant, key_id=key.id, session=session)
+        return Caller(realm=key.tenant, key_id=key.id, session=session)
+    own = _key_sessions(key.id)
+    implied = own[0] if len(own) == 1 else None
+    _rate_limit(key.id, method)
+    return Caller(
+        realm=key.tenant, key_id=key.id, session=None, implied=implied, key_sessions=len(own)
+    )
+
+
+def sender(caller: Caller, sender_id: str) -> Session:
+    """The session an envelope's `from` lets the caller send as; 403 when it may not.
+
+    A named session (bearer token, X-AISP-Session) sends only as itself. A key alone sends as
+    any active session it registered: the one `from` names.
+    """
+    named = caller.session
+    if named is not None:
+        if named.id == sender_id:
+            return named
+        raise ApiError(
+            403,
+            "sender_not_allowed",
+            f"Envelope 'from' ({sender_id}) must be the calling session ({named.id})",
+            details={"from": sender_id, "session": named.id},
+        )
+    if caller.implied is not None and caller.implied.id == sender_id:
+        _touch(caller.implied)
+        return caller.implied
+    session = _active_session(sender_id)
+    if session is None or session.registered_by != caller.key_id:
+        raise ApiError(
+            403,
+            "sender_not_allowed",
+            f"Envelope 'from' ({sender_id}) is not an active session this API key registered",
+            details={"from": sender_id},
+        )
+    _touch(session)
+    return session
 
 
 def from_jwt(token: str, method: str) -> Caller:

@@ -38,14 +38,14 @@ def request(
     expires_at: dt.datetime | None,
     reason: str | None,
 ) -> Grant:
+    """Ask `to` for a grant. One whose `expires_at` has already passed is recorded as
+    `expired` and never reaches the target."""
     me = caller.require_session()
     if capability not in CAPABILITIES:
         raise ApiError(400, "invalid_capability", f"Unknown capability: {capability}")
     namespace = _normalize_namespace(capability, namespace)
     if to == me.id:
         raise ApiError(400, "invalid_request", "A session cannot request a grant from itself")
-    if expires_at is not None and expires_at <= clock.now():
-        raise ApiError(400, "invalid_request", "expires_at must be in the future")
     target = find(caller, to, active_only=True)
     with write():
         pending = [
@@ -77,6 +77,8 @@ def request(
             expires_at=expires_at,
             created_at=clock.now(),
         )
+        if grant_status(grant) != "pending":  # its expires_at has passed: never in force
+            return grant
         sent = messages.store(
             caller.realm, me.id, [target.id], "grant.request", {"grant": grant_view(grant)}
         )

@@ -16,6 +16,7 @@ from typing import Any
 from agentyard.aisp import SURFACE
 from agentyard.aisp.access import holds
 from agentyard.aisp.auth import Caller
+from agentyard.aisp.auth import sender as sender_session
 from agentyard.aisp.models import Delivery, Message, Session
 from agentyard.aisp.sessions import check_realm, find, inbox_channel
 from agentyard.aisp.views import message_view
@@ -103,7 +104,7 @@ def _recipients(caller: Caller, to: list[str]) -> list[Session]:
     return [found[s] for s in to]
 
 
-def _answer_ping(caller: Caller, reply_to: str | None, payload: dict[str, Any]) -> None:
+def _answer_ping(me: Session, reply_to: str | None, payload: dict[str, Any]) -> None:
     """A pong answering a ping that was sent to the caller wakes the waiting ping."""
     if not reply_to:
         return
@@ -111,7 +112,7 @@ def _answer_ping(caller: Caller, reply_to: str | None, payload: dict[str, Any]) 
     if ping is None:
         return
     addressed = Delivery.select().where(
-        (Delivery.message == ping.id) & (Delivery.recipient == caller.session_id)
+        (Delivery.message == ping.id) & (Delivery.recipient == me.id)
     )
     if addressed.exists() and ping.payload_dict.get("nonce") == payload.get("nonce"):
         runtime.broker().publish(pong_channel(ping.id), {"nonce": payload.get("nonce")})
@@ -128,11 +129,9 @@ def send(
     reply_to: str | None,
 ) -> tuple[str, dict[str, bool]]:
     """Validate and route an envelope; returns (message id, {recipient: delivered})."""
-    me = caller.require_session()
     if aisp not in PROTOCOL_VERSIONS:
         raise ApiError(400, "invalid_envelope", f"Unsupported AISP version: {aisp}")
-    if sender != me.id:
-        raise ApiError(400, "invalid_envelope", "Envelope 'from' must be the calling session")
+    me = sender_session(caller, sender)
     check_realm(caller, realm)
     if category not in CLIENT_CATEGORIES:
         raise ApiError(400, "invalid_envelope", f"Category {category} is sent by the hub only")
@@ -153,7 +152,7 @@ def send(
         stored = store(caller.realm, me.id, to, category, payload, reply_to)
     delivered = notify(stored)
     if category == "pong":
-        _answer_ping(caller, reply_to, payload)
+        _answer_ping(me, reply_to, payload)
     return stored.message.id, delivered
 
 
@@ -187,6 +186,12 @@ def poll(
             ).execute()
         remaining = Delivery.select().where(_unread(me.id)).count()
     return [message_view(r.message, me.id, caller.realm.name) for r in rows], remaining
+
+
+def stream_backlog(caller: Caller, after: int | None) -> tuple[list[dict], int]:
+    """`backlog` of the session the caller acts as (its activity recorded)."""
+    me = caller.require_session()
+    return backlog(me.id, caller.realm.name, after)
 
 
 def backlog(session_id: str, realm_name: str, after: int | None) -> tuple[list[dict], int]:

@@ -8,7 +8,7 @@ import peewee
 
 from agentyard.aisp import SURFACE
 from agentyard.aisp.auth import Caller, owner_key, parse_public_key
-from agentyard.aisp.models import Delivery, Grant, Session
+from agentyard.aisp.models import Delivery, Grant, MemoryEntry, Namespace, Session
 from agentyard.core import clock, ids, runtime
 from agentyard.core.errors import ApiError
 from agentyard.core.keys import Tenant
@@ -101,7 +101,8 @@ def list_sessions(
 
 
 def deregister(caller: Caller, session_id: str) -> None:
-    """Deregister: discard its inbox, deactivate its grants, close its streams."""
+    """Deregister: discard its inbox, deactivate its grants, delete its memory namespaces
+    (their keys included; the names are free for the next writer), close its streams."""
     target = find(caller, session_id, active_only=True)
     own = caller.session_id == target.id
     registered_it = caller.session is None and caller.key_id == target.registered_by
@@ -118,5 +119,11 @@ def deregister(caller: Caller, session_id: str) -> None:
         Grant.update(status="revoked", decided_at=now).where(
             ((Grant.requester == target.id) | (Grant.grantor == target.id))
             & (Grant.status << ["pending", "active"])
+        ).execute()
+        MemoryEntry.delete().where(
+            (MemoryEntry.realm == caller.realm.id) & (MemoryEntry.owner == target.id)
+        ).execute()
+        Namespace.delete().where(
+            (Namespace.realm == caller.realm.id) & (Namespace.owner == target.id)
         ).execute()
     runtime.broker().publish(inbox_channel(target.id), {"type": "closed"})

@@ -20,11 +20,22 @@ class Error(BaseModel):
     error: Error1
 
 
-class SessionIdValue(RootModel[str]):
+class SessionRef(RootModel[str]):
     root: str = Field(
         ...,
-        description="A session id, `sess_` and a ULID.",
-        pattern="^sess_[0-9A-HJKMNP-TV-Z]{26}$",
+        description="A session id as a client sends it. The hub issues `sess_` and a ULID, but any string of\nup to 128 characters is accepted; one that names no session of the realm is 404.\n",
+        examples=["sess_01HX9J2N3PQRSTVWXYZ"],
+        max_length=128,
+        min_length=1,
+    )
+
+
+class GrantRef(RootModel[str]):
+    root: str = Field(
+        ...,
+        description="A grant id as a client sends it. The hub issues `grant_` and a ULID, but any string of\nup to 128 characters is accepted; one that names no grant of the realm is 404.\n",
+        max_length=128,
+        min_length=1,
     )
 
 
@@ -57,16 +68,18 @@ class SessionRegistration(BaseModel):
     ) = Field(None, max_length=16)
     public_key: str | None = Field(
         None,
-        description="`ed25519:` and the base64 SubjectPublicKeyInfo DER of an Ed25519 key.",
-        max_length=512,
-        pattern="^ed25519:[A-Za-z0-9+/]+={0,2}$",
+        description="`ed25519:` and the standard (padded) base64 of the key's 44-byte SubjectPublicKeyInfo\nDER, as `openssl pkey -pubout -outform DER` or `cryptography`'s\n`public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)` give it: the fixed\n12-byte Ed25519 header (`MCowBQYDK2VwAyEA` in base64) and the 32-byte public key, 60\nbase64 characters in all, ending in `=` (68 characters with the prefix). Every value\nof this form is accepted; any other is 400.\n",
+        examples=[
+            "ed25519:MCowBQYDK2VwAyEA2HtZSFztJvgkfPyVecylOb3sTz4yMpGXVlf1b2CRGkM="
+        ],
+        pattern="^ed25519:MCowBQYDK2VwAyEA[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$",
     )
 
 
 class Session(BaseModel):
     id: str = Field(
         ...,
-        description="A session id, `sess_` and a ULID.",
+        description="A session id as the hub issues it, `sess_` and a ULID.",
         pattern="^sess_[0-9A-HJKMNP-TV-Z]{26}$",
     )
     name: str
@@ -105,8 +118,8 @@ class PingResult(BaseModel):
     nonce: str
 
 
-class To(RootModel[list[SessionIdValue]]):
-    root: list[SessionIdValue] = Field(..., max_length=100, min_length=1)
+class To(RootModel[list[SessionRef]]):
+    root: list[SessionRef] = Field(..., max_length=100, min_length=1)
 
 
 class Envelope(BaseModel):
@@ -117,10 +130,12 @@ class Envelope(BaseModel):
     from_: str = Field(
         ...,
         alias="from",
-        description="A session id, `sess_` and a ULID.",
-        pattern="^sess_[0-9A-HJKMNP-TV-Z]{26}$",
+        description="A session id as a client sends it. The hub issues `sess_` and a ULID, but any string of\nup to 128 characters is accepted; one that names no session of the realm is 404.\n",
+        examples=["sess_01HX9J2N3PQRSTVWXYZ"],
+        max_length=128,
+        min_length=1,
     )
-    to: SessionIdValue | To
+    to: SessionRef | To
     realm: str = Field(
         ..., description="A realm name.", pattern="^[a-z0-9][a-z0-9_-]{0,62}$"
     )
@@ -131,19 +146,21 @@ class Envelope(BaseModel):
         description="The categories a client may send (`Category` without the hub's `grant.*`).",
     )
     payload: dict[str, Any] | None = Field(
-        None, description="Free-form message content; `{}` when omitted."
+        None,
+        description="Free-form message content; `{}` when omitted. Bounded only by the request body\nmaximum (413).\n",
     )
     reply_to: str | None = Field(
         None,
-        description="The id of the message this one answers.",
-        pattern="^msg_[0-9A-HJKMNP-TV-Z]{26}$",
+        description="A message id as a client sends it. The hub issues `msg_` and a ULID, but any string of\nup to 128 characters is accepted.\n",
+        max_length=128,
+        min_length=1,
     )
 
 
 class Delivery(BaseModel):
     session_id: str = Field(
         ...,
-        description="A session id, `sess_` and a ULID.",
+        description="A session id as the hub issues it, `sess_` and a ULID.",
         pattern="^sess_[0-9A-HJKMNP-TV-Z]{26}$",
     )
     delivered: bool
@@ -161,12 +178,12 @@ class Message(BaseModel):
     from_: str = Field(
         ...,
         alias="from",
-        description="A session id, `sess_` and a ULID.",
+        description="A session id as the hub issues it, `sess_` and a ULID.",
         pattern="^sess_[0-9A-HJKMNP-TV-Z]{26}$",
     )
     to: str = Field(
         ...,
-        description="A session id, `sess_` and a ULID.",
+        description="A session id as the hub issues it, `sess_` and a ULID.",
         pattern="^sess_[0-9A-HJKMNP-TV-Z]{26}$",
     )
     realm: str = Field(
@@ -194,6 +211,12 @@ class Message(BaseModel):
     reply_to: str | None = None
 
 
+class InboxEvent(BaseModel):
+    event: Literal["message"]
+    id: str = Field(..., pattern="^[0-9]{1,18}$")
+    data: str = Field(..., description="The `Message` object as JSON.")
+
+
 class Inbox(BaseModel):
     messages: list[Message]
     unread_count: int = Field(..., description="How many messages this poll returned.")
@@ -213,7 +236,7 @@ class MemoryEntry(BaseModel):
     value: Any | None = Field(..., description="Any JSON value.")
     owner: str = Field(
         ...,
-        description="A session id, `sess_` and a ULID.",
+        description="A session id as the hub issues it, `sess_` and a ULID.",
         pattern="^sess_[0-9A-HJKMNP-TV-Z]{26}$",
     )
     updated_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
@@ -235,7 +258,8 @@ class MemoryWriteEntry(BaseModel):
         pattern="^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$",
     )
     value: Any | None = Field(
-        ..., description="Any JSON value; at most 64 KB once serialized."
+        ...,
+        description="Any JSON value; at most 64 KB (65536 bytes) as compact UTF-8 JSON (422 otherwise).\n",
     )
 
 
@@ -262,21 +286,30 @@ class MemoryDeleted(BaseModel):
     )
 
 
-class GrantRequest(BaseModel):
+class NamespaceFilter(RootModel[str]):
+    root: str = Field(
+        ...,
+        description="A key prefix: `proj` matches `proj`, `project`, `project.name` and `projector`. A\ntrailing `.*` means the namespace form grants use: `project.*` matches `project` and\nthe keys under it, not `projector`. `*` matches every key (the same as no filter). A\nprefix no key has matches nothing.\n",
+        max_length=256,
+        min_length=1,
+    )
+
+
+class MemoryGrantRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
     to: str = Field(
         ...,
-        description="A session id, `sess_` and a ULID.",
-        pattern="^sess_[0-9A-HJKMNP-TV-Z]{26}$",
+        description="A session id as a client sends it. The hub issues `sess_` and a ULID, but any string of\nup to 128 characters is accepted; one that names no session of the realm is 404.\n",
+        examples=["sess_01HX9J2N3PQRSTVWXYZ"],
+        max_length=128,
+        min_length=1,
     )
-    capability: Literal[
-        "memory.read", "memory.write", "memory.delete", "delegate.receive"
-    ]
-    namespace: str | None = Field(
-        None,
-        description="A dotted key (exact), `prefix.*` (the prefix and everything under it) or `*`.",
+    capability: Literal["memory.read", "memory.write", "memory.delete"]
+    namespace: str = Field(
+        ...,
+        description="Which of the grantor's memory keys a grant covers: a dotted key (exactly that key),\n`prefix.*` (`prefix` and every key under it, e.g. `project.*` covers the whole\n`project` namespace) or `*` (every key the grantor owns).\n",
         max_length=256,
         pattern="^(\\*|[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*(\\.\\*)?)$",
     )
@@ -284,12 +317,45 @@ class GrantRequest(BaseModel):
     reason: str | None = Field(None, max_length=1000)
 
 
+class DelegateGrantRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    to: str = Field(
+        ...,
+        description="A session id as a client sends it. The hub issues `sess_` and a ULID, but any string of\nup to 128 characters is accepted; one that names no session of the realm is 404.\n",
+        examples=["sess_01HX9J2N3PQRSTVWXYZ"],
+        max_length=128,
+        min_length=1,
+    )
+    capability: Literal["delegate.receive"]
+    namespace: Literal["*"] | None = Field(None, description="Omitted, or `*`.")
+    expires_at: AwareDatetime | None = Field(None, description="RFC 3339, UTC.")
+    reason: str | None = Field(None, max_length=1000)
+
+
+class GrantRequest(RootModel[MemoryGrantRequest | DelegateGrantRequest]):
+    root: MemoryGrantRequest | DelegateGrantRequest = Field(
+        ...,
+        description="A memory grant (`memory.read`, `memory.write`, `memory.delete`) names the `namespace`\nit covers; a `delegate.receive` grant takes none (or `*`).\n",
+        examples=[
+            {
+                "to": "sess_02HX9J2N3PQRSTVWXYZ",
+                "capability": "memory.read",
+                "namespace": "project.*",
+                "expires_at": "2100-01-01T00:00:00Z",
+                "reason": "Need to read project context for summarization task.",
+            }
+        ],
+    )
+
+
 class GrantCreated(BaseModel):
     grant_id: str
     status: Literal["pending", "active", "denied", "revoked", "expired"]
     to: str = Field(
         ...,
-        description="A session id, `sess_` and a ULID.",
+        description="A session id as the hub issues it, `sess_` and a ULID.",
         pattern="^sess_[0-9A-HJKMNP-TV-Z]{26}$",
     )
     capability: Literal[
@@ -304,12 +370,12 @@ class Grant(BaseModel):
     from_: str = Field(
         ...,
         alias="from",
-        description="A session id, `sess_` and a ULID.",
+        description="A session id as the hub issues it, `sess_` and a ULID.",
         pattern="^sess_[0-9A-HJKMNP-TV-Z]{26}$",
     )
     to: str = Field(
         ...,
-        description="A session id, `sess_` and a ULID.",
+        description="A session id as the hub issues it, `sess_` and a ULID.",
         pattern="^sess_[0-9A-HJKMNP-TV-Z]{26}$",
     )
     capability: Literal[

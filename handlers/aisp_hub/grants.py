@@ -12,7 +12,7 @@ from handlers.aisp_hub.security import caller
 
 
 def requestGrant(body: dict[str, Any]) -> dict[str, Any]:
-    req = GrantRequest.model_validate(body)
+    req = GrantRequest.model_validate(body).root
     expires_at = clock.to_naive(req.expires_at) if req.expires_at else None
     grant = grants.request(caller(), req.to, req.capability, req.namespace, expires_at, req.reason)
     view = grant_view(grant)

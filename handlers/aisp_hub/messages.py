@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from agentyard.aisp import messages
+from agentyard.aisp.auth import Caller
 from agentyard.aisp.sessions import inbox_channel
 from agentyard.core import clock, runtime
 from agentyard.core.errors import ApiError
@@ -56,29 +57,55 @@ def _event(seq: int, message: dict[str, Any]) -> str:
     return f"id: {seq}\nevent: message\ndata: {json.dumps(message)}\n\n"
 
 
+SSE_RANGES = frozenset({"text/event-stream", "text/*", "*/*"})
+
+
+def accepts_event_stream(accept: str | None) -> bool:
+    """Whether an `Accept` header admits `text/event-stream` (RFC 9110 §12.5.1): no header,
+    or a range covering it (`text/event-stream`, `text/*`, `*/*`) with a non-zero weight."""
+    if accept is None or not accept.strip():
+        return True
+    for item in accept.split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        weight = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        if media.lower() in SSE_RANGES and weight > 0:
+            return True
+    return False
+
+
 async def streamMessages() -> StreamingResponse:
     who = caller()
-    me = who.require_session()
-    if "text/event-stream" not in request.headers.get("accept", ""):
+    me = who.acting_session()  # 409 before the stream starts; its activity is recorded below
+    accept = ", ".join(request.headers.getlist("accept")) or None  # repeated = one list
+    if not accepts_event_stream(accept):
         raise ApiError(
             426,
             "upgrade_required",
-            "Upgrade required — use an SSE client (send 'Accept: text/event-stream')",
+            "Upgrade required — use an SSE client: this stream is text/event-stream, which "
+            "the request's Accept header excludes",
         )
     last = request.headers.get("last-event-id") or request.headers.get("x-last-event-id")
     after = int(last) if last else None
     return StreamingResponse(
-        _events(me.id, who.realm.name, after),
+        _events(who, me.id, after),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-async def _events(session_id: str, realm_name: str, after: int | None) -> AsyncIterator[str]:
+async def _events(who: Caller, session_id: str, after: int | None) -> AsyncIterator[str]:
     heartbeat = runtime.settings().sse_heartbeat_seconds
+    realm_name = who.realm.name
     async with runtime.broker().subscribe(inbox_channel(session_id)) as inbox:
         backlog, last = await run_in_threadpool(
-            with_connection(messages.backlog), session_id, realm_name, after
+            with_connection(messages.stream_backlog), who, after
         )
         yield ": stream open\n\n"
         for item in backlog:

@@ -19,6 +19,9 @@ from agentyard.aisp.bootstrap import new_secret
 from agentyard.core import keys
 from agentyard.core.store import connection
 
+# The seed's example session id: not a 26-character ULID, and no session's id.
+SEED_SESSION_ID = "sess_01HX9J2N3PQRSTVWXYZ"
+
 
 def public_key_text(private: Ed25519PrivateKey) -> str:
     der = private.public_key().public_bytes(
@@ -68,12 +71,14 @@ class Realm:
             _, secret = keys.create_key(tenant, new_secret, name="second")
         return secret
 
-    def session(self, name: str | None = None, capabilities=None, kind="interactive"):
+    def session(self, name: str | None = None, capabilities=None, kind="interactive", key=None):
+        """Register a session with this realm's key (or `key`, another key of the realm)."""
+        key = key or self.key
         private = Ed25519PrivateKey.generate()
         name = name or f"agent-{secrets.token_hex(3)}"
         r = self.http.post(
             "/api/v1/sessions",
-            headers=self.headers,
+            headers={"X-AISP-Key": key},
             json={
                 "name": name,
                 "kind": kind,
@@ -83,9 +88,17 @@ class Realm:
             },
         )
         assert r.status_code == 200, r.text
-        handle = SessionHandle(r.json()["id"], name, self.key, private)
+        handle = SessionHandle(r.json()["id"], name, key, private)
         self.sessions.append(handle)
         return handle
+
+    def session_with_key(self, key: str, **kw) -> SessionHandle:
+        """A session registered by another key of the realm (its only session, if new)."""
+        return self.session(key=key, **kw)
+
+    def unknown_session(self) -> SessionHandle:
+        """A handle whose id (the seed's example id) names no session."""
+        return SessionHandle(SEED_SESSION_ID, "nobody", self.key, Ed25519PrivateKey.generate())
 
     def send(self, sender: SessionHandle, to, category="inform", payload=None, **extra):
         body = {

@@ -41,10 +41,14 @@ def test_envelope_validation(realm):
         ({"aisp": "9.9"}, 400),
         ({"category": "gossip"}, 400),
         ({"category": "grant.request"}, 400),
-        ({"from": b.id}, 400),
+        # a `from` the caller may not send as: 403 (issue 10; it was 400)
+        ({"from": b.id}, 403),
         ({"to": []}, 400),
         ({"to": [b.id, b.id]}, 400),
-        ({"to": "not-a-session"}, 400),
+        # an id that names no session: 404 whatever its shape (issue 10; it was 400)
+        ({"to": "not-a-session"}, 404),
+        ({"to": "sess_02HX9J2N3PQRSTVWXYZ"}, 404),
+        ({"to": "s" * 129}, 400),
         ({"payload": "text"}, 400),
         ({"extra": True}, 400),
         ({"realm": "elsewhere"}, 403),
@@ -137,3 +141,14 @@ def test_concurrent_polls_never_share_a_message(realm):
     for t in threads:
         t.join()
     assert sorted(seen) == list(range(total))
+
+
+def test_reply_to_takes_any_message_id(realm):
+    a, b = realm.session(), realm.session()
+    ids = ["msg_01HX9J2N3PQRSTVWXYZ", "msg_01HX...", "anything", "m" * 128]
+    for reply_to in ids:
+        r = realm.send(a, b, "response", {"ok": True}, reply_to=reply_to)
+        assert r.status_code == 200, (reply_to[:20], r.text)
+    got = realm.http.get("/api/v1/messages", headers=b.headers).json()["messages"]
+    assert [m["reply_to"] for m in got] == ids
+    assert realm.send(a, b, "response", reply_to="m" * 129).status_code == 400

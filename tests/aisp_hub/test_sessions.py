@@ -6,7 +6,7 @@ import time
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.aisp_hub.conftest import public_key_text
+from tests.aisp_hub.conftest import SEED_SESSION_ID, public_key_text
 
 
 def register(hub, **fields):
@@ -70,7 +70,10 @@ def test_register_rejects_a_non_ed25519_key(realm):
     )
     r = register(realm, public_key="ed25519:" + base64.b64encode(der).decode())
     assert r.status_code == 400
-    assert r.json()["error"]["code"] == "invalid_public_key"
+    # The published pattern now refuses it (issue 10), so schema validation answers, with its
+    # code `invalid_request` (it was `invalid_public_key`, from the hub's own DER check).
+    assert r.json()["error"]["code"] == "invalid_request"
+    assert "public_key" in r.json()["error"]["message"]
 
 
 def test_register_in_another_realm_is_403(realm):
@@ -171,3 +174,84 @@ def test_key_that_registered_a_session_may_deregister_it_but_another_key_may_not
     assert r.status_code == 403
     r = realm.http.delete(f"/api/v1/sessions/{s.id}", headers=realm.headers)
     assert r.status_code == 200
+
+
+ODD_IDS = [
+    SEED_SESSION_ID,  # the seed's own example id: 19 characters after `sess_`
+    "sess_01HX9J2N3PQRSTVWXYZ0123456",
+    "x",
+    "sess_lowercase_and-dashes",
+    "日本語",
+    "a b",
+    "s" * 128,
+]
+
+
+def test_an_id_that_names_no_session_is_404_whatever_its_shape(realm):
+    """Issue 10: path ids had to be 26-character ULIDs, so the seed's example id was 400."""
+    me = realm.session()
+    for odd in ODD_IDS:
+        for method, path in (
+            ("GET", f"/api/v1/sessions/{odd}"),
+            ("DELETE", f"/api/v1/sessions/{odd}"),
+            ("POST", f"/api/v1/sessions/{odd}/ping"),
+        ):
+            r = realm.http.request(method, path, headers=me.headers)
+            assert r.status_code == 404, (method, odd, r.text)
+            error = r.json()["error"]
+            assert error["code"] == "session_not_found"
+            assert error["message"] == f"Session not found: {odd}"
+    # only the length is bounded
+    r = realm.http.get(f"/api/v1/sessions/{'s' * 129}", headers=me.headers)
+    assert r.status_code == 400
+    # the cursor and the acting-session header take any id too
+    page = realm.http.get(
+        "/api/v1/sessions", params={"after": SEED_SESSION_ID}, headers=realm.headers
+    )
+    assert page.status_code == 200
+    r = realm.http.get(
+        "/api/v1/messages", headers={"X-AISP-Key": realm.key, "X-AISP-Session": SEED_SESSION_ID}
+    )
+    assert r.status_code == 401
+
+
+def test_public_key_accepted_exactly_when_the_published_pattern_matches(realm):
+    """Issue 10: the spec allowed any `ed25519:<base64>`, the hub refused what is not a DER
+    Ed25519 key. Now the published pattern is the exact form the hub accepts."""
+    import base64
+    import os
+    import re
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    spec = realm.http.get("/openapi.json").json()
+    props = spec["components"]["schemas"]["SessionRegistration"]["properties"]
+    pattern = props["public_key"]["pattern"]
+    header = bytes.fromhex("302a300506032b6570032100")  # Ed25519 SubjectPublicKeyInfo
+
+    def b64(raw: bytes) -> str:
+        return "ed25519:" + base64.b64encode(raw).decode()
+
+    ec_der = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    zero = b64(header + bytes(32))
+    candidates = {
+        public_key_text(Ed25519PrivateKey.generate()): True,
+        b64(header + os.urandom(32)): True,  # any 32 bytes are an Ed25519 public key
+        zero: True,
+        "ed25519:AAAA": False,  # base64, not DER
+        "ed25519:MCowBQYDK2VwAyEA": False,  # the header alone
+        zero[:-2] + "B=": False,  # non-canonical base64 (stray bits in the last character)
+        b64(header + bytes(31)): False,
+        b64(header + bytes(33)): False,
+        b64(ec_der): False,
+        zero.replace("ed25519:", "ED25519:"): False,
+    }
+    for i, (text, valid) in enumerate(candidates.items()):
+        assert (re.fullmatch(pattern, text) is not None) == valid, text
+        r = register(realm, name=f"key-{i}", public_key=text)
+        assert r.status_code == (200 if valid else 400), (text, r.text)

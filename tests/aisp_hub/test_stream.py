@@ -21,11 +21,31 @@ def open_stream(realm, session, **headers):
     return client, cm, response
 
 
-def test_without_event_stream_accept_is_426(realm):
+def test_an_accept_that_excludes_event_stream_is_426(realm):
     s = realm.session()
-    r = realm.http.get("/api/v1/messages/stream", headers=s.headers)
-    assert r.status_code == 426
-    assert r.json()["error"]["code"] == "upgrade_required"
+    for accept in ("application/json", "text/html, application/*", "text/event-stream;q=0"):
+        headers = {**s.headers, "Accept": accept}
+        with realm.http.stream("GET", "/api/v1/messages/stream", headers=headers) as r:
+            assert r.status_code == 426, accept
+            r.read()
+            assert r.json()["error"]["code"] == "upgrade_required"
+
+
+def test_an_accept_that_admits_event_stream_gets_the_stream(realm):
+    """Issue 10 (the CLI's `Accept: */*` got 426): `*/*`, `text/*` and no Accept at all admit
+    text/event-stream (RFC 9110 content negotiation), so they get the stream."""
+    s = realm.session()
+    for accept in ("*/*", "text/*", "application/json;q=0.9, */*;q=0.1", None):
+        headers = dict(s.headers)
+        if accept is not None:
+            headers["Accept"] = accept
+        with httpx.Client(base_url=str(realm.http.base_url), timeout=10) as client:
+            if accept is None:
+                client.headers.pop("accept", None)
+            with client.stream("GET", "/api/v1/messages/stream", headers=headers) as response:
+                assert response.status_code == 200, accept
+                assert response.headers["content-type"].startswith("text/event-stream")
+                SseReader(response).wait_open()
 
 
 def test_stream_delivers_live_with_ids_and_heartbeats(realm):
