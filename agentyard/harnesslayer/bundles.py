@@ -216,7 +216,22 @@ def version_files(app_id: str, version_id: str | None) -> list[dict[str, Any]]:
 # --- uploads ----------------------------------------------------------------------------------
 
 
+# The seed shows `"hash": "sha256-..."` without naming the encoding: besides the SRI form
+# (`sha256-<base64>`, what core's manifests take) a hex digest is accepted, in either case.
+_HEX_HASH = re.compile(r"sha256-([0-9A-Fa-f]{64})")
+
+
+def _sri_form(item: Any) -> Any:
+    """`item` with a `sha256-<64 hex>` hash rewritten to the SRI form (anything else as is)."""
+    if isinstance(item, dict) and isinstance(item.get("hash"), str):
+        found = _HEX_HASH.fullmatch(item["hash"])
+        if found:
+            return {**item, "hash": blobs.sri(found.group(1).lower())}
+    return item
+
+
 def _declare(files: list[dict[str, Any]]) -> list[blobs.DeclaredFile]:
+    files = [_sri_form(item) for item in files]
     try:
         return blobs.declare(files)
     except blobs.ManifestError as exc:

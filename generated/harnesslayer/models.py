@@ -60,9 +60,9 @@ class UploadFile(BaseModel):
     )
     hash: str = Field(
         ...,
-        description="`sha256-` and the padded standard base64 of the SHA-256 digest (as in SRI).",
+        description="The file's SHA-256 digest, `sha256-` followed by either the padded standard base64 of\nthe 32 bytes (as in Subresource Integrity, e.g.\n`sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=`) or their 64 hex digits, in\neither case (e.g. `sha256-e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855`).\nBoth name the same digest and are checked against the bytes PUT (422 `hash_mismatch`\notherwise). Answers always give the base64 form.\n",
         examples=["sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="],
-        pattern="^sha256-[A-Za-z0-9+/]{43}=$",
+        pattern="^sha256-([A-Za-z0-9+/]{43}=|[0-9A-Fa-f]{64})$",
     )
 
 
@@ -70,9 +70,9 @@ class BundleFile(BaseModel):
     name: str
     hash: str = Field(
         ...,
-        description="`sha256-` and the padded standard base64 of the SHA-256 digest (as in SRI).",
+        description="The file's SHA-256 digest, `sha256-` followed by either the padded standard base64 of\nthe 32 bytes (as in Subresource Integrity, e.g.\n`sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=`) or their 64 hex digits, in\neither case (e.g. `sha256-e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855`).\nBoth name the same digest and are checked against the bytes PUT (422 `hash_mismatch`\notherwise). Answers always give the base64 form.\n",
         examples=["sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="],
-        pattern="^sha256-[A-Za-z0-9+/]{43}=$",
+        pattern="^sha256-([A-Za-z0-9+/]{43}=|[0-9A-Fa-f]{64})$",
     )
     size: int = Field(..., description="Bytes.", ge=0)
 

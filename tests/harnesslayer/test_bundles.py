@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import hashlib
 import io
 import tarfile
 import threading
@@ -205,6 +206,48 @@ def test_upload_input_rules(ws):
         "/v1/version/upload", headers=ws.headers, json={"appId": "no-such-app", "files": good}
     )
     assert nothing.status_code == 404
+
+
+def test_upload_accepts_hex_sha256_hashes(ws):
+    """The seed writes `sha256-...` without naming the encoding: the SRI base64 form and
+    `sha256-<64 hex>` (either case) are both accepted and checked against the real bytes."""
+    app = ws.app()
+    files = {"a.txt": b"alpha\n", "b.txt": b"beta\n", "c.txt": b"gamma\n"}
+    declared = [
+        {"name": "a.txt", "hash": "sha256-" + hashlib.sha256(files["a.txt"]).hexdigest()},
+        {"name": "b.txt", "hash": "sha256-" + hashlib.sha256(files["b.txt"]).hexdigest().upper()},
+        {"name": "c.txt", "hash": sri(files["c.txt"])},
+    ]
+    r = ws.http.post(
+        "/v1/version/upload", headers=ws.headers, json={"appId": app["id"], "files": declared}
+    )
+    assert r.status_code == 201, r.text
+    upload = r.json()["data"]
+    wrong = httpx.put(upload["uploadUrls"][0]["url"], content=b"not alpha", headers=OCTET)
+    assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "hash_mismatch"
+    put_files(upload, files)
+    version = complete(ws, upload, app["id"]).json()["data"]
+    # Answers always carry the canonical SRI form.
+    assert version["files"] == [
+        {"name": n, "hash": sri(files[n]), "size": len(files[n])} for n in sorted(files)
+    ]
+    profile = make_profile(app["id"])
+    state_files = {"memory.json": b"{}\n"}
+    digest = hashlib.sha256(state_files["memory.json"]).hexdigest()
+    r = ws.http.post(
+        "/v1/state/upload",
+        headers=ws.headers,
+        json={"profileId": profile, "files": [{"name": "memory.json", "hash": f"sha256-{digest}"}]},
+    )
+    assert r.status_code == 201, r.text
+    put_files(r.json()["data"], state_files)
+    for bad in ("sha256-" + digest[:63], "sha256-" + digest[:63] + "g", "sha256-" + digest + "0"):
+        r = ws.http.post(
+            "/v1/version/upload",
+            headers=ws.headers,
+            json={"appId": app["id"], "files": [{"name": "x", "hash": bad}]},
+        )
+        assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request", bad
 
 
 def test_expired_uploads_and_tokens(ws):
