@@ -8,6 +8,7 @@ import hashlib
 import io
 import tarfile
 import threading
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -688,6 +689,53 @@ def test_snapshot_from_an_allowed_storage_host_tar_gz(ws, consumer, storage):
     assert result["status"] == "failed" and result["failure"]["code"] == "fetch_failed"
 
 
+def _zip_named(names: dict[bytes, bytes]) -> bytes:
+    """A zip whose member names are raw bytes (zipfile cuts names at NUL, so patch them in)."""
+    placeholders = {raw.replace(b"\0", b"Q"): raw for raw in names}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for placeholder, data in zip(placeholders, names.values(), strict=True):
+            archive.writestr(placeholder.decode(), data)
+    data = buffer.getvalue()
+    for placeholder, raw in placeholders.items():
+        assert len(placeholder) == len(raw) and data.count(placeholder) == 2
+        data = data.replace(placeholder, raw)
+    return data
+
+
+def test_damaged_or_nul_named_snapshots_fail_whole_and_leave_the_head(ws, consumer, storage):
+    base, content, _ = storage
+    app = ws.app()
+    profile = make_profile(app["id"])
+    content["/good.tar.gz"] = _tar_gz(FILES)
+    head = _settled(ws, _snapshot(ws, profile, base + "good.tar.gz").json()["data"]["id"])
+    assert head["status"] == "ready" and head_state(profile) == head["id"]
+    content["/bad-checksum.tar.gz"] = _bad_checksum_in_the_middle()
+    content["/unpadded.tar.gz"] = _unpadded()
+    content["/cut.tar.gz"] = gzip.compress(_GOOD_TAR[:_MEMBERS_END])
+    content["/nul.tar.gz"] = _nul_named_tar()
+    content["/nul.zip"] = _zip_named({b"a\x00b.txt": b"x", b"ok.txt": b"y"})
+    content["/tail.zip"] = _zip_named({b"ok.txt": b"y"}) + b"trailing garbage"
+    for path in sorted(k for k in content if k != "/good.tar.gz"):
+        r = _snapshot(ws, profile, base + path.lstrip("/"))
+        assert r.status_code == 202, r.text
+        state = _settled(ws, r.json()["data"]["id"])
+        assert state["status"] == "failed", (path, state)
+        assert state["failure"]["code"] == "invalid_archive", (path, state)
+        assert state["files"] == [] and not state["isHead"], path
+        assert head_state(profile) == head["id"], path
+        refused = ws.http.post(f"/v1/state/download/{state['id']}", headers=ws.headers)
+        assert refused.status_code == 409, path
+    # The good archive, as a zip with a comment, still imports.
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("ok.txt", b"y")
+        archive.comment = b"a comment is part of the archive"
+    content["/comment.zip"] = buffer.getvalue()
+    done = _settled(ws, _snapshot(ws, profile, base + "comment.zip").json()["data"]["id"])
+    assert done["status"] == "ready" and head_state(profile) == done["id"]
+
+
 def test_tar_reader_refuses_unsafe_and_oversized_archives():
     assert snapshots.read_bundle_archive(_tar_gz({"a/b.txt": b"x"}), 100) == {"a/b.txt": b"x"}
     for data in (
@@ -708,6 +756,130 @@ def test_tar_reader_refuses_unsafe_and_oversized_archives():
     assert len(bomb) < 100_000
     with pytest.raises(blobs.TooLargeError):
         snapshots.read_bundle_archive(bomb, 1000)
+
+
+# Hand-made damaged archives: what a truncated download, a flipped bit or a careless tar
+# writer produce. Each must be refused whole, never read up to the damage.
+DAMAGE_MEMBERS = {"a.txt": b"a" * 10, "b.txt": b"b" * 700, "c.txt": b"c" * 5}
+
+
+def _ustar_header(name: bytes, size: int) -> bytes:
+    """A ustar header block for `name` (raw bytes, NUL allowed) with a correct checksum."""
+    info = tarfile.TarInfo("x")
+    info.size = size
+    block = bytearray(info.tobuf(format=tarfile.USTAR_FORMAT))
+    block[0:100] = name.ljust(100, b"\0")
+    block[148:156] = b" " * 8
+    block[148:156] = b"%06o\0 " % sum(block)
+    return bytes(block)
+
+
+def _plain_tar(members: dict[str, bytes], fmt: int = tarfile.USTAR_FORMAT) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=fmt) as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _bad_checksum_in_the_middle() -> bytes:
+    tar = bytearray(_plain_tar(DAMAGE_MEMBERS))
+    second = 2 * 512  # a.txt's header and its one data block
+    assert tar[second : second + 5] == b"b.txt"
+    tar[second + 1] = ord("X")  # the name changes, the stored checksum does not
+    return gzip.compress(bytes(tar))
+
+
+def _unpadded() -> bytes:
+    """Members whose data is not padded to 512 bytes (the next header is misaligned)."""
+    body = b"".join(
+        _ustar_header(name.encode(), len(data)) + data for name, data in DAMAGE_MEMBERS.items()
+    )
+    return gzip.compress(body + b"\0" * 1024)
+
+
+def _padded(data: bytes) -> bytes:
+    return data + b"\0" * (-len(data) % 512)
+
+
+def _nul_named_tar() -> bytes:
+    body = _ustar_header(b"a\0b.txt", 1) + _padded(b"x")
+    return gzip.compress(body + b"\0" * 1024)
+
+
+def _nul_in_gnu_long_name() -> bytes:
+    long_name = "d/" + "x" * 140 + "Y.txt"
+    tar = _plain_tar({long_name: b"x", "ok.txt": b"y"}, fmt=tarfile.GNU_FORMAT)
+    assert tar.count(b"xY.txt") == 1  # only in the long-name block (the header keeps 100)
+    return gzip.compress(tar.replace(b"xY.txt", b"x\0.txt"))
+
+
+def _nul_in_pax_path() -> bytes:
+    """A name too long for ustar, so tarfile writes it as a pax `path` record."""
+    return gzip.compress(_plain_tar({"a\0" + "b" * 150: b"x"}, fmt=tarfile.PAX_FORMAT))
+
+
+_GOOD_TAR = _plain_tar(DAMAGE_MEMBERS)
+_GOOD_GZ = gzip.compress(_GOOD_TAR)
+_MEMBERS_END = 3 * 512 + 512 + 1024 + 512  # three headers, then 10, 700 and 5 bytes padded
+assert _GOOD_TAR[_MEMBERS_END:].strip(b"\0") == b""  # the end marker and record padding
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        pytest.param(_bad_checksum_in_the_middle(), "header at byte 1024", id="bad-checksum"),
+        pytest.param(_unpadded(), "header at byte 1024", id="unpadded-members"),
+        pytest.param(gzip.compress(_GOOD_TAR[: 3 * 512 + 300]), "end of data", id="cut-in-data"),
+        pytest.param(
+            gzip.compress(_GOOD_TAR[: 2 * 512]), "end-of-archive marker", id="cut-at-a-member"
+        ),
+        pytest.param(
+            gzip.compress(_GOOD_TAR[:_MEMBERS_END]),
+            "end-of-archive marker",
+            id="no-end-marker",
+        ),
+        pytest.param(
+            gzip.compress(_GOOD_TAR[: _MEMBERS_END + 512]),
+            "end-of-archive marker",
+            id="lone-zero-block",
+        ),
+        pytest.param(gzip.compress(_GOOD_TAR + b"junk"), "after its end", id="data-after-end"),
+        pytest.param(
+            gzip.compress(_GOOD_TAR + _plain_tar({"d.txt": b"d"})),
+            "after its end",
+            id="second-tar-after-end",
+        ),
+        pytest.param(_GOOD_GZ + b"garbage", "gzip", id="garbage-after-gzip"),
+        pytest.param(_GOOD_GZ[:-6], "gzip", id="gzip-truncated"),
+        pytest.param(_GOOD_GZ[:-8] + b"\0\0\0\0" + _GOOD_GZ[-4:], "CRC", id="gzip-bad-crc"),
+        pytest.param(_nul_named_tar(), "NUL", id="nul-in-ustar-name"),
+        pytest.param(_nul_in_gnu_long_name(), "NUL", id="nul-in-gnu-long-name"),
+        pytest.param(_nul_in_pax_path(), "NUL|control", id="nul-in-pax-path"),
+    ],
+)
+def test_tar_reader_refuses_damaged_archives_whole(data, message):
+    with pytest.raises(blobs.ArchiveError, match=message):
+        snapshots.read_bundle_archive(data, 1_000_000)
+
+
+@pytest.mark.parametrize("fmt", [tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
+def test_tar_reader_reads_what_tar_writers_make(fmt):
+    long_name = "deep/" + "n" * 150 + ".md"  # a GNU long name, or a pax path
+    members = {**DAMAGE_MEMBERS, "empty": b""}
+    if fmt != tarfile.USTAR_FORMAT:
+        members[long_name] = b"long"
+    tar = _plain_tar(members, fmt=fmt)
+    assert len(tar) % tarfile.RECORDSIZE == 0  # padded to a whole record with zeros
+    # gzip's own padding after the stream, and a stream of two gzip members, are fine too
+    for data in (gzip.compress(tar), gzip.compress(tar) + b"\0" * 64, _two_members(tar)):
+        assert snapshots.read_bundle_archive(data, 1_000_000) == dict(sorted(members.items()))
+
+
+def _two_members(data: bytes) -> bytes:
+    return gzip.compress(data[:1000]) + gzip.compress(data[1000:])
 
 
 # --- tenancy and deletion -------------------------------------------------------------------
