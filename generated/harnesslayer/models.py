@@ -33,6 +33,24 @@ class Id(RootModel[str]):
     )
 
 
+class PathId(RootModel[str]):
+    root: str = Field(
+        ...,
+        description="An object's id in the path: any text of 1-128 characters (percent-encoded as URLs\nrequire). The server mints `<prefix>-<ULID>` display ids (e.g.\n`prof-01J9Z3K4M5N6P7Q8R9S0T1V2W3`), and clients may choose version, state and session\nids (letters, digits, `.`, `_`, `-`); an id that names nothing in the caller's\norganization is 404 `not_found` whatever its shape. Longer ids are 400.\n",
+        max_length=128,
+        min_length=1,
+    )
+
+
+class PathIdentifier(RootModel[str]):
+    root: str = Field(
+        ...,
+        description="A profile display id or, with `appId`, a profile `identifier`: any text of 1-256\ncharacters (percent-encoded); one that names nothing is 404 `not_found` whatever its\nshape. Longer ones are 400.\n",
+        max_length=256,
+        min_length=1,
+    )
+
+
 class Metadata(BaseModel):
     model_config = ConfigDict(
         extra="allow",
