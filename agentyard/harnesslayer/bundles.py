@@ -231,11 +231,28 @@ def _sri_form(item: Any) -> Any:
 
 
 def _declare(files: list[dict[str, Any]]) -> list[blobs.DeclaredFile]:
+    """The declared files; 400 for a bad entry (the schema's rules), 409 when every entry is
+    good on its own but two of them claim one path (a name twice, or a file that is also
+    another's directory), which the schema cannot state."""
     files = [_sri_form(item) for item in files]
     try:
         return blobs.declare(files)
     except blobs.ManifestError as exc:
+        if _entries_valid(files):
+            raise ApiError(409, "conflict", f"files: {exc}") from None
         raise ApiError(400, "bad_request", f"files: {exc}") from None
+
+
+def _entries_valid(files: list[Any]) -> bool:
+    """Whether each entry would be accepted alone (and there are not too many)."""
+    if len(files) > blobs.config().max_files:
+        return False
+    try:
+        for item in files:
+            blobs.declare([item])
+    except blobs.ManifestError:
+        return False
+    return True
 
 
 def _reserve(caller: OrgCaller, kind: str, target_id: str, now: dt.datetime) -> None:

@@ -5,8 +5,8 @@ background.
 (`<surface>/v1/blobs/download/<token>`: the token is checked now and the archive is read
 from the blob store, no request is made) or a URL under a configured storage prefix
 (`AGENTYARD_BLOB_FETCH_ALLOW`, fetched later through `netguard`: public addresses only, no
-redirects, size and time capped). Anything else is 400, so a client cannot make agentyard
-call arbitrary or internal addresses. The new state is `materializing`; the job
+redirects, size and time capped). Anything else is 403 `url_refused`, so a client cannot
+make agentyard call arbitrary or internal addresses. The new state is `materializing`; the job
 `materialize` unpacks the archive (a zip, or a gzip-compressed tar), stores its files and
 makes the state `ready` and the profile head state, or `failed` with a `failure` (archives
 over `harnesslayer_max_archive_bytes` uncompressed, unsafe member names, links, too many
@@ -69,23 +69,28 @@ def register(
 
 
 def _source(storage_url: str, base_url: str) -> tuple[str | None, str | None]:
-    """(blob digest, None) for one of our download URLs, (None, url) for an allowed one."""
+    """(blob digest, None) for one of our download URLs, (None, url) for an allowed one.
+
+    One of our download URLs answers as a GET on it would: 404 for a token this server did
+    not sign (or a blob gone), 410 once expired. Any other well-formed URL outside the
+    configured storage locations is refused by policy: 403 `url_refused`."""
     token = blobs.token_from_url(storage_url, [base_url + bundles.DOWNLOAD_PATH])
     if token is not None:
         try:
             digest, _ = blobs.redeem_download(token)
         except blobs.ExpiredTokenError:
-            raise ApiError(400, "bad_request", "storageUrl: the signed URL has expired") from None
+            raise ApiError(410, "gone", "storageUrl: the signed URL has expired") from None
         except (blobs.TokenError, blobs.BlobNotFoundError):
-            raise ApiError(400, "bad_request", "storageUrl: not a valid signed URL") from None
+            raise ApiError(404, "not_found", "storageUrl: no such signed URL") from None
         return digest, None
     if blobs.fetch_allowed(storage_url):
         return None, storage_url
     raise ApiError(
-        400,
-        "bad_request",
+        403,
+        "url_refused",
         "storageUrl must be one of this server's signed download URLs or under a storage "
         "location its configuration allows",
+        {"field": "storageUrl"},
     )
 
 

@@ -57,12 +57,13 @@ class Metadata(BaseModel):
     )
 
 
-class HttpHeaders1(RootModel[str]):
-    root: str = Field(..., max_length=2048)
-
-
-class HttpHeaders(RootModel[dict[str, HttpHeaders1]]):
-    root: dict[str, HttpHeaders1] = Field(..., max_length=20)
+class HttpHeaderValue(RootModel[str]):
+    root: str = Field(
+        ...,
+        description="A header value in Latin-1, without control characters other than tab.",
+        max_length=2048,
+        pattern="^[\t -~\x80-ÿ]*$",
+    )
 
 
 class UploadFile(BaseModel):
@@ -356,7 +357,7 @@ class VersionUploadRequest(BaseModel):
     )
     files: list[UploadFile] = Field(
         ...,
-        description="The bundle's files, 1-1000, with distinct names.",
+        description="The bundle's files, 1-1000. No two may claim one path (the same `name` twice, or a name\nthat is another's directory, like `a` and `a/b`): 409 `conflict`, since JSON Schema\ncannot state it.\n",
         max_length=1000,
         min_length=1,
     )
@@ -548,21 +549,6 @@ class AccessGroupListResponse(BaseModel):
     data: AccessGroupList
 
 
-class ChannelWebhookInput(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    name: str = Field(..., max_length=128, min_length=1)
-    url: str = Field(
-        ...,
-        description="An absolute URL (https unless the server's configuration allows http).",
-        max_length=2048,
-        min_length=1,
-        pattern="^https?://",
-    )
-    headers: HttpHeaders | None = None
-
-
 class IMessageDataInput(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -589,33 +575,6 @@ class IMessageDataInput(BaseModel):
         description="agentyard extension: the webhook secret configured in Sendblue, checked against the\n`sb-signing-secret` header of inbound messages. Generated when omitted.\n",
         max_length=256,
         min_length=16,
-    )
-
-
-class ChannelCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    appId: str = Field(
-        ...,
-        description="A display id or a slug.",
-        max_length=128,
-        min_length=1,
-        pattern="^[A-Za-z0-9][A-Za-z0-9._-]*$",
-    )
-    slug: str = Field(
-        ...,
-        description="Lowercase letters, digits and inner hyphens; not `list` or `create`.",
-        max_length=64,
-        min_length=1,
-        pattern="^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
-    )
-    type: Literal["api", "imessage"]
-    name: str | None = Field(None, max_length=128, min_length=1)
-    webhook: ChannelWebhookInput | None = None
-    data: IMessageDataInput | None = None
-    returnIfExist: bool = Field(
-        False, description="Answer the existing channel with this slug instead of 409."
     )
 
 
@@ -733,8 +692,8 @@ class ImageInput(BaseModel):
     mediaType: Literal["image/png", "image/jpeg", "image/gif", "image/webp"]
     data: str = Field(
         ...,
-        description="Standard base64 of the image bytes (the whole body stays within the maximum).",
-        max_length=10000000,
+        description="Standard base64 of the image bytes, at most 1,000,000 characters (about 730 KB of\nimage). The whole request body must also fit the server's body limit (1 MiB by\ndefault, `AGENTYARD_MAX_BODY_BYTES`): several large images in one run are 413.\n",
+        max_length=1000000,
         min_length=1,
         pattern="^[A-Za-z0-9+/]+={0,2}$",
     )
@@ -1002,7 +961,8 @@ class ProfileUpdate(BaseModel):
         pattern="^[A-Za-z0-9][A-Za-z0-9._-]*$",
     )
     metadata: dict[str, Any] | None = Field(
-        None, description="Replaces the metadata; `null` clears it."
+        None,
+        description="Replaces the metadata (at most 16 KiB as compact JSON); `null` clears it.",
     )
 
 
@@ -1031,33 +991,6 @@ class ProfileListResponse(BaseModel):
     data: ProfileList
 
 
-class WebhookCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    appId: str = Field(
-        ...,
-        description="A display id or a slug.",
-        max_length=128,
-        min_length=1,
-        pattern="^[A-Za-z0-9][A-Za-z0-9._-]*$",
-    )
-    event: Literal["profile.created"]
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
-    url: str = Field(
-        ...,
-        description="An absolute URL (https unless the server's configuration allows http).",
-        max_length=2048,
-        min_length=1,
-        pattern="^https?://",
-    )
-    headers: HttpHeaders | None = None
-
-
-class Headers(RootModel[str]):
-    root: str = Field(..., max_length=2048)
-
-
 class WebhookUpdate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -1080,13 +1013,15 @@ class WebhookUpdate(BaseModel):
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] | None = None
     url: str | None = Field(
         None,
-        description="An absolute URL (https unless the server's configuration allows http).",
+        description="An absolute `http` or `https` URL: a host name (ASCII labels of letters, digits and\ninner hyphens, dot-separated; punycode for international names), an IPv4 address or\na bracketed IPv6 address, an optional port 1-65535, then an optional path, query or\nfragment of printable ASCII without spaces (percent-encode the rest). Malformed URLs\nare 400. Where the URL is fetched or called, the server's policy may still refuse a\nwell-formed one with 403 `url_refused` (http where https is required, a private,\nloopback or link-local address, a storage location not configured).\n",
         max_length=2048,
         min_length=1,
-        pattern="^https?://",
+        pattern="^https?://(([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?|\\[(([0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){1,7}:|([0-9A-Fa-f]{1,4}:){1,6}:[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){1,5}(:[0-9A-Fa-f]{1,4}){1,2}|([0-9A-Fa-f]{1,4}:){1,4}(:[0-9A-Fa-f]{1,4}){1,3}|([0-9A-Fa-f]{1,4}:){1,3}(:[0-9A-Fa-f]{1,4}){1,4}|([0-9A-Fa-f]{1,4}:){1,2}(:[0-9A-Fa-f]{1,4}){1,5}|[0-9A-Fa-f]{1,4}:(:[0-9A-Fa-f]{1,4}){1,6}|:((:[0-9A-Fa-f]{1,4}){1,7}|:)|([0-9A-Fa-f]{1,4}:){6}((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])|::([Ff]{4}:(0{1,4}:)?)?((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])|([0-9A-Fa-f]{1,4}:){1,4}:((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))\\])(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?([/?#][!-~]*)?$",
     )
-    headers: dict[str, Headers] | None = Field(
-        None, description="Replaces the headers; `null` clears them.", max_length=20
+    headers: dict[str, HttpHeaderValue] | None = Field(
+        None,
+        description="Replaces the headers; `null` clears them. The rules of `HttpHeaders` (names are\nHTTP tokens a delivery does not set itself, 400 otherwise).\n",
+        max_length=20,
     )
     lastTriggeredAt: AwareDatetime | None = Field(None, description="`null` clears it.")
     runCount: int | None = Field(None, ge=0)
@@ -1151,7 +1086,7 @@ class StateUploadRequest(BaseModel):
     )
     files: list[UploadFile] = Field(
         ...,
-        description="The bundle's files, 1-1000, with distinct names.",
+        description="The bundle's files, 1-1000. No two may claim one path (the same `name` twice, or a name\nthat is another's directory, like `a` and `a/b`): 409 `conflict`, since JSON Schema\ncannot state it.\n",
         max_length=1000,
         min_length=1,
     )
@@ -1202,10 +1137,10 @@ class StateSnapshotRequest(BaseModel):
     )
     storageUrl: str = Field(
         ...,
-        description="An absolute URL (https unless the server's configuration allows http).",
+        description="An absolute `http` or `https` URL: a host name (ASCII labels of letters, digits and\ninner hyphens, dot-separated; punycode for international names), an IPv4 address or\na bracketed IPv6 address, an optional port 1-65535, then an optional path, query or\nfragment of printable ASCII without spaces (percent-encode the rest). Malformed URLs\nare 400. Where the URL is fetched or called, the server's policy may still refuse a\nwell-formed one with 403 `url_refused` (http where https is required, a private,\nloopback or link-local address, a storage location not configured).\n",
         max_length=2048,
         min_length=1,
-        pattern="^https?://",
+        pattern="^https?://(([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?|\\[(([0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){1,7}:|([0-9A-Fa-f]{1,4}:){1,6}:[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){1,5}(:[0-9A-Fa-f]{1,4}){1,2}|([0-9A-Fa-f]{1,4}:){1,4}(:[0-9A-Fa-f]{1,4}){1,3}|([0-9A-Fa-f]{1,4}:){1,3}(:[0-9A-Fa-f]{1,4}){1,4}|([0-9A-Fa-f]{1,4}:){1,2}(:[0-9A-Fa-f]{1,4}){1,5}|[0-9A-Fa-f]{1,4}:(:[0-9A-Fa-f]{1,4}){1,6}|:((:[0-9A-Fa-f]{1,4}){1,7}|:)|([0-9A-Fa-f]{1,4}:){6}((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])|::([Ff]{4}:(0{1,4}:)?)?((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])|([0-9A-Fa-f]{1,4}:){1,4}:((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))\\])(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?([/?#][!-~]*)?$",
     )
     sandboxId: str | None = Field(
         None,
@@ -1415,3 +1350,72 @@ class HistoryList(PageInfo):
 
 class HistoryListResponse(BaseModel):
     data: HistoryList
+
+
+class HttpHeaders(RootModel[dict[str, HttpHeaderValue]]):
+    root: dict[str, HttpHeaderValue] = Field(..., max_length=20)
+
+
+class ChannelWebhookInput(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: str = Field(..., max_length=128, min_length=1)
+    url: str = Field(
+        ...,
+        description="An absolute `http` or `https` URL: a host name (ASCII labels of letters, digits and\ninner hyphens, dot-separated; punycode for international names), an IPv4 address or\na bracketed IPv6 address, an optional port 1-65535, then an optional path, query or\nfragment of printable ASCII without spaces (percent-encode the rest). Malformed URLs\nare 400. Where the URL is fetched or called, the server's policy may still refuse a\nwell-formed one with 403 `url_refused` (http where https is required, a private,\nloopback or link-local address, a storage location not configured).\n",
+        max_length=2048,
+        min_length=1,
+        pattern="^https?://(([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?|\\[(([0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){1,7}:|([0-9A-Fa-f]{1,4}:){1,6}:[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){1,5}(:[0-9A-Fa-f]{1,4}){1,2}|([0-9A-Fa-f]{1,4}:){1,4}(:[0-9A-Fa-f]{1,4}){1,3}|([0-9A-Fa-f]{1,4}:){1,3}(:[0-9A-Fa-f]{1,4}){1,4}|([0-9A-Fa-f]{1,4}:){1,2}(:[0-9A-Fa-f]{1,4}){1,5}|[0-9A-Fa-f]{1,4}:(:[0-9A-Fa-f]{1,4}){1,6}|:((:[0-9A-Fa-f]{1,4}){1,7}|:)|([0-9A-Fa-f]{1,4}:){6}((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])|::([Ff]{4}:(0{1,4}:)?)?((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])|([0-9A-Fa-f]{1,4}:){1,4}:((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))\\])(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?([/?#][!-~]*)?$",
+    )
+    headers: HttpHeaders | None = None
+
+
+class ChannelCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    appId: str = Field(
+        ...,
+        description="A display id or a slug.",
+        max_length=128,
+        min_length=1,
+        pattern="^[A-Za-z0-9][A-Za-z0-9._-]*$",
+    )
+    slug: str = Field(
+        ...,
+        description="Lowercase letters, digits and inner hyphens; not `list` or `create`.",
+        max_length=64,
+        min_length=1,
+        pattern="^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
+    )
+    type: Literal["api", "imessage"]
+    name: str | None = Field(None, max_length=128, min_length=1)
+    webhook: ChannelWebhookInput | None = None
+    data: IMessageDataInput | None = None
+    returnIfExist: bool = Field(
+        False, description="Answer the existing channel with this slug instead of 409."
+    )
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    appId: str = Field(
+        ...,
+        description="A display id or a slug.",
+        max_length=128,
+        min_length=1,
+        pattern="^[A-Za-z0-9][A-Za-z0-9._-]*$",
+    )
+    event: Literal["profile.created"]
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+    url: str = Field(
+        ...,
+        description="An absolute `http` or `https` URL: a host name (ASCII labels of letters, digits and\ninner hyphens, dot-separated; punycode for international names), an IPv4 address or\na bracketed IPv6 address, an optional port 1-65535, then an optional path, query or\nfragment of printable ASCII without spaces (percent-encode the rest). Malformed URLs\nare 400. Where the URL is fetched or called, the server's policy may still refuse a\nwell-formed one with 403 `url_refused` (http where https is required, a private,\nloopback or link-local address, a storage location not configured).\n",
+        max_length=2048,
+        min_length=1,
+        pattern="^https?://(([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?|\\[(([0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){1,7}:|([0-9A-Fa-f]{1,4}:){1,6}:[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){1,5}(:[0-9A-Fa-f]{1,4}){1,2}|([0-9A-Fa-f]{1,4}:){1,4}(:[0-9A-Fa-f]{1,4}){1,3}|([0-9A-Fa-f]{1,4}:){1,3}(:[0-9A-Fa-f]{1,4}){1,4}|([0-9A-Fa-f]{1,4}:){1,2}(:[0-9A-Fa-f]{1,4}){1,5}|[0-9A-Fa-f]{1,4}:(:[0-9A-Fa-f]{1,4}){1,6}|:((:[0-9A-Fa-f]{1,4}){1,7}|:)|([0-9A-Fa-f]{1,4}:){6}((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])|::([Ff]{4}:(0{1,4}:)?)?((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])|([0-9A-Fa-f]{1,4}:){1,4}:((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))\\])(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?([/?#][!-~]*)?$",
+    )
+    headers: HttpHeaders | None = None

@@ -159,16 +159,30 @@ def test_upload_input_rules(ws):
         [{"name": "a\\b", "hash": good[0]["hash"]}],
         [{"name": "a.txt", "hash": "sha256-abc"}],
         [{"name": "a.txt", "hash": "md5-" + "A" * 43 + "="}],
-        good + good,  # duplicate names
-        [*good, {"name": "a.txt/b", "hash": good[0]["hash"]}],  # a file and a directory
         [],
         [{"name": "a.txt"}],
+        [*good, {"name": "a.txt/b", "hash": "sha256-abc"}],  # a bad entry beside a clash
     ):
         r = ws.http.post(
             "/v1/version/upload", headers=ws.headers, json={"appId": app["id"], "files": files}
         )
         assert r.status_code == 400, (files, r.text)
         assert r.json()["error"]["code"] == "bad_request"
+    # Entries each valid, but two claiming one path: the schema cannot say so; 409.
+    for files in (
+        good + good,  # duplicate names
+        [good[0], {"name": "a.txt", "hash": sri(b"other")}],  # one name, two contents
+        [*good, {"name": "a.txt/b", "hash": good[0]["hash"]}],  # a file and a directory
+    ):
+        for path, owner in (
+            ("/v1/version/upload", {"appId": app["id"]}),
+            ("/v1/state/upload", None),
+        ):
+            if owner is None:
+                owner = {"profileId": make_profile(app["id"])}
+            r = ws.http.post(path, headers=ws.headers, json={**owner, "files": files})
+            assert r.status_code == 409, (files, r.text)
+            assert r.json()["error"]["code"] == "conflict"
     for reserved in ("list", "create"):
         r = ws.http.post(
             "/v1/version/upload",
@@ -443,8 +457,10 @@ def test_version_rollback_and_its_history_record(ws):
         "/v1/history/list", headers=ws.headers, params={"historyId": rollback["historyId"]}
     )
     assert by_id.json()["data"]["total"] == 1
+    # Without a filter: every record of the organization (it has just this one).
     no_filter = ws.http.get("/v1/history/list", headers=ws.headers)
-    assert no_filter.status_code == 400 and no_filter.json()["error"]["code"] == "bad_request"
+    assert no_filter.status_code == 200, no_filter.text
+    assert [h["id"] for h in no_filter.json()["data"]["items"]] == [rollback["historyId"]]
     unknown_app = ws.http.get("/v1/history/list", headers=ws.headers, params={"appId": "nope"})
     assert unknown_app.status_code == 404
     nobody = ws.http.get("/v1/history/list", headers=ws.headers, params={"userId": "nobody"})
@@ -589,16 +605,20 @@ def test_snapshot_from_our_own_download_url_materializes_asynchronously(ws, cons
 def test_snapshot_urls_are_restricted(ws, server):
     app = ws.app()
     profile = make_profile(app["id"])
-    for url in (
-        "https://example.com/snapshot.zip",
-        "http://169.254.169.254/latest/meta-data/",
-        "http://127.0.0.1:6379/",
-        server + "/harnesslayer/v1/app/list",
-        server + "/harnesslayer/v1/blobs/download/bm90LWEtdG9rZW4.c2lnbmF0dXJl",
-        "file:///etc/passwd",
+    for url, status, code in (
+        # Well formed, but no configured storage location: refused by policy.
+        ("https://example.com/snapshot.zip", 403, "url_refused"),
+        ("http://169.254.169.254/latest/meta-data/", 403, "url_refused"),
+        ("http://127.0.0.1:6379/", 403, "url_refused"),
+        (server + "/harnesslayer/v1/app/list", 403, "url_refused"),
+        # One of this server's download URLs, but a token it never signed: as a GET answers.
+        (server + "/harnesslayer/v1/blobs/download/bm90LWEtdG9rZW4.c2lnbmF0dXJl", 404, "not_found"),
+        # Not an http(s) URL at all.
+        ("file:///etc/passwd", 400, "bad_request"),
     ):
         r = _snapshot(ws, profile, url)
-        assert r.status_code == 400, (url, r.text)
+        assert r.status_code == status, (url, r.text)
+        assert r.json()["error"]["code"] == code, (url, r.text)
     with connection():
         assert State.select().where(State.profile == profile).count() == 0
     assert head_state(profile) is None
@@ -924,6 +944,8 @@ def test_another_organizations_bundles_are_404(ws, other_ws):
         assert r.json()["error"]["code"] == "not_found"
     nothing = other_ws.http.get("/v1/history/list", headers=h, params={"profileId": profile})
     assert nothing.json()["data"]["total"] == 0
+    unfiltered = other_ws.http.get("/v1/history/list", headers=h)
+    assert unfiltered.status_code == 200 and unfiltered.json()["data"]["total"] == 0
     # Client-chosen ids are unique per organization only: the other one may use "same-id".
     mine = other_ws.app()
     assert publish_version(other_ws, mine, {"y": b"y"}, versionId="same-id")["id"] == "same-id"
