@@ -23,6 +23,7 @@ from schemathesis.core.parameters import ParameterLocation
 TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 PROTECTED = {"host", "content-length", "content-type", "transfer-encoding", "connection"}
 OPERATIONS = {"createWebhook", "updateWebhook", "createChannel"}
+TITLE = "Harnesslayer API"
 
 
 def valid_name(name: str) -> bool:
@@ -47,7 +48,7 @@ def sendable(headers: Any) -> Any:
     return out
 
 
-def _body_positive(case: schemathesis.Case) -> bool:
+def body_positive(case: schemathesis.Case) -> bool:
     meta = case.meta
     if meta is None:
         return True
@@ -55,11 +56,19 @@ def _body_positive(case: schemathesis.Case) -> bool:
     return info is None or info.mode == GenerationMode.POSITIVE
 
 
+def _harnesslayer(case: schemathesis.Case) -> bool:
+    """Whether the case is of this surface (the hook is global: other specs pass through)."""
+    info = case.operation.schema.raw_schema.get("info", {})
+    return info.get("title") == TITLE
+
+
 @schemathesis.hook
 def map_case(context: schemathesis.HookContext, case: schemathesis.Case) -> schemathesis.Case:
     operation_id = case.operation.definition.raw.get("operationId")
     body = case.body
-    if operation_id not in OPERATIONS or not isinstance(body, dict) or not _body_positive(case):
+    if operation_id not in OPERATIONS or not isinstance(body, dict) or not body_positive(case):
+        return case
+    if not _harnesslayer(case):
         return case
     holder = body.get("webhook") if operation_id == "createChannel" else body
     if isinstance(holder, dict) and "headers" in holder:
