@@ -72,10 +72,10 @@ class UploadFile(BaseModel):
     )
     name: str = Field(
         ...,
-        description="A relative POSIX path within the bundle, e.g. `agent.json` or `skills/search.md`: no\nleading or trailing `/`, no `.` or `..` segments, no empty segments, no backslashes or\ncontrol characters.\n",
+        description="A relative POSIX path within the bundle, e.g. `agent.json` or `skills/search.md`:\n`/`-separated segments, none empty, `.` or `..` (so no leading, trailing or doubled\n`/`), no backslashes or control characters (U+0000-U+001F, U+007F), and no leading\ndrive letter (`C:...`).\n",
         max_length=512,
         min_length=1,
-        pattern="^[^/\\\\\\u0000-\\u001f\\u007f]([^\\\\\\u0000-\\u001f\\u007f]*[^/\\\\\\u0000-\\u001f\\u007f])?$",
+        pattern="^([A-Za-z]([^:/\\\\\\u0000-\\u001f\\u007f][^/\\\\\\u0000-\\u001f\\u007f]*)?|\\.([^./\\\\\\u0000-\\u001f\\u007f][^/\\\\\\u0000-\\u001f\\u007f]*|\\.[^/\\\\\\u0000-\\u001f\\u007f]+)|[^.A-Za-z/\\\\\\u0000-\\u001f\\u007f][^/\\\\\\u0000-\\u001f\\u007f]*)(/(\\.([^./\\\\\\u0000-\\u001f\\u007f][^/\\\\\\u0000-\\u001f\\u007f]*|\\.[^/\\\\\\u0000-\\u001f\\u007f]+)|[^./\\\\\\u0000-\\u001f\\u007f][^/\\\\\\u0000-\\u001f\\u007f]*))*$",
     )
     hash: str = Field(
         ...,
