@@ -484,13 +484,23 @@ def _register_version(caller: OrgCaller, app: App, upload: Upload, now: dt.datet
 def complete_version_upload(
     caller: OrgCaller, upload_id: str, app_ref: str, version_id: str
 ) -> Version:
-    """Register the upload's version as the app head (again answering it when done)."""
-    app = apps.find(caller, app_ref)
+    """Register the upload's version as the app head (again answering it when done).
+
+    404 when the upload (or its app) does not exist; 409 when it does but the body names
+    another app or version than it is for."""
     with write():
-        app = locked_app(app.id)
         upload = _upload(caller, upload_id, "version")
-        if upload.app_id != app.id or upload.target_id != version_id:
-            raise not_found("upload", f"{upload_id} of version {version_id} in app {app_ref}")
+        try:
+            app = locked_app(upload.app_id)
+        except ApiError:
+            raise not_found("upload", upload_id) from None
+        upload = _upload(caller, upload_id, "version")  # as of the lock (PostgreSQL)
+        if app_ref not in (app.id, app.slug) or upload.target_id != version_id:
+            raise ApiError(
+                409,
+                "conflict",
+                f"Upload {upload_id} is for version {upload.target_id} of app {app.id}",
+            )
         if upload.status == "completed":
             return find_version(caller, version_id)
         return _register_version(caller, app, upload, clock.now())
@@ -614,12 +624,29 @@ def _register_state(caller: OrgCaller, profile: Profile, upload: Upload) -> Stat
 def complete_state_upload(
     caller: OrgCaller, upload_id: str, profile_ref: str, state_id: str
 ) -> State:
-    profile = find_profile(caller, profile_ref)
+    """Register the upload's state as the profile head (again answering it when done); 404
+    and 409 as for versions."""
     with write():
-        profile = locked_profile(profile.id)
         upload = _upload(caller, upload_id, "state")
-        if upload.profile_id != profile.id or upload.target_id != state_id:
-            raise not_found("upload", f"{upload_id} of state {state_id} of profile {profile_ref}")
+        live = (
+            Profile.select(Profile.id)
+            .join(App)
+            .where(
+                (Profile.id == upload.profile_id)
+                & Profile.deleted_at.is_null()
+                & App.deleted_at.is_null()
+            )
+        )
+        if upload.profile_id is None or not live.exists():
+            raise not_found("upload", upload_id)
+        profile = locked_profile(upload.profile_id)
+        upload = _upload(caller, upload_id, "state")  # as of the lock (PostgreSQL)
+        if profile_ref != profile.id or upload.target_id != state_id:
+            raise ApiError(
+                409,
+                "conflict",
+                f"Upload {upload_id} is for state {upload.target_id} of profile {profile.id}",
+            )
         if upload.status == "completed":
             return find_state(caller, state_id)
         return _register_state(caller, profile, upload)

@@ -198,12 +198,20 @@ def test_upload_input_rules(ws):
     )
     assert taken.status_code == 409 and taken.json()["error"]["code"] == "conflict"
     put_files(first, {"a.txt": b"a"})
-    wrong_version = ws.http.post(
-        f"/v1/version/upload/{first['uploadId']}/complete",
-        headers=ws.headers,
-        json={"appId": app["id"], "versionId": "v2"},
-    )
-    assert wrong_version.status_code == 404
+    # The upload exists: a body at odds with it (another version, another or no app) is a
+    # 409 that says what the upload is for, never a 404 for the upload just created.
+    other_app = ws.app()
+    for body in (
+        {"appId": app["id"], "versionId": "v2"},
+        {"appId": other_app["id"], "versionId": "v1"},
+        {"appId": "no-such-app", "versionId": "v1"},
+    ):
+        wrong = ws.http.post(
+            f"/v1/version/upload/{first['uploadId']}/complete", headers=ws.headers, json=body
+        )
+        assert wrong.status_code == 409, (body, wrong.text)
+        assert wrong.json()["error"]["code"] == "conflict"
+        assert "v1" in wrong.json()["error"]["message"]
     unknown = ws.http.post(
         "/v1/version/upload/upload-01J9Z3K4M5N6P7Q8R9S0T1V2W3/complete",
         headers=ws.headers,
@@ -512,6 +520,16 @@ def test_state_upload_create_download_and_list(ws):
         json={"profileId": profile, "stateId": half["stateId"]},
     )
     assert r.status_code == 409 and r.json()["error"]["details"]["missing"] == ["b"]
+    # A body at odds with the upload (another state, another profile): 409, not 404.
+    for body in (
+        {"profileId": profile, "stateId": "state-other"},
+        {"profileId": make_profile(app["id"]), "stateId": half["stateId"]},
+        {"profileId": "prof-none", "stateId": half["stateId"]},
+    ):
+        r = ws.http.post(
+            f"/v1/state/upload/{half['uploadId']}/complete", headers=ws.headers, json=body
+        )
+        assert r.status_code == 409 and r.json()["error"]["code"] == "conflict", r.text
 
 
 def test_state_rollback_within_the_profile(ws):
