@@ -31,8 +31,9 @@ bundle archive stored with `put(build_archive(...))`.
 
 Archives. `build_archive({name: digest})` is a deterministic zip (sorted names, fixed
 timestamps and modes, deflate level 6: identical bytes for identical input on one zlib build);
-`read_archive(data)` returns `{name: bytes}` and refuses unsafe names, duplicates, links,
-encrypted members, too many files and more than `max_archive_bytes` uncompressed.
+`read_archive(data)` returns `{name: bytes}` and refuses unsafe names (NUL included),
+duplicates, links, encrypted members, too many files, more than `max_archive_bytes`
+uncompressed, and archives that do not read cleanly from their first byte to their last.
 
 URLs. `read_url(url, own_prefixes)` loads the bytes behind a client-supplied URL: one of
 agentyard's own download URLs (`<prefix><token>`), or a URL under a configured
@@ -794,12 +795,16 @@ def build_archive(files: Mapping[str, str], *, blob_store: BlobStore | None = No
 def read_archive(
     data: bytes, *, max_total_bytes: int | None = None, max_files: int | None = None
 ) -> dict[str, bytes]:
-    """The files of a zip, `{name: bytes}` sorted by name; `ArchiveError` when unsafe.
+    """The files of a zip, `{name: bytes}` sorted by name; `ArchiveError` when unsafe or
+    damaged (the archive is refused as a whole, never read in part).
 
-    Directory entries are checked and skipped. Refused: names failing `check_name`,
-    duplicates, a name that is also a directory, symlinks and other non-regular entries,
-    encrypted entries, more than `max_files` files, more than `max_total_bytes` uncompressed
-    (counted while inflating, whatever the headers claim), and CRC errors.
+    Directory entries are checked and skipped. Refused: names failing `check_name` or holding
+    NUL (which zipfile would silently cut the name at), duplicates, a name that is also a
+    directory, symlinks and other non-regular entries, encrypted entries, more than
+    `max_files` files, more than `max_total_bytes` uncompressed (counted while inflating,
+    whatever the headers claim), CRC errors, and an archive that does not read cleanly from
+    its first byte to its last: it must start with its first entry (or, empty, with its end
+    record) and end with its end-of-central-directory record and that record's comment.
     """
     cfg = config()
     cap = cfg.max_archive_bytes if max_total_bytes is None else max_total_bytes
@@ -809,6 +814,7 @@ def read_archive(
     except Exception as exc:  # BadZipFile, and whatever else crafted bytes provoke
         raise ArchiveError(f"not a readable zip archive: {exc}") from None
     with archive:
+        _check_zip_bounds(data)
         infos = archive.infolist()
         if len(infos) > 2 * limit:
             raise ArchiveError(f"more than {limit} files")
@@ -817,6 +823,8 @@ def read_archive(
         directories: set[str] = set()
         for info in infos:
             mode = info.external_attr >> 16  # unix mode, when made on unix
+            if "\x00" in info.orig_filename:
+                raise ArchiveError(f"unsafe entry name {info.orig_filename!r}: it holds NUL")
             try:
                 if info.filename.endswith("/"):
                     directories.add(check_name(info.filename[:-1]))
@@ -856,6 +864,24 @@ def read_archive(
                 raise ArchiveError(f"cannot read {info.filename!r}: {exc}") from None
             out[info.filename] = b"".join(chunks)
     return out
+
+
+_ZIP_END = b"PK\x05\x06"  # the end-of-central-directory record: 22 bytes, then its comment
+_ZIP_END_SIZE = 22
+_ZIP_STARTS = (b"PK\x03\x04", _ZIP_END)  # a first entry, or the end record of an empty zip
+
+
+def _check_zip_bounds(data: bytes) -> None:
+    """`ArchiveError` unless the zip spans `data` exactly: no bytes before its first entry
+    (zipfile would skip them) nor after its end record's comment (zipfile ignores them)."""
+    if data[:4] not in _ZIP_STARTS:
+        raise ArchiveError("the zip archive does not start with its first entry")
+    at = data.rfind(_ZIP_END, max(0, len(data) - _ZIP_END_SIZE - 0xFFFF))
+    if at < 0 or len(data) < at + _ZIP_END_SIZE:
+        raise ArchiveError("not a readable zip archive: no end-of-central-directory record")
+    comment = int.from_bytes(data[at + 20 : at + _ZIP_END_SIZE], "little")
+    if at + _ZIP_END_SIZE + comment != len(data):
+        raise ArchiveError("the zip archive has bytes after the end of its central directory")
 
 
 # --- client-supplied URLs -------------------------------------------------------------------

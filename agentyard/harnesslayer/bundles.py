@@ -216,11 +216,43 @@ def version_files(app_id: str, version_id: str | None) -> list[dict[str, Any]]:
 # --- uploads ----------------------------------------------------------------------------------
 
 
+# The seed shows `"hash": "sha256-..."` without naming the encoding: besides the SRI form
+# (`sha256-<base64>`, what core's manifests take) a hex digest is accepted, in either case.
+_HEX_HASH = re.compile(r"sha256-([0-9A-Fa-f]{64})")
+
+
+def _sri_form(item: Any) -> Any:
+    """`item` with a `sha256-<64 hex>` hash rewritten to the SRI form (anything else as is)."""
+    if isinstance(item, dict) and isinstance(item.get("hash"), str):
+        found = _HEX_HASH.fullmatch(item["hash"])
+        if found:
+            return {**item, "hash": blobs.sri(found.group(1).lower())}
+    return item
+
+
 def _declare(files: list[dict[str, Any]]) -> list[blobs.DeclaredFile]:
+    """The declared files; 400 for a bad entry (the schema's rules), 409 when every entry is
+    good on its own but two of them claim one path (a name twice, or a file that is also
+    another's directory), which the schema cannot state."""
+    files = [_sri_form(item) for item in files]
     try:
         return blobs.declare(files)
     except blobs.ManifestError as exc:
+        if _entries_valid(files):
+            raise ApiError(409, "conflict", f"files: {exc}") from None
         raise ApiError(400, "bad_request", f"files: {exc}") from None
+
+
+def _entries_valid(files: list[Any]) -> bool:
+    """Whether each entry would be accepted alone (and there are not too many)."""
+    if len(files) > blobs.config().max_files:
+        return False
+    try:
+        for item in files:
+            blobs.declare([item])
+    except blobs.ManifestError:
+        return False
+    return True
 
 
 def _reserve(caller: OrgCaller, kind: str, target_id: str, now: dt.datetime) -> None:
@@ -452,13 +484,23 @@ def _register_version(caller: OrgCaller, app: App, upload: Upload, now: dt.datet
 def complete_version_upload(
     caller: OrgCaller, upload_id: str, app_ref: str, version_id: str
 ) -> Version:
-    """Register the upload's version as the app head (again answering it when done)."""
-    app = apps.find(caller, app_ref)
+    """Register the upload's version as the app head (again answering it when done).
+
+    404 when the upload (or its app) does not exist; 409 when it does but the body names
+    another app or version than it is for."""
     with write():
-        app = locked_app(app.id)
         upload = _upload(caller, upload_id, "version")
-        if upload.app_id != app.id or upload.target_id != version_id:
-            raise not_found("upload", f"{upload_id} of version {version_id} in app {app_ref}")
+        try:
+            app = locked_app(upload.app_id)
+        except ApiError:
+            raise not_found("upload", upload_id) from None
+        upload = _upload(caller, upload_id, "version")  # as of the lock (PostgreSQL)
+        if app_ref not in (app.id, app.slug) or upload.target_id != version_id:
+            raise ApiError(
+                409,
+                "conflict",
+                f"Upload {upload_id} is for version {upload.target_id} of app {app.id}",
+            )
         if upload.status == "completed":
             return find_version(caller, version_id)
         return _register_version(caller, app, upload, clock.now())
@@ -582,12 +624,29 @@ def _register_state(caller: OrgCaller, profile: Profile, upload: Upload) -> Stat
 def complete_state_upload(
     caller: OrgCaller, upload_id: str, profile_ref: str, state_id: str
 ) -> State:
-    profile = find_profile(caller, profile_ref)
+    """Register the upload's state as the profile head (again answering it when done); 404
+    and 409 as for versions."""
     with write():
-        profile = locked_profile(profile.id)
         upload = _upload(caller, upload_id, "state")
-        if upload.profile_id != profile.id or upload.target_id != state_id:
-            raise not_found("upload", f"{upload_id} of state {state_id} of profile {profile_ref}")
+        live = (
+            Profile.select(Profile.id)
+            .join(App)
+            .where(
+                (Profile.id == upload.profile_id)
+                & Profile.deleted_at.is_null()
+                & App.deleted_at.is_null()
+            )
+        )
+        if upload.profile_id is None or not live.exists():
+            raise not_found("upload", upload_id)
+        profile = locked_profile(upload.profile_id)
+        upload = _upload(caller, upload_id, "state")  # as of the lock (PostgreSQL)
+        if profile_ref != profile.id or upload.target_id != state_id:
+            raise ApiError(
+                409,
+                "conflict",
+                f"Upload {upload_id} is for state {upload.target_id} of profile {profile.id}",
+            )
         if upload.status == "completed":
             return find_state(caller, state_id)
         return _register_state(caller, profile, upload)

@@ -117,7 +117,7 @@ def create_session(caller: OrgCaller, body: dict[str, Any]) -> Session:
     with write():
         app = apps.find(caller, body["appId"])
         if app.type == "claude" and body["type"] != "single":
-            raise ApiError(400, "bad_request", "claude apps support only single sessions")
+            raise ApiError(409, "conflict", "claude apps support only single sessions")
         return _new_session(app, body["type"])
 
 
@@ -269,7 +269,7 @@ def start(
     if app.head_version_id is None:
         raise ApiError(409, "conflict", f"App {app.slug} has no head version")
     if channel.type == "imessage" and not is_e164(user_id):
-        raise ApiError(400, "bad_request", "userId must be an E.164 number on imessage channels")
+        raise ApiError(409, "conflict", "userId must be an E.164 number on imessage channels")
     profile = profiles.resolve_user(app, user_id)
     with write():
         session = _session_for(app, channel, profile, session_id, user_id, sender_session)

@@ -5,12 +5,13 @@ background.
 (`<surface>/v1/blobs/download/<token>`: the token is checked now and the archive is read
 from the blob store, no request is made) or a URL under a configured storage prefix
 (`AGENTYARD_BLOB_FETCH_ALLOW`, fetched later through `netguard`: public addresses only, no
-redirects, size and time capped). Anything else is 400, so a client cannot make agentyard
-call arbitrary or internal addresses. The new state is `materializing`; the job
+redirects, size and time capped). Anything else is 403 `url_refused`, so a client cannot
+make agentyard call arbitrary or internal addresses. The new state is `materializing`; the job
 `materialize` unpacks the archive (a zip, or a gzip-compressed tar), stores its files and
 makes the state `ready` and the profile head state, or `failed` with a `failure` (archives
 over `harnesslayer_max_archive_bytes` uncompressed, unsafe member names, links, too many
-files, unreadable data).
+files, damaged or unreadable data: an archive that does not read cleanly to its end is
+refused as a whole, never imported in part).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import gzip
 import io
 import logging
 import tarfile
+import tempfile
 import zlib
-from typing import Any
+from typing import BinaryIO
 
 from agentyard.core import blobs, clock, ids, jobs
 from agentyard.core.errors import ApiError
@@ -33,6 +35,8 @@ from agentyard.harnesslayer.models import App, Profile
 log = logging.getLogger("agentyard.harnesslayer.snapshots")
 
 TAR_HEADER_ALLOWANCE = 4096  # decompressed bytes allowed per tar member beyond its contents
+TAR_SPOOL_MEMORY = 8 * 1024 * 1024  # a decompressed tar larger than this is spooled to disk
+GUNZIP_CHUNK = 64 * 1024
 
 
 def register(
@@ -65,23 +69,28 @@ def register(
 
 
 def _source(storage_url: str, base_url: str) -> tuple[str | None, str | None]:
-    """(blob digest, None) for one of our download URLs, (None, url) for an allowed one."""
+    """(blob digest, None) for one of our download URLs, (None, url) for an allowed one.
+
+    One of our download URLs answers as a GET on it would: 404 for a token this server did
+    not sign (or a blob gone), 410 once expired. Any other well-formed URL outside the
+    configured storage locations is refused by policy: 403 `url_refused`."""
     token = blobs.token_from_url(storage_url, [base_url + bundles.DOWNLOAD_PATH])
     if token is not None:
         try:
             digest, _ = blobs.redeem_download(token)
         except blobs.ExpiredTokenError:
-            raise ApiError(400, "bad_request", "storageUrl: the signed URL has expired") from None
+            raise ApiError(410, "gone", "storageUrl: the signed URL has expired") from None
         except (blobs.TokenError, blobs.BlobNotFoundError):
-            raise ApiError(400, "bad_request", "storageUrl: not a valid signed URL") from None
+            raise ApiError(404, "not_found", "storageUrl: no such signed URL") from None
         return digest, None
     if blobs.fetch_allowed(storage_url):
         return None, storage_url
     raise ApiError(
-        400,
-        "bad_request",
+        403,
+        "url_refused",
         "storageUrl must be one of this server's signed download URLs or under a storage "
         "location its configuration allows",
+        {"field": "storageUrl"},
     )
 
 
@@ -187,37 +196,63 @@ def read_bundle_archive(data: bytes, max_total_bytes: int) -> dict[str, bytes]:
     raise blobs.ArchiveError("the snapshot is neither a zip nor a gzip-compressed tar archive")
 
 
-class _CappedReader(io.RawIOBase):
-    """A read-only stream that raises `TooLargeError` past `limit` bytes (gzip bombs)."""
-
-    def __init__(self, raw: Any, limit: int) -> None:
-        self.raw = raw
-        self.limit = limit
-        self.count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        chunk = self.raw.read(size)
-        self.count += len(chunk)
-        if self.count > self.limit:
-            raise blobs.TooLargeError(f"the archive holds more than {self.limit} bytes")
-        return chunk
-
-
 def read_tar_gz(data: bytes, max_total_bytes: int) -> dict[str, bytes]:
     """The regular files of a .tar.gz, with `read_archive`'s rules: safe relative names
-    (a leading `./` is dropped), no links or devices, no duplicates, at most `max_files`
-    files and `max_total_bytes` of contents, decompressed while counting."""
+    (a leading `./` is dropped; no NUL), no links or devices, no duplicates, at most
+    `max_files` files and `max_total_bytes` of contents, decompressed while counting.
+
+    The archive must read cleanly to its end, or it is refused as a whole (`ArchiveError`):
+    every gzip member intact (its CRC and length checked) with nothing but zero padding after
+    the last; inside, every header block with a valid checksum, every member's data complete
+    and padded to a 512-byte block, then the end-of-archive marker (two zero blocks) and only
+    zero bytes after it. A damaged header therefore never silently ends the archive early.
+    """
     max_files = blobs.config().max_files
     allowance = max_total_bytes + (2 * max_files + 2) * TAR_HEADER_ALLOWANCE
-    stream = _CappedReader(gzip.GzipFile(fileobj=io.BytesIO(data)), allowance)
+    with tempfile.SpooledTemporaryFile(
+        max_size=TAR_SPOOL_MEMORY, dir=blobs.store().spool_dir()
+    ) as tar:
+        _gunzip(data, tar, allowance)
+        size = tar.tell()
+        tar.seek(0)
+        out, directories, end = _read_tar(tar, max_total_bytes, max_files)
+        _check_tar_end(tar, end, size)
+    try:
+        blobs.check_names(out, max_files=max_files)
+    except blobs.ManifestError as exc:
+        raise blobs.ArchiveError(str(exc)) from None
+    clash = directories.intersection(out)
+    if clash:
+        raise blobs.ArchiveError(f"{sorted(clash)[0]!r} is both a file and a directory")
+    return dict(sorted(out.items()))
+
+
+def _gunzip(data: bytes, sink: BinaryIO, limit: int) -> None:
+    """Decompress all of `data` into `sink`, at most `limit` bytes (`TooLargeError`: gzip
+    bombs); `ArchiveError` unless every gzip member is intact and only zeros follow."""
+    written = 0
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            while chunk := stream.read(GUNZIP_CHUNK):
+                written += len(chunk)
+                if written > limit:
+                    raise blobs.TooLargeError(f"the archive holds more than {limit} bytes")
+                sink.write(chunk)
+    except blobs.BlobError:
+        raise
+    except (OSError, EOFError, ValueError, zlib.error) as exc:  # BadGzipFile is an OSError
+        raise blobs.ArchiveError(f"not a readable gzip stream: {exc}") from None
+
+
+def _read_tar(
+    tar: BinaryIO, max_total_bytes: int, max_files: int
+) -> tuple[dict[str, bytes], set[str], int]:
+    """(files, directory names, offset where reading stopped) of the tar in `tar`."""
     out: dict[str, bytes] = {}
     directories: set[str] = set()
     total = members = 0
     try:
-        with tarfile.open(fileobj=stream, mode="r|") as archive:
+        with tarfile.open(fileobj=tar, mode="r:", tarinfo=_StrictTarInfo) as archive:
             for member in archive:
                 members += 1
                 if members > 2 * max_files:
@@ -240,18 +275,66 @@ def read_tar_gz(data: bytes, max_total_bytes: int) -> dict[str, bytes]:
                     raise blobs.TooLargeError(f"more than {max_total_bytes} bytes uncompressed")
                 handle = archive.extractfile(member)
                 out[name] = handle.read() if handle is not None else b""
+            end = archive.offset  # where tarfile stopped: the end marker, or what it could not read
     except blobs.BlobError:
         raise
-    except (tarfile.TarError, OSError, EOFError, ValueError, zlib.error) as exc:
-        raise blobs.ArchiveError(f"not a readable gzip-compressed tar archive: {exc}") from None
-    try:
-        blobs.check_names(out, max_files=max_files)
-    except blobs.ManifestError as exc:
-        raise blobs.ArchiveError(str(exc)) from None
-    clash = directories.intersection(out)
-    if clash:
-        raise blobs.ArchiveError(f"{sorted(clash)[0]!r} is both a file and a directory")
-    return dict(sorted(out.items()))
+    except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
+        raise blobs.ArchiveError(f"not a readable tar archive: {exc}") from None
+    return out, directories, end
+
+
+def _check_tar_end(tar: BinaryIO, end: int, size: int) -> None:
+    """`ArchiveError` unless the tar ends at `end` with its end-of-archive marker (two zero
+    blocks) followed by zeros only. tarfile stops quietly at a header it cannot read (a bad
+    checksum, or a member not padded to 512 bytes), as if the archive ended there."""
+    tar.seek(end)
+    first = tar.read(tarfile.BLOCKSIZE)
+    if first.strip(b"\0"):
+        raise blobs.ArchiveError(
+            f"damaged tar archive: the header at byte {end} does not read (a bad checksum, "
+            "or the member before it is not padded to a 512-byte block)"
+        )
+    if size - end < 2 * tarfile.BLOCKSIZE:
+        raise blobs.ArchiveError(
+            "damaged tar archive: it ends without the end-of-archive marker (truncated?)"
+        )
+    while chunk := tar.read(GUNZIP_CHUNK):
+        if chunk.strip(b"\0"):
+            raise blobs.ArchiveError(
+                "damaged tar archive: it has data after its end-of-archive marker"
+            )
+
+
+_POSIX_MAGIC = b"ustar\x00"
+
+
+def _nul_terminated(field: bytes) -> bool:
+    """Whether a NUL-terminated header field holds nothing but NULs after its first NUL."""
+    end = field.find(b"\0")
+    return end < 0 or not field[end:].strip(b"\0")
+
+
+class _StrictTarInfo(tarfile.TarInfo):
+    """tarfile cuts names at the first NUL: a header whose name, link name or ustar prefix
+    (or GNU long name) holds more after a NUL would be read under a name it does not have."""
+
+    @classmethod
+    def frombuf(cls, buf: bytes, encoding: str, errors: str) -> tarfile.TarInfo:
+        info = super().frombuf(buf, encoding, errors)  # checks the checksum first
+        fields = [buf[0:100], buf[157:257]]
+        if buf[257:263] == _POSIX_MAGIC:
+            fields.append(buf[345:500])
+        if not all(_nul_terminated(field) for field in fields):
+            raise blobs.ArchiveError("unsafe entry name: a tar header's name holds NUL")
+        return info
+
+    def _proc_gnulong(self, archive: tarfile.TarFile) -> tarfile.TarInfo:
+        at = archive.fileobj.tell()  # a seekable file (`read_tar_gz` spools the tar)
+        raw = archive.fileobj.read(self.size)
+        archive.fileobj.seek(at)
+        if not _nul_terminated(raw):
+            raise blobs.ArchiveError("unsafe entry name: a GNU long name holds NUL")
+        return super()._proc_gnulong(archive)
 
 
 def _checked(name: str) -> str:

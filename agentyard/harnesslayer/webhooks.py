@@ -16,7 +16,7 @@ import logging
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from agentyard.core import clock, ids
+from agentyard.core import clock, ids, netguard
 from agentyard.core import webhooks as deliveries
 from agentyard.core.errors import ApiError
 from agentyard.core.store import write
@@ -50,10 +50,16 @@ def view(row: Webhook) -> dict[str, Any]:
 
 
 def check_url(url: str) -> None:
-    """400 for a URL deliveries could never use (scheme, private or loopback address)."""
+    """400 for a URL that is not a well-formed http(s) URL (the schema's pattern says which);
+    403 `url_refused` for a well-formed one deliveries may not use under the server's policy
+    (http when https is required, a private, loopback or link-local address)."""
+    try:
+        netguard.check_url(url, allow_private=True, require_https=False, resolve=False)
+    except netguard.RefusedURLError as exc:
+        raise ApiError(400, "bad_request", f"url: {exc}", {"field": "url"}) from None
     reason = deliveries.refusal(url)
     if reason:
-        raise ApiError(400, "bad_request", f"url refused: {reason}", {"field": "url"})
+        raise ApiError(403, "url_refused", f"url refused: {reason}", {"field": "url"})
 
 
 def check_headers(headers: dict[str, str] | None) -> None:
@@ -119,12 +125,10 @@ _FIELDS = {
 
 def update(caller: OrgCaller, body: dict[str, Any]) -> Webhook:
     """Change the fields sent (`headers`/`lastTriggeredAt` null clear them). `webhookId` or
-    its alias `id` names the webhook; both sent must agree."""
+    its alias `id` names the webhook: exactly one of them (the schema says so)."""
     ref, alias = body.get("webhookId"), body.get("id")
-    if ref is None and alias is None:
-        raise ApiError(400, "bad_request", "webhookId (or its alias id) is required")
-    if ref is not None and alias is not None and ref != alias:
-        raise ApiError(400, "bad_request", "webhookId and id name different webhooks")
+    if (ref is None) == (alias is None):
+        raise ApiError(400, "bad_request", "Send webhookId or its alias id (exactly one)")
     changes = {k: v for k, v in body.items() if k in _FIELDS}
     if "url" in changes:
         check_url(changes["url"])

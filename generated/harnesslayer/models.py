@@ -33,18 +33,37 @@ class Id(RootModel[str]):
     )
 
 
+class PathId(RootModel[str]):
+    root: str = Field(
+        ...,
+        description="An object's id in the path: any text of 1-128 characters (percent-encoded as URLs\nrequire). The server mints `<prefix>-<ULID>` display ids (e.g.\n`prof-01J9Z3K4M5N6P7Q8R9S0T1V2W3`), and clients may choose version, state and session\nids (letters, digits, `.`, `_`, `-`); an id that names nothing in the caller's\norganization is 404 `not_found` whatever its shape. Longer ids are 400.\n",
+        max_length=128,
+        min_length=1,
+    )
+
+
+class PathIdentifier(RootModel[str]):
+    root: str = Field(
+        ...,
+        description="A profile display id or, with `appId`, a profile `identifier`: any text of 1-256\ncharacters (percent-encoded); one that names nothing is 404 `not_found` whatever its\nshape. Longer ones are 400.\n",
+        max_length=256,
+        min_length=1,
+    )
+
+
 class Metadata(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
 
 
-class HttpHeaders1(RootModel[str]):
-    root: str = Field(..., max_length=2048)
-
-
-class HttpHeaders(RootModel[dict[str, HttpHeaders1]]):
-    root: dict[str, HttpHeaders1] = Field(..., max_length=20)
+class HttpHeaderValue(RootModel[str]):
+    root: str = Field(
+        ...,
+        description="A header value in Latin-1, without control characters other than tab.",
+        max_length=2048,
+        pattern="^[\t -~\x80-ÿ]*$",
+    )
 
 
 class UploadFile(BaseModel):
@@ -53,16 +72,16 @@ class UploadFile(BaseModel):
     )
     name: str = Field(
         ...,
-        description="A relative POSIX path within the bundle, e.g. `agent.json` or `skills/search.md`: no\nleading or trailing `/`, no `.` or `..` segments, no empty segments, no backslashes or\ncontrol characters.\n",
+        description="A relative POSIX path within the bundle, e.g. `agent.json` or `skills/search.md`:\n`/`-separated segments, none empty, `.` or `..` (so no leading, trailing or doubled\n`/`), no backslashes or control characters (U+0000-U+001F, U+007F), and no leading\ndrive letter (`C:...`).\n",
         max_length=512,
         min_length=1,
-        pattern="^[^/\\\\\\u0000-\\u001f\\u007f]([^\\\\\\u0000-\\u001f\\u007f]*[^/\\\\\\u0000-\\u001f\\u007f])?$",
+        pattern="^([A-Za-z]([^:/\\\\\\u0000-\\u001f\\u007f][^/\\\\\\u0000-\\u001f\\u007f]*)?|\\.([^./\\\\\\u0000-\\u001f\\u007f][^/\\\\\\u0000-\\u001f\\u007f]*|\\.[^/\\\\\\u0000-\\u001f\\u007f]+)|[^.A-Za-z/\\\\\\u0000-\\u001f\\u007f][^/\\\\\\u0000-\\u001f\\u007f]*)(/(\\.([^./\\\\\\u0000-\\u001f\\u007f][^/\\\\\\u0000-\\u001f\\u007f]*|\\.[^/\\\\\\u0000-\\u001f\\u007f]+)|[^./\\\\\\u0000-\\u001f\\u007f][^/\\\\\\u0000-\\u001f\\u007f]*))*$",
     )
     hash: str = Field(
         ...,
-        description="`sha256-` and the padded standard base64 of the SHA-256 digest (as in SRI).",
+        description="The file's SHA-256 digest, `sha256-` followed by either the padded standard base64 of\nthe 32 bytes (as in Subresource Integrity, e.g.\n`sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=`) or their 64 hex digits, in\neither case (e.g. `sha256-e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855`).\nBoth name the same digest and are checked against the bytes PUT (422 `hash_mismatch`\notherwise). Answers always give the base64 form.\n",
         examples=["sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="],
-        pattern="^sha256-[A-Za-z0-9+/]{43}=$",
+        pattern="^sha256-([A-Za-z0-9+/]{43}=|[0-9A-Fa-f]{64})$",
     )
 
 
@@ -70,9 +89,9 @@ class BundleFile(BaseModel):
     name: str
     hash: str = Field(
         ...,
-        description="`sha256-` and the padded standard base64 of the SHA-256 digest (as in SRI).",
+        description="The file's SHA-256 digest, `sha256-` followed by either the padded standard base64 of\nthe 32 bytes (as in Subresource Integrity, e.g.\n`sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=`) or their 64 hex digits, in\neither case (e.g. `sha256-e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855`).\nBoth name the same digest and are checked against the bytes PUT (422 `hash_mismatch`\notherwise). Answers always give the base64 form.\n",
         examples=["sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="],
-        pattern="^sha256-[A-Za-z0-9+/]{43}=$",
+        pattern="^sha256-([A-Za-z0-9+/]{43}=|[0-9A-Fa-f]{64})$",
     )
     size: int = Field(..., description="Bytes.", ge=0)
 
@@ -338,7 +357,7 @@ class VersionUploadRequest(BaseModel):
     )
     files: list[UploadFile] = Field(
         ...,
-        description="The bundle's files, 1-1000, with distinct names.",
+        description="The bundle's files, 1-1000. No two may claim one path (the same `name` twice, or a name\nthat is another's directory, like `a` and `a/b`): 409 `conflict`, since JSON Schema\ncannot state it.\n",
         max_length=1000,
         min_length=1,
     )
@@ -530,21 +549,6 @@ class AccessGroupListResponse(BaseModel):
     data: AccessGroupList
 
 
-class ChannelWebhookInput(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    name: str = Field(..., max_length=128, min_length=1)
-    url: str = Field(
-        ...,
-        description="An absolute URL (https unless the server's configuration allows http).",
-        max_length=2048,
-        min_length=1,
-        pattern="^https?://",
-    )
-    headers: HttpHeaders | None = None
-
-
 class IMessageDataInput(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -571,33 +575,6 @@ class IMessageDataInput(BaseModel):
         description="agentyard extension: the webhook secret configured in Sendblue, checked against the\n`sb-signing-secret` header of inbound messages. Generated when omitted.\n",
         max_length=256,
         min_length=16,
-    )
-
-
-class ChannelCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    appId: str = Field(
-        ...,
-        description="A display id or a slug.",
-        max_length=128,
-        min_length=1,
-        pattern="^[A-Za-z0-9][A-Za-z0-9._-]*$",
-    )
-    slug: str = Field(
-        ...,
-        description="Lowercase letters, digits and inner hyphens; not `list` or `create`.",
-        max_length=64,
-        min_length=1,
-        pattern="^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
-    )
-    type: Literal["api", "imessage"]
-    name: str | None = Field(None, max_length=128, min_length=1)
-    webhook: ChannelWebhookInput | None = None
-    data: IMessageDataInput | None = None
-    returnIfExist: bool = Field(
-        False, description="Answer the existing channel with this slug instead of 409."
     )
 
 
@@ -715,8 +692,8 @@ class ImageInput(BaseModel):
     mediaType: Literal["image/png", "image/jpeg", "image/gif", "image/webp"]
     data: str = Field(
         ...,
-        description="Standard base64 of the image bytes (the whole body stays within the maximum).",
-        max_length=10000000,
+        description="Standard base64 of the image bytes, at most 1,000,000 characters (about 730 KB of\nimage). The whole request body must also fit the server's body limit (1 MiB by\ndefault, `AGENTYARD_MAX_BODY_BYTES`): several large images in one run are 413.\n",
+        max_length=1000000,
         min_length=1,
         pattern="^[A-Za-z0-9+/]+={0,2}$",
     )
@@ -984,7 +961,8 @@ class ProfileUpdate(BaseModel):
         pattern="^[A-Za-z0-9][A-Za-z0-9._-]*$",
     )
     metadata: dict[str, Any] | None = Field(
-        None, description="Replaces the metadata; `null` clears it."
+        None,
+        description="Replaces the metadata (at most 16 KiB as compact JSON); `null` clears it.",
     )
 
 
@@ -1013,33 +991,6 @@ class ProfileListResponse(BaseModel):
     data: ProfileList
 
 
-class WebhookCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    appId: str = Field(
-        ...,
-        description="A display id or a slug.",
-        max_length=128,
-        min_length=1,
-        pattern="^[A-Za-z0-9][A-Za-z0-9._-]*$",
-    )
-    event: Literal["profile.created"]
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
-    url: str = Field(
-        ...,
-        description="An absolute URL (https unless the server's configuration allows http).",
-        max_length=2048,
-        min_length=1,
-        pattern="^https?://",
-    )
-    headers: HttpHeaders | None = None
-
-
-class Headers(RootModel[str]):
-    root: str = Field(..., max_length=2048)
-
-
 class WebhookUpdate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -1062,13 +1013,15 @@ class WebhookUpdate(BaseModel):
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] | None = None
     url: str | None = Field(
         None,
-        description="An absolute URL (https unless the server's configuration allows http).",
+        description="An absolute `http` or `https` URL: a host name (ASCII labels of letters, digits and\ninner hyphens, dot-separated; punycode for international names), an IPv4 address or\na bracketed IPv6 address, an optional port 1-65535, then an optional path, query or\nfragment of printable ASCII without spaces (percent-encode the rest). Malformed URLs\nare 400. Where the URL is fetched or called, the server's policy may still refuse a\nwell-formed one with 403 `url_refused` (http where https is required, a private,\nloopback or link-local address, a storage location not configured).\n",
         max_length=2048,
         min_length=1,
-        pattern="^https?://",
+        pattern="^https?://(([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?|\\[(([0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){1,7}:|([0-9A-Fa-f]{1,4}:){1,6}:[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){1,5}(:[0-9A-Fa-f]{1,4}){1,2}|([0-9A-Fa-f]{1,4}:){1,4}(:[0-9A-Fa-f]{1,4}){1,3}|([0-9A-Fa-f]{1,4}:){1,3}(:[0-9A-Fa-f]{1,4}){1,4}|([0-9A-Fa-f]{1,4}:){1,2}(:[0-9A-Fa-f]{1,4}){1,5}|[0-9A-Fa-f]{1,4}:(:[0-9A-Fa-f]{1,4}){1,6}|:((:[0-9A-Fa-f]{1,4}){1,7}|:)|([0-9A-Fa-f]{1,4}:){6}((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])|::([Ff]{4}:(0{1,4}:)?)?((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])|([0-9A-Fa-f]{1,4}:){1,4}:((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))\\])(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?([/?#][!-~]*)?$",
     )
-    headers: dict[str, Headers] | None = Field(
-        None, description="Replaces the headers; `null` clears them.", max_length=20
+    headers: dict[str, HttpHeaderValue] | None = Field(
+        None,
+        description="Replaces the headers; `null` clears them. The rules of `HttpHeaders` (names are\nHTTP tokens a delivery does not set itself, 400 otherwise).\n",
+        max_length=20,
     )
     lastTriggeredAt: AwareDatetime | None = Field(None, description="`null` clears it.")
     runCount: int | None = Field(None, ge=0)
@@ -1133,7 +1086,7 @@ class StateUploadRequest(BaseModel):
     )
     files: list[UploadFile] = Field(
         ...,
-        description="The bundle's files, 1-1000, with distinct names.",
+        description="The bundle's files, 1-1000. No two may claim one path (the same `name` twice, or a name\nthat is another's directory, like `a` and `a/b`): 409 `conflict`, since JSON Schema\ncannot state it.\n",
         max_length=1000,
         min_length=1,
     )
@@ -1184,10 +1137,10 @@ class StateSnapshotRequest(BaseModel):
     )
     storageUrl: str = Field(
         ...,
-        description="An absolute URL (https unless the server's configuration allows http).",
+        description="An absolute `http` or `https` URL: a host name (ASCII labels of letters, digits and\ninner hyphens, dot-separated; punycode for international names), an IPv4 address or\na bracketed IPv6 address, an optional port 1-65535, then an optional path, query or\nfragment of printable ASCII without spaces (percent-encode the rest). Malformed URLs\nare 400. Where the URL is fetched or called, the server's policy may still refuse a\nwell-formed one with 403 `url_refused` (http where https is required, a private,\nloopback or link-local address, a storage location not configured).\n",
         max_length=2048,
         min_length=1,
-        pattern="^https?://",
+        pattern="^https?://(([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?|\\[(([0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){1,7}:|([0-9A-Fa-f]{1,4}:){1,6}:[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){1,5}(:[0-9A-Fa-f]{1,4}){1,2}|([0-9A-Fa-f]{1,4}:){1,4}(:[0-9A-Fa-f]{1,4}){1,3}|([0-9A-Fa-f]{1,4}:){1,3}(:[0-9A-Fa-f]{1,4}){1,4}|([0-9A-Fa-f]{1,4}:){1,2}(:[0-9A-Fa-f]{1,4}){1,5}|[0-9A-Fa-f]{1,4}:(:[0-9A-Fa-f]{1,4}){1,6}|:((:[0-9A-Fa-f]{1,4}){1,7}|:)|([0-9A-Fa-f]{1,4}:){6}((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])|::([Ff]{4}:(0{1,4}:)?)?((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])|([0-9A-Fa-f]{1,4}:){1,4}:((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))\\])(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?([/?#][!-~]*)?$",
     )
     sandboxId: str | None = Field(
         None,
@@ -1397,3 +1350,72 @@ class HistoryList(PageInfo):
 
 class HistoryListResponse(BaseModel):
     data: HistoryList
+
+
+class HttpHeaders(RootModel[dict[str, HttpHeaderValue]]):
+    root: dict[str, HttpHeaderValue] = Field(..., max_length=20)
+
+
+class ChannelWebhookInput(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: str = Field(..., max_length=128, min_length=1)
+    url: str = Field(
+        ...,
+        description="An absolute `http` or `https` URL: a host name (ASCII labels of letters, digits and\ninner hyphens, dot-separated; punycode for international names), an IPv4 address or\na bracketed IPv6 address, an optional port 1-65535, then an optional path, query or\nfragment of printable ASCII without spaces (percent-encode the rest). Malformed URLs\nare 400. Where the URL is fetched or called, the server's policy may still refuse a\nwell-formed one with 403 `url_refused` (http where https is required, a private,\nloopback or link-local address, a storage location not configured).\n",
+        max_length=2048,
+        min_length=1,
+        pattern="^https?://(([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?|\\[(([0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){1,7}:|([0-9A-Fa-f]{1,4}:){1,6}:[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){1,5}(:[0-9A-Fa-f]{1,4}){1,2}|([0-9A-Fa-f]{1,4}:){1,4}(:[0-9A-Fa-f]{1,4}){1,3}|([0-9A-Fa-f]{1,4}:){1,3}(:[0-9A-Fa-f]{1,4}){1,4}|([0-9A-Fa-f]{1,4}:){1,2}(:[0-9A-Fa-f]{1,4}){1,5}|[0-9A-Fa-f]{1,4}:(:[0-9A-Fa-f]{1,4}){1,6}|:((:[0-9A-Fa-f]{1,4}){1,7}|:)|([0-9A-Fa-f]{1,4}:){6}((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])|::([Ff]{4}:(0{1,4}:)?)?((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])|([0-9A-Fa-f]{1,4}:){1,4}:((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))\\])(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?([/?#][!-~]*)?$",
+    )
+    headers: HttpHeaders | None = None
+
+
+class ChannelCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    appId: str = Field(
+        ...,
+        description="A display id or a slug.",
+        max_length=128,
+        min_length=1,
+        pattern="^[A-Za-z0-9][A-Za-z0-9._-]*$",
+    )
+    slug: str = Field(
+        ...,
+        description="Lowercase letters, digits and inner hyphens; not `list` or `create`.",
+        max_length=64,
+        min_length=1,
+        pattern="^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
+    )
+    type: Literal["api", "imessage"]
+    name: str | None = Field(None, max_length=128, min_length=1)
+    webhook: ChannelWebhookInput | None = None
+    data: IMessageDataInput | None = None
+    returnIfExist: bool = Field(
+        False, description="Answer the existing channel with this slug instead of 409."
+    )
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    appId: str = Field(
+        ...,
+        description="A display id or a slug.",
+        max_length=128,
+        min_length=1,
+        pattern="^[A-Za-z0-9][A-Za-z0-9._-]*$",
+    )
+    event: Literal["profile.created"]
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+    url: str = Field(
+        ...,
+        description="An absolute `http` or `https` URL: a host name (ASCII labels of letters, digits and\ninner hyphens, dot-separated; punycode for international names), an IPv4 address or\na bracketed IPv6 address, an optional port 1-65535, then an optional path, query or\nfragment of printable ASCII without spaces (percent-encode the rest). Malformed URLs\nare 400. Where the URL is fetched or called, the server's policy may still refuse a\nwell-formed one with 403 `url_refused` (http where https is required, a private,\nloopback or link-local address, a storage location not configured).\n",
+        max_length=2048,
+        min_length=1,
+        pattern="^https?://(([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?|\\[(([0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){1,7}:|([0-9A-Fa-f]{1,4}:){1,6}:[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){1,5}(:[0-9A-Fa-f]{1,4}){1,2}|([0-9A-Fa-f]{1,4}:){1,4}(:[0-9A-Fa-f]{1,4}){1,3}|([0-9A-Fa-f]{1,4}:){1,3}(:[0-9A-Fa-f]{1,4}){1,4}|([0-9A-Fa-f]{1,4}:){1,2}(:[0-9A-Fa-f]{1,4}){1,5}|[0-9A-Fa-f]{1,4}:(:[0-9A-Fa-f]{1,4}){1,6}|:((:[0-9A-Fa-f]{1,4}){1,7}|:)|([0-9A-Fa-f]{1,4}:){6}((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])|::([Ff]{4}:(0{1,4}:)?)?((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])|([0-9A-Fa-f]{1,4}:){1,4}:((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))\\])(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?([/?#][!-~]*)?$",
+    )
+    headers: HttpHeaders | None = None

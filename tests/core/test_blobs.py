@@ -436,9 +436,22 @@ def _encrypted() -> bytes:
     return bytes(data)
 
 
+def _nul_named() -> bytes:
+    """A zip whose member is named `a\\x00b.txt` (zipfile would cut the name at the NUL)."""
+    data = _zip(("aXb.txt", b"x"), ("ok.txt", b"y"))
+    assert data.count(b"aXb.txt") == 2  # local header and central directory
+    return data.replace(b"aXb.txt", b"a\x00b.txt")
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
+        pytest.param(_nul_named(), "NUL", id="nul-in-name"),
+        pytest.param(
+            _zip(("a", b"x")) + b"trailing garbage", "after the end", id="trailing-garbage"
+        ),
+        pytest.param(_zip(("a", b"x")) + b"\0" * 8, "after the end", id="trailing-zeros"),
+        pytest.param(b"MZ prefix" + _zip(("a", b"x")), "does not start", id="leading-bytes"),
         pytest.param(_zip(("../evil.sh", b"x")), "unsafe entry name", id="dotdot"),
         pytest.param(_zip(("a/../../evil.sh", b"x")), "unsafe entry name", id="nested-dotdot"),
         pytest.param(_zip(("/etc/cron.d/x", b"x")), "unsafe entry name", id="absolute"),
@@ -485,6 +498,15 @@ def test_read_archive_counts_inflated_bytes_not_headers():
 def test_read_archive_accepts_directories_and_unicode():
     data = _zip(_info("dir/", stat.S_IFDIR | 0o755), ("dir/ü.txt", b"u"), ("top", b"t"))
     assert blobs.read_archive(data) == {"dir/ü.txt": b"u", "top": b"t"}
+
+
+def test_read_archive_accepts_an_archive_comment_and_an_empty_archive():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a", b"x")
+        archive.comment = b"made by a tool that leaves a comment"
+    assert blobs.read_archive(buffer.getvalue()) == {"a": b"x"}
+    assert blobs.read_archive(_zip()) == {}
 
 
 # --- client-supplied URLs -------------------------------------------------------------------

@@ -258,7 +258,8 @@ def test_session_crud(ws):
     r = ws.http.post(
         "/v1/session/create", headers=ws.headers, json={"appId": app["id"], "type": "shared"}
     )
-    error(r, 400, "bad_request")  # claude apps: single only
+    # Claude apps: single only. A well-formed request conflicting with the app's type: 409.
+    error(r, 409, "conflict")
     oc = ws.app(type="openclaw")
     r = ws.http.post(
         "/v1/session/create", headers=ws.headers, json={"appId": oc["id"], "type": "shared"}
@@ -487,6 +488,15 @@ def test_imessage_inbound_runs_and_replies(ws, consumer, fake):
     # outbound echoes are ignored
     r = fake.deliver_inbound(url, secret, user, "echo", message_handle="h-3", is_outbound=True)
     assert r.json()["data"] == {"accepted": False, "duplicate": False, "instanceId": None}
+
+
+def test_imessage_runs_take_phone_numbers_and_refuse_others_with_409(ws, consumer, fake):
+    """`userId` is schema-valid either way; an e-mail suits an api channel and conflicts with
+    an imessage one (it cannot be texted): 409, not 400."""
+    app = ready_app(ws)
+    ch = imessage(ws, app["id"], fake)
+    error(run(ws, app["id"], ch["id"], user="kim@example.com"), 409, "conflict")
+    finish(ws, started(ws, app["id"], ch["id"], "+15557654321")["instanceId"])
 
 
 def test_imessage_inbound_checks_the_signing_secret(ws, fake):

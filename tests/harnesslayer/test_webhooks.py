@@ -115,9 +115,13 @@ def test_create_returns_every_documented_field(ws):
         {"method": "post"},
         {"url": "ftp://example.com/h"},
         {"url": "example.com/h"},
-        {"url": "http://10.0.0.1/hook"},
-        {"url": "http://169.254.169.254/latest"},
-        {"url": "http://[::ffff:10.0.0.1]/hook"},
+        {"url": "https://"},
+        {"url": "https://exa mple.com/"},
+        {"url": "https://example.com:0/"},
+        {"url": "https://example.com:99999/"},
+        {"url": "https://a..b/"},
+        {"url": "https://[::1/"},
+        {"url": "https://example.com/\u00e9"},
         {"headers": {"Content-Type": "text/plain"}},
         {"headers": {"host": "evil.example"}},
         {"headers": {"Webhook-Id": "forged"}},
@@ -143,6 +147,31 @@ def test_create_refuses_bad_values(ws, changes):
     error(ws.http.post("/v1/webhook/create", headers=ws.headers, json=body), 400, "bad_request")
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.0.0.1/hook",
+        "http://169.254.169.254/latest",
+        "http://[::ffff:10.0.0.1]/hook",
+        "https://[fd00::1]:8443/hook",
+        "https://[::]/",
+    ],
+)
+def test_well_formed_urls_the_policy_refuses_are_403(ws, url):
+    """Valid by the schema, refused by the server's network policy: 403 `url_refused`
+    (the test configuration allows only 127.0.0.1 and ::1 as private targets)."""
+    app = ws.app()
+    body = {"appId": app["id"], "event": "profile.created", "url": url}
+    r = ws.http.post("/v1/webhook/create", headers=ws.headers, json=body)
+    assert error(r, 403, "url_refused")["details"] == {"field": "url"}
+    made = webhook(ws, app["id"], "https://example.com/a")
+    error(update(ws, webhookId=made["id"], url=url), 403, "url_refused")
+    assert current(ws, made["id"]) == made
+    hook = {"name": "out", "url": url}
+    body = {"appId": app["id"], "slug": "web", "type": "api", "webhook": hook}
+    error(ws.http.post("/v1/channel/create", headers=ws.headers, json=body), 403, "url_refused")
+
+
 def test_update_changes_only_what_is_sent(ws):
     app = ws.app()
     made = webhook(ws, app["id"], "https://example.com/a", headers={"X-Token": "1"})
@@ -165,9 +194,7 @@ def test_update_changes_only_what_is_sent(ws):
     ).json()["data"]
     assert data["headers"] == {"Authorization": "Bearer b"} and data["runCount"] == 41
     assert data["lastTriggeredAt"] == "2031-02-03T02:05:06.000Z"
-    data = update(
-        ws, webhookId=made["id"], id=made["id"], headers=None, lastTriggeredAt=None
-    ).json()["data"]
+    data = update(ws, webhookId=made["id"], headers=None, lastTriggeredAt=None).json()["data"]
     assert data["headers"] is None and data["lastTriggeredAt"] is None and data["runCount"] == 41
     assert current(ws, made["id"]) == data
 
@@ -180,7 +207,7 @@ def test_update_changes_only_what_is_sent(ws):
         {"runCount": 2**64},
         {"lastTriggeredAt": "yesterday"},
         {"lastTriggeredAt": "2031-02-03T04:05:06"},
-        {"url": "http://10.0.0.1/"},
+        {"url": "http://10.0.0.1:0/"},
         {"headers": {"webhook-signature": "v1,x"}},
         {"event": "session.created"},
         {"method": "OPTIONS"},
@@ -194,7 +221,14 @@ def test_update_refuses_bad_values(ws, body):
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"method": "PUT"}, {"webhookId": "wh-a", "id": "wh-b"}, {"id": ""}]
+    "body",
+    [
+        {},
+        {"method": "PUT"},
+        {"webhookId": "wh-a", "id": "wh-b"},
+        {"id": ""},
+        {"webhookId": "wh-a", "id": "wh-a"},  # exactly one: the alias or the name, not both
+    ],
 )
 def test_update_needs_one_webhook_id(ws, body):
     error(update(ws, **body), 400, "bad_request")
@@ -358,7 +392,7 @@ def test_private_targets_are_checked_again_at_delivery_time(ws, receiver, consum
     deliveries.configure(allow_private=False, require_https=False)
     try:
         r = update(ws, webhookId=made["id"], url=receiver.url())
-        error(r, 400, "bad_request")  # refused when configured...
+        error(r, 403, "url_refused")  # refused when configured...
         profile(ws, app["id"], "hal")  # ...and when sent (the stored URL is a name)
         with connection():
             tenant = App.get_by_id(app["id"]).organization.tenant
