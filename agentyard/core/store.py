@@ -60,7 +60,9 @@ def make_database(database_url: str | None, data_dir: Path) -> peewee.Database:
         if url.startswith("postgresql://"):
             url = "postgresql+pool://" + url[len("postgresql://") :]
             sep = "&" if "?" in url else "?"
-            url += f"{sep}max_connections=32&stale_timeout=300"
+            # Above Starlette's 40 threadpool threads plus job threads; a full pool waits up to
+            # `timeout` seconds for a connection instead of failing the request.
+            url += f"{sep}max_connections=48&stale_timeout=300&timeout=10"
         return connect_url(url)
     data_dir.mkdir(parents=True, exist_ok=True)
     return PooledSqliteDatabase(
@@ -69,6 +71,7 @@ def make_database(database_url: str | None, data_dir: Path) -> peewee.Database:
         check_same_thread=False,
         max_connections=64,
         stale_timeout=300,
+        timeout=10,
     )
 
 
