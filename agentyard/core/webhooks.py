@@ -82,7 +82,7 @@ PROTECTED_HEADERS = frozenset(
     {"host", "content-length", "content-type", "transfer-encoding", "connection"}
 )
 PROTECTED_PREFIXES = ("webhook-",)
-_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 SNIPPET_BYTES = 1024
 LEASE_MARGIN = 30.0
 RECOVER_GRACE = 300.0
@@ -373,7 +373,7 @@ def valid_header(name: str, value: str) -> bool:
     """Whether `name: value` can be sent: a token name, a Latin-1 value without control
     characters (tab allowed)."""
     return (
-        bool(_TOKEN.match(name))
+        bool(_TOKEN.fullmatch(name))
         and all(ord(ch) <= 0xFF for ch in value)
         and not any((ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F for ch in value)
     )

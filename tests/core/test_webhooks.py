@@ -777,3 +777,10 @@ def test_requests_to_ipv6_literals_bracket_the_host_once(receiver, receiver6):
         assert reply.status == 200 and reply.body == b"thanks"
         [hit] = state.hits_for(url.replace(base, state.base))
         assert hit.headers["Host"] == host
+
+
+def test_a_header_name_must_be_a_whole_token():
+    assert webhooks.valid_header("X-Team", "a")
+    # `$` in a pattern admits a trailing newline: the whole name must be a token.
+    assert not webhooks.valid_header("X-Team\n", "a")
+    assert not webhooks.valid_header("X Team", "a")
