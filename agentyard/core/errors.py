@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -158,6 +159,17 @@ def api_error_handler(request: ConnexionRequest, exc: Exception) -> ConnexionRes
     )
 
 
+# jsonschema messages that start with the whole offending object or array (its repr), e.g.
+# "{'url': ..., 'secret': ...} is not valid under any of the given schemas - 'body'".
+_WHOLE_VALUE = re.compile(r"^(?:\{.*\}|\[.*\]) (?=is not |should not |is too |does not |has )", re.S)
+
+
+def validation_detail(detail: str) -> str:
+    """A validation message without the repr of a whole object or array it may start with:
+    such a value can hold the request's secrets, and the caller sent it anyway."""
+    return _WHOLE_VALUE.sub("the value ", detail, count=1)
+
+
 def http_error_handler(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """Render Connexion problems and Starlette HTTP exceptions (validation, 401, 404, 405...)."""
     status = int(getattr(exc, "status_code", None) or getattr(exc, "status", 500))
@@ -173,7 +185,7 @@ def http_error_handler(request: ConnexionRequest, exc: Exception) -> ConnexionRe
         if methods:
             headers = {k: v for k, v in headers.items() if k.lower() != "allow"}
             headers["Allow"] = ", ".join(methods)
-    return _response(request, status, None, str(detail), headers=headers)
+    return _response(request, status, None, validation_detail(str(detail)), headers=headers)
 
 
 def model_error_handler(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:

@@ -127,7 +127,7 @@ def test_bad_parameters_are_400(hub):
         "/api/v1/sessions?limit=0",
         "/api/v1/sessions?limit=abc",
         "/api/v1/sessions?unknown=1",
-        "/api/v1/sessions/not-an-id",
+        "/api/v1/sessions/" + "s" * 129,  # ids are any string up to 128
     ]:
         assert_error(hub.http.get(url, headers=hub.headers), 400)
 
@@ -321,3 +321,12 @@ def test_harnesslayer_profile_metadata_keeps_nul_and_big_integers(ws):
     got = ws.http.get(f"/v1/profile/{r.json()['data']['id']}", headers=ws.headers)
     assert got.status_code == 200, got.text
     assert got.json()["data"]["metadata"] == ODD
+
+
+def test_validation_messages_do_not_repeat_the_whole_body(ws):
+    """A body refused as a whole (here: both `webhookId` and `id`) is not echoed back: it may
+    carry secrets, such as a header value."""
+    body = {"webhookId": "wh-x", "id": "wh-x", "headers": {"Authorization": "Bearer sekret-123"}}
+    r = ws.http.post("/v1/webhook/update", headers=ws.headers, json=body)
+    harnesslayer_error(r, 400)
+    assert "sekret-123" not in r.text
