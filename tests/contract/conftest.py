@@ -267,26 +267,6 @@ def _positive(case: schemathesis.Case, location: ParameterLocation) -> bool:
     return info is None or info.mode == GenerationMode.POSITIVE
 
 
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-
-
-def _fit_int64(value: Any) -> Any:
-    """The value with every integer clamped to the signed 64-bit range.
-
-    The spec's free-form JSON (message payloads, memory values) cannot say so in JSON Schema,
-    but its description does: the hub rejects integers outside that range with 400.
-    """
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return min(max(value, INT64_MIN), INT64_MAX)
-    if isinstance(value, list):
-        return [_fit_int64(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _fit_int64(v) for k, v in value.items()}
-    return value
-
-
 class Chooser:
     """Deterministic choices derived from the generated case (same case, same choices)."""
 
@@ -383,7 +363,7 @@ def realistic(world: HubWorld):
                 entries.setdefault(entry["key"], entry)
             body["entries"] = list(entries.values())
         if body is not None:
-            case.body = _fit_int64(body)
+            case.body = body
         if case.path_parameters is not None:
             case.path_parameters = params
         if case.query is not None or query:

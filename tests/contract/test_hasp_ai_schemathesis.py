@@ -23,7 +23,6 @@ from agentyard.hasp import SURFACE, baa
 from agentyard.hasp.auth import SCOPES, Caller, new_secret
 from tests.contract.conftest import (
     NEGATIVE_DATA_REJECTION,
-    _fit_int64,
     _positive,
     generation,
     seeded,
@@ -62,9 +61,7 @@ def realistic(case: schemathesis.Case) -> schemathesis.Case:
         if body.get("model") not in MODELS:
             body["model"] = MODELS[len(str(body.get("model"))) % 2]
     if body is not None:
-        # Free-form JSON (tool inputs, schemas) cannot bound integers in JSON Schema; the
-        # spec's prose does: agentyard refuses integers outside the signed 64-bit range.
-        case.body = _fit_int64(body)
+        case.body = body
     return case
 
 

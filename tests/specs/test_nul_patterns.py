@@ -26,20 +26,6 @@ from agentyard.specs import document
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
 
-# Patterns known to admit NUL in specs this helper may not edit, with who fixes them. Each is
-# an expected failure (not strict: it passes once its spec is fixed; then drop it from here).
-KNOWN: dict[tuple[str, str], str] = {
-    ("harnesslayer.yaml", "^https?://"): (
-        "HttpsUrl: unanchored at the end, so `https://x\\u0000` matches; the harnesslayer spec "
-        "needs an anchored pattern such as `^https?://[^\\u0000-\\u0020\\u007f]+$`"
-    ),
-    ("hasp-ai.yaml", "^[^@ ]+@[^@ ]+$"): (
-        "BaaAcceptanceRequest.signer_email: `[^@ ]` holds U+0000, so NUL reaches the signer_email "
-        "column (a 500 on PostgreSQL); the hasp-ai spec needs e.g. "
-        "`^[^@\\s\\u0000]+@[^@\\s\\u0000]+$`"
-    ),
-}
-
 _START = {C.AT_BEGINNING, C.AT_BEGINNING_STRING}
 _END = {C.AT_END, C.AT_END_STRING}
 _ZERO_WIDTH = {C.ASSERT, C.ASSERT_NOT}
@@ -130,13 +116,7 @@ def spec_patterns() -> list[Any]:
         for schema in document.schemas_in(document.load(spec)):
             if isinstance(schema.get("pattern"), str):
                 found.setdefault((spec.name, schema["pattern"]), None)
-    cases = []
-    for spec_name, pattern in found:
-        marks = []
-        if (spec_name, pattern) in KNOWN:
-            marks.append(pytest.mark.xfail(strict=False, reason=KNOWN[(spec_name, pattern)]))
-        cases.append(pytest.param(spec_name, pattern, marks=marks, id=f"{spec_name}:{pattern}"))
-    return cases
+    return [pytest.param(s, p, id=f"{s}:{p}") for s, p in found]
 
 
 @pytest.mark.parametrize(("spec_name", "pattern"), spec_patterns())
