@@ -161,7 +161,9 @@ def api_error_handler(request: ConnexionRequest, exc: Exception) -> ConnexionRes
 
 # jsonschema messages that start with the whole offending object or array (its repr), e.g.
 # "{'url': ..., 'secret': ...} is not valid under any of the given schemas - 'body'".
-_WHOLE_VALUE = re.compile(r"^(?:\{.*\}|\[.*\]) (?=is not |should not |is too |does not |has )", re.S)
+_WHOLE_VALUE = re.compile(
+    r"^(?:\{.*\}|\[.*\]) (?=is not |should not |is too |does not |has )", re.S
+)
 
 
 def validation_detail(detail: str) -> str:

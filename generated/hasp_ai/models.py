@@ -600,7 +600,10 @@ class BaaAcceptRequest(BaseModel):
     signer_name: str = Field(..., max_length=200, min_length=1)
     signer_title: str = Field(..., max_length=200, min_length=1)
     signer_email: str = Field(
-        ..., max_length=320, min_length=3, pattern="^[^@\\s\\u0000]+@[^@\\s\\u0000]+$"
+        ...,
+        max_length=320,
+        min_length=3,
+        pattern="^[^@\\u0000-\\u0020\\u007f]+@[^@\\u0000-\\u0020\\u007f]+$",
     )
     agree: Literal[True]
 
