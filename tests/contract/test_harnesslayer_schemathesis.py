@@ -27,9 +27,9 @@ from agentyard.core.store import connection
 from agentyard.harnesslayer import orgs
 from agentyard.harnesslayer.auth import create_user
 from agentyard.specs import operations
-from tests.contract.conftest import NEGATIVE_DATA_REJECTION, _fit_int64, generation, seeded
+from tests.contract.conftest import NEGATIVE_DATA_REJECTION, generation, seeded
 from tests.contract.openapi_views import ReceivedResponse, SentRequest
-from tests.harnesslayer import schemathesis_hooks  # registers the header-name hook
+from tests.harnesslayer import schemathesis_hooks  # noqa: F401  (registers the header-name hook)
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "specs" / "harnesslayer.yaml"
@@ -73,17 +73,7 @@ def hl_schema(app, hl_keys):
     schema = schemathesis.openapi.from_asgi(
         f"{MOUNT}/openapi.json", app, config=schemathesis.Config.from_dict(config)
     )
-    schema.hook("map_case")(in_64_bits)
     return schema
-
-
-def in_64_bits(context: schemathesis.HookContext, case: schemathesis.Case):
-    """`map_case`: integers in a valid body fit 64 bits, free-form JSON (`metadata`, the
-    Sendblue payload) included: the surface refuses larger ones with 400, as the spec's
-    introduction says, which JSON Schema cannot state for free-form values."""
-    if isinstance(case.body, dict) and schemathesis_hooks.body_positive(case):
-        case.body = _fit_int64(case.body)
-    return case
 
 
 @pytest.fixture(scope="module")
