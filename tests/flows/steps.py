@@ -10,7 +10,23 @@ from typing import Any
 from agentyard import flows
 from agentyard.flows import Result, StepContext, StepFailed
 
-ENGINE = flows.Engine("flows-test")
+VAULT = {"api_token": "sk-live-0123456789abcdef"}
+
+
+def resolve(value: Any, scope: flows.Scope) -> Any:
+    """The default resolver, plus `vault:<name>` references resolved as secrets."""
+    if isinstance(value, str) and value.startswith("vault:"):
+        secret = VAULT[value[len("vault:") :]]
+        scope.add_secret(secret)
+        return secret
+    if isinstance(value, dict):
+        return {k: resolve(v, scope) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, scope) for v in value]
+    return flows.default_resolve(value, scope)
+
+
+ENGINE = flows.Engine("flows-test", resolve=resolve)
 events: list[flows.FlowEvent] = []
 ENGINE.on_event = events.append
 
