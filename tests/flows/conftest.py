@@ -13,6 +13,7 @@ from agentyard import flows
 from agentyard.core import jobs, keys
 from agentyard.core.store import connection
 from agentyard.flows import runs
+from agentyard.flows.models import FINAL_STATUSES
 from tests.flows import steps
 
 FAST = {"poll_interval": 0.02, "scheduler_interval": 0.05}
@@ -69,6 +70,8 @@ def wait_status(run_id: str, *statuses: str, timeout: float = 20.0) -> flows.Run
             run = flows.get_run(run_id)
         if run.status in statuses:
             return run
+        if run.status in FINAL_STATUSES:
+            raise AssertionError(f"run {run_id} ended {run.status}: {run.error}")
         if time.monotonic() > deadline:
             raise AssertionError(f"run {run_id} is {run.status}, not {statuses}")
         time.sleep(0.03)

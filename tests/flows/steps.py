@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from agentyard import flows
-from agentyard.flows import Result, StepContext, StepFailed
+from agentyard.flows import Result, StepContext, StepFailed, react
 
 VAULT = {"api_token": "sk-live-0123456789abcdef"}
 
@@ -103,3 +103,25 @@ for name, fn in {
     "echo": echo,
 }.items():
     ENGINE.register_step(name, fn)
+
+
+# -- the ReAct step: tools answer from a table; the model is switchable per test ----------
+
+tool_calls: list[tuple[str, dict, str]] = []
+MODEL: dict[str, Any] = {"factory": react.default_provider}
+
+
+def call_tool(ctx: StepContext, name: str, args: dict, key: str) -> Any:
+    tool_calls.append((name, args, key))
+    if name == "explode":
+        raise RuntimeError("the tool broke")
+    return {"tool": name, "echo": args}
+
+
+def run_workflow(ctx: StepContext, args: dict, key: str) -> Any:
+    return {"workflow": args.get("workflow_id"), "status": "completed"}
+
+
+react.install(
+    ENGINE, call_tool=call_tool, run_workflow=run_workflow, provider=lambda: MODEL["factory"]()
+)
