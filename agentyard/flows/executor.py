@@ -378,7 +378,7 @@ class Execution:
         fn = self.engine.steps[kind]
         try:
             props = self.engine.resolve(step.get("props") or {}, scope)
-        except StepFailed as exc:
+        except Exception as exc:  # a reference that does not resolve fails the step
             record = self._start(path, kind, None, record)
             self._fail_step(record, _error(exc))
         record = self._start(path, kind, props, record)
@@ -389,13 +389,11 @@ class Execution:
             self._pause(record, pause)
         except StepFailed as exc:
             self._fail_step(record, _error(exc))
-        except Exception as exc:
+        except Exception as exc:  # a step's bug fails the step (and the run), not the worker
             log.warning(
                 "flows: step %s (%s) of run %s raised", path, kind, self.run_id, exc_info=True
             )
-            self._fail_step(
-                record, {"code": "step_error", "message": f"{type(exc).__name__}: {exc}"}
-            )
+            self._fail_step(record, _error(exc))
         self._complete(record, out, step, scope)
 
     def _condition(
@@ -496,11 +494,13 @@ def _apply(
         scope.data.update(merged)
 
 
-def _error(exc: StepFailed) -> dict[str, Any]:
+def _error(exc: Exception) -> dict[str, Any]:
+    if not isinstance(exc, StepFailed):
+        return {"code": "step_error", "message": f"{type(exc).__name__}: {exc}"}
     error: dict[str, Any] = {"code": exc.code, "message": exc.message}
     if exc.data is not None:
         error["data"] = exc.data
     return error
 
 
-__all__ = ["Execution", "record_event", "STEP_PAUSED"]
+__all__ = ["Execution", "record_event"]

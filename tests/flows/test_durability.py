@@ -113,3 +113,38 @@ def test_a_killed_worker_s_run_resumes_without_repeating_a_completed_step(
         "4": 1,
     }
     assert "run_taken_over" in [e.kind for e in trace(run_id)]
+
+
+def test_a_lost_job_is_re_enqueued_by_the_sweep(queue_name, engine, tenant):
+    import datetime as dt
+
+    from agentyard.core import clock, jobs
+    from tests.flows.conftest import FAST
+
+    run_id = start(engine, tenant, {"steps": [{"type": "echo", "props": {"a": 1}}]})
+    jobs.huey.flush()  # the queued job is lost (e.g. a Redis without persistence restarted)
+    with connection():
+        assert flows.sweep()["reclaimed"] == 0  # not stale yet
+        later = clock.now() + dt.timedelta(seconds=5)
+        assert flows.sweep(later)["reclaimed"] == 1
+    jobs.start_consumer(workers=1, periodic=False, **FAST)
+    wait_status(run_id, "completed")
+
+
+def test_the_reaper_sweeps_as_often_as_configured(monkeypatch):
+    import datetime as dt
+
+    from agentyard.flows import runs
+
+    swept, scheduled = [], []
+    monkeypatch.setattr(runs, "sweep", lambda now=None: swept.append(now))
+    monkeypatch.setattr(
+        runs.sweep_job, "schedule", lambda delay=None, **kw: scheduled.append(delay)
+    )
+    monkeypatch.setattr(runs, "reaper_seconds", lambda: 15.0)
+    runs.reaper.call_local()
+    assert len(swept) == 1 and scheduled == [15.0, 30.0, 45.0]
+    assert runs._reaper_due(dt.datetime(2026, 1, 1, 10, 7))
+    monkeypatch.setattr(runs, "reaper_seconds", lambda: 300.0)
+    assert runs._reaper_due(dt.datetime(2026, 1, 1, 10, 5))
+    assert not runs._reaper_due(dt.datetime(2026, 1, 1, 10, 7))

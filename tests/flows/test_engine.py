@@ -129,3 +129,9 @@ def test_events_reach_the_product_hook(consumer, engine, tenant):
     )
     kinds = [e.kind for e in steps.events if e.run_id == run.id]
     assert kinds == ["run_started", "step_started", "step_completed", "run_completed"]
+
+
+def test_a_reference_that_cannot_resolve_fails_the_step(consumer, engine, tenant):
+    definition = {"steps": [{"type": "echo", "props": {"t": "vault:missing"}}]}
+    run = wait_status(start(engine, tenant, definition), "failed")
+    assert run.error["code"] == "step_error" and "missing" in run.error["message"]

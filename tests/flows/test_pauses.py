@@ -121,3 +121,52 @@ def test_cancel_lets_the_running_step_finish_and_runs_nothing_after(
     assert recs["0"].status == "completed"  # it finished, and its result was recorded
     assert "1" not in recs
     assert [line.count('"end"') for line in log.read_text().splitlines()] == [0, 1]
+
+
+def test_pauses_inside_a_foreach_resume_at_their_own_paths(consumer, engine, tenant):
+    definition = {
+        "steps": [
+            {
+                "type": "foreach",
+                "output_key": "loop",
+                "props": {
+                    "items": ["a", "b"],
+                    "steps": [
+                        {"type": "echo", "props": {"x": "@item"}, "output_key": "seen"},
+                        {
+                            "type": "approve",
+                            "props": {"comment": "{{ item }}?"},
+                            "output_key": "ok",
+                        },
+                    ],
+                },
+            }
+        ]
+    }
+    run_id = start(engine, tenant, definition)
+    for index, item in enumerate("ab"):
+        run = wait_status(run_id, "paused")
+        assert run.pause_path == f"0/items/{index}/1"
+        assert run.pause_payload == {"comment": f"{item}?"}
+        with connection():
+            flows.resume(run_id, run.pause_path, {"approved": True, "by": item})
+    run = wait_status(run_id, "completed")
+    assert run.context["loop"]["results"] == [
+        {"seen": {"x": "a"}, "ok": {"approved": True, "by": "a"}},
+        {"seen": {"x": "b"}, "ok": {"approved": True, "by": "b"}},
+    ]
+    assert records(run_id)["0/items/0/0"].attempt == 1  # replayed, not re-run
+
+
+def test_a_waiting_pause_has_its_own_status(consumer, engine, tenant):
+    from tests.flows import steps
+
+    def wait_for_event(ctx):
+        return ctx.pause("timer", {"at": "later"}, waiting=True)
+
+    steps.ENGINE.register_step("wait_for_event", wait_for_event)
+    run_id = start(engine, tenant, {"steps": [{"type": "wait_for_event", "output_key": "e"}]})
+    assert wait_status(run_id, "waiting").pause_kind == "timer"
+    with connection():
+        flows.resume(run_id, "0", {"fired": True})
+    assert wait_status(run_id, "completed").context["e"] == {"fired": True}

@@ -242,3 +242,41 @@ def test_the_loop_against_a_fake_anthropic_upstream(consumer, engine, tenant, mo
     assert "lookup_invoice" in body["system"] and "__complete__" in body["system"]
     assert "Observation: " in body["messages"][0]["content"]
     assert requests[0].headers["x-api-key"] == fake.api_key
+
+
+def test_cancelling_an_agent_lets_the_tool_call_finish_and_stops_the_loop(
+    consumer, engine, tenant, model
+):
+    import threading
+    import time
+
+    started, release = threading.Event(), threading.Event()
+
+    def slow_call(ctx, name, args, key):
+        steps.tool_calls.append((name, args, key))
+        started.set()
+        release.wait(10)
+        return "slow result"
+
+    scripted = Scripted([act("lookup_invoice", number=str(i)) for i in range(10)])
+    model["factory"] = scripted
+    react_step = steps.ENGINE.steps["react"]
+    original = react_step.call_tool
+    react_step.call_tool = slow_call
+    try:
+        run_id = start(engine, tenant, agent(max_iterations=10))
+        assert started.wait(10)
+        with connection():
+            assert flows.cancel(run_id)
+        release.set()
+        time.sleep(0.5)
+        run = wait_status(run_id, "cancelled")
+    finally:
+        react_step.call_tool = original
+        release.set()
+    deadline = time.monotonic() + 5
+    while records(run_id)["0"].status != "completed" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert records(run_id)["0"].output["stop_reason"] == "cancelled"
+    assert len(steps.tool_calls) == 1
+    assert run.status == "cancelled"
