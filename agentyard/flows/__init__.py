@@ -12,8 +12,9 @@ one compiled form and provides:
 - step functions `fn(ctx) -> output` (or `Result(output, context={...})` to merge keys into
   the context); `ctx` gives resolved `props`, read-only `context`, `idempotency_key` (the same
   on every attempt of the step: send it with calls that leave the process), `add_secret`,
-  `pause(kind, payload, key=, ttl_seconds=)`, `state`/`save_state` checkpoints, `trace`, and
-  `cancelled()`; raise `StepFailed` to fail cleanly.
+  `pause(kind, payload, key=, ttl_seconds=, waiting=)` (status `paused` for a human,
+  `waiting` for a system event), `state`/`save_state` checkpoints, `trace`, `resolve`, and
+  `cancelled()`; raise `StepFailed` to fail cleanly (any other exception fails the step too).
 
 The compiled form:
 

@@ -165,14 +165,9 @@ class Execution:
     def _complete(
         self, record: StepRecord, out: Any, step: Mapping[str, Any], scope: Scope
     ) -> None:
-        output, merged = (
-            (out.output, dict(out.context or {}))
-            if isinstance(out, Result)
-            else (
-                out,
-                None,
-            )
-        )
+        output, merged = out, None
+        if isinstance(out, Result):
+            output, merged = out.output, dict(out.context or {})
         _apply(step, output, merged, scope)
         now = clock.now()
         with write():
