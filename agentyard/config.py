@@ -62,6 +62,8 @@ class Settings:
     llm_max_retries: int = 2
     jobs_queue: str = "agentyard"
     jobs_workers: int = 1
+    flows_lease_seconds: float = 30.0
+    flows_reaper_seconds: float = 15.0
     webhook_allow_private: str = ""
     webhook_require_https: bool = True
     harnesslayer_requests_per_minute: int = 600
@@ -90,6 +92,8 @@ class Settings:
             **_llm_from_env(),
             "jobs_queue": os.environ.get("AGENTYARD_JOBS_QUEUE") or "agentyard",
             "jobs_workers": _int("AGENTYARD_JOBS_WORKERS", 1),
+            "flows_lease_seconds": _float("AGENTYARD_FLOWS_LEASE_SECONDS", 30.0),
+            "flows_reaper_seconds": _float("AGENTYARD_FLOWS_REAPER_SECONDS", 15.0),
             "webhook_allow_private": os.environ.get("AGENTYARD_WEBHOOK_ALLOW_PRIVATE") or "",
             "webhook_require_https": _bool("AGENTYARD_WEBHOOK_REQUIRE_HTTPS", True),
             "harnesslayer_requests_per_minute": _int(
