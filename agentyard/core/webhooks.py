@@ -230,7 +230,8 @@ def configure(
     """Set the defaults `enqueue()` uses (from settings); returns the new policy.
 
     `allow_private`: non-public targets allowed (`True`, or hosts/CIDRs such as
-    `"127.0.0.1/32,::1/128"`); `require_https=False` also admits plain http URLs.
+    `"127.0.0.1/32,::1/128"`); `require_https=False` also admits plain http URLs;
+    `user_agent` is for products that registered none (`register_product()`).
     """
     global _policy
     _policy = Policy(
