@@ -229,9 +229,7 @@ def deliver_webhook(ch: Channel, event: str, instance: dict[str, Any]) -> None:
             ch.webhook["url"],
             event,
             {"event": event, "data": instance},
-            signing=(),
             method="POST",
-            user_agent=webhooks.USER_AGENT,
             schedule=webhooks.SCHEDULE,
         )
     except ValueError as exc:
@@ -255,4 +253,5 @@ def _endpoint(tenant_id: str, channel_id: str) -> deliveries.Endpoint | None:
     return deliveries.Endpoint(headers=ch.webhook.get("headers") or {})
 
 
+deliveries.register_product(PRODUCT, user_agent=webhooks.USER_AGENT, schemes={})  # unsigned
 deliveries.register_secret_resolver(PRODUCT, _endpoint)

@@ -1,4 +1,5 @@
-"""The signed audit export, anchored by an RFC 3161 timestamp, and its CA certificate."""
+"""The signed audit export (`audit_format`), anchored by an RFC 3161 timestamp, and its CA
+certificate."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from agentyard.core import audit, timestamping
 from agentyard.core.errors import ApiError
 from agentyard.core.keys import Tenant
+from agentyard.hasp import audit_format
 
 CA_PATH = "/v1/audit/tsa/cacert.pem"
 _timestamper: timestamping.Timestamper | None = None
@@ -41,7 +43,7 @@ def export(
 ) -> dict[str, Any]:
     anchor = functools.partial(timestamper().anchor, cacert_url=ca_url(surface_base))
     try:
-        return audit.export(org, start, end, exported_by=by, timestamp=anchor)
+        return audit_format.export(org, start, end, exported_by=by, timestamp=anchor)
     except audit.AuditError as exc:
         raise ApiError(400, "VALIDATION_FAILED", str(exc)) from exc
     except timestamping.TimestampError as exc:
