@@ -14,9 +14,8 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-
 from agentyard.core import ids, sse
+from agentyard.core.aio import in_thread
 from agentyard.core.store import with_connection
 from agentyard.hasp import conversations, gateway
 from agentyard.hasp.auth import Caller
@@ -57,7 +56,6 @@ def _text(message: dict[str, Any] | None) -> str:
     return "".join(b.get("text", "") for b in blocks if b.get("type") == "text")
 
 
-@with_connection
 def _remember(call: Call) -> None:
     """Keep the exchange in the conversation's history (placeholders, never raw PHI)."""
     exchange = gateway.exchange(call)
@@ -68,7 +66,7 @@ def _remember(call: Call) -> None:
 async def reply(call: Call) -> tuple[dict[str, Any], dict[str, Any]]:
     """The whole reply: (data, meta) for HASP's envelope."""
     message = await gateway.complete(call)
-    await run_in_threadpool(_remember, call)
+    await in_thread(_remember, call)
     data = {
         "message": {"id": call.message_id, "role": "assistant", "content": _text(message)},
         "conversation_id": call.conversation_id,
@@ -139,7 +137,7 @@ async def _native_events(call: Call, events: AsyncIterator[dict[str, Any]]) -> A
         error = {"type": "api_error", "message": "the run ended before completing"}
         yield frame("run.failed", {**head, "error": error})
         return
-    await run_in_threadpool(_remember, call)
+    await in_thread(_remember, call)
     yield frame("message.completed", {"message": final})
     yield frame("usage.updated", {"usage": gateway.native_usage(call, raw)})
     yield frame(
