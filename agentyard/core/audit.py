@@ -115,6 +115,7 @@ class AuditChain(BaseModel):
     """A tenant's chain head: the row appenders lock, and the HMAC key for subject ids."""
 
     tenant = peewee.ForeignKeyField(Tenant, primary_key=True, backref="audit_chain")
+    tenant_id: str  # peewee's id accessor, declared for type checkers
     seq = peewee.BigIntegerField(default=0)
     head_hash = peewee.CharField(max_length=64, default=ZERO_HASH)
     head_created_at = peewee.DateTimeField(null=True)

@@ -34,7 +34,9 @@ class Upload(BaseModel):
     id = peewee.CharField(primary_key=True, max_length=40)  # upload-<ulid>
     organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
     app = peewee.ForeignKeyField(App, on_delete="CASCADE")
+    app_id: str  # peewee's id accessor, declared for type checkers
     profile = peewee.ForeignKeyField(Profile, null=True, on_delete="CASCADE")  # states only
+    profile_id: str | None  # peewee's id accessor, declared for type checkers
     kind = peewee.CharField(max_length=8)  # version | state
     target_id = peewee.CharField(max_length=128)  # the versionId / stateId it registers
     status = peewee.CharField(max_length=12, default="pending")  # pending | completed
@@ -52,6 +54,7 @@ class UploadFile(BaseModel):
     (its bytes were PUT to this upload and stored), mismatched (the last PUT did not match)."""
 
     upload = peewee.ForeignKeyField(Upload, on_delete="CASCADE", index=False)
+    upload_id: str  # peewee's id accessor, declared for type checkers
     position = peewee.IntegerField()  # index in the declared `files` (the URL token names it)
     name = peewee.CharField(max_length=512)
     digest = peewee.CharField(max_length=64)
@@ -68,6 +71,7 @@ class Version(BaseModel):
     id = peewee.CharField(max_length=128)  # ver-<ulid> or chosen at upload
     organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
     app = peewee.ForeignKeyField(App, on_delete="CASCADE")
+    app_id: str  # peewee's id accessor, declared for type checkers
     number = peewee.IntegerField()
     files = JsonField()
     total_size = peewee.BigIntegerField()
@@ -83,8 +87,11 @@ class State(BaseModel):
     pk = peewee.AutoField()
     id = peewee.CharField(max_length=128)  # state-<ulid> or chosen at upload
     organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
+    organization_id: str  # peewee's id accessor, declared for type checkers
     app = peewee.ForeignKeyField(App, on_delete="CASCADE")
+    app_id: str  # peewee's id accessor, declared for type checkers
     profile = peewee.ForeignKeyField(Profile, on_delete="CASCADE")
+    profile_id: str  # peewee's id accessor, declared for type checkers
     number = peewee.IntegerField()
     source = peewee.CharField(max_length=12)  # upload | snapshot | run | sync
     status = peewee.CharField(max_length=16)  # materializing | ready | failed
@@ -109,6 +116,7 @@ class State(BaseModel):
 class SyncJob(BaseModel):
     id = peewee.CharField(primary_key=True, max_length=40)  # sync-<ulid>
     app = peewee.ForeignKeyField(App, on_delete="CASCADE")
+    app_id: str  # peewee's id accessor, declared for type checkers
     version_id = peewee.CharField(max_length=128)  # the head version when it started
     strategy = peewee.CharField(max_length=12)
     profile_ids = JsonField(null=True)  # the requested profiles; null for all
@@ -134,8 +142,11 @@ class SyncJob(BaseModel):
 class Conflict(BaseModel):
     id = peewee.CharField(primary_key=True, max_length=40)  # conf-<ulid>
     app = peewee.ForeignKeyField(App, on_delete="CASCADE")
+    app_id: str  # peewee's id accessor, declared for type checkers
     profile = peewee.ForeignKeyField(Profile, on_delete="CASCADE")
+    profile_id: str  # peewee's id accessor, declared for type checkers
     sync = peewee.ForeignKeyField(SyncJob, on_delete="CASCADE")
+    sync_id: str  # peewee's id accessor, declared for type checkers
     strategy = peewee.CharField(max_length=12)  # manual | smart
     file = peewee.CharField(max_length=512)
     reason = peewee.CharField(max_length=16)
@@ -159,7 +170,9 @@ class History(BaseModel):
 
     id = peewee.CharField(primary_key=True, max_length=40)  # hist-<ulid>
     app = peewee.ForeignKeyField(App, on_delete="CASCADE")
+    app_id: str  # peewee's id accessor, declared for type checkers
     profile = peewee.ForeignKeyField(Profile, null=True, on_delete="CASCADE")
+    profile_id: str | None  # peewee's id accessor, declared for type checkers
     session_id = peewee.CharField(max_length=128, null=True, index=True)
     user_id = peewee.CharField(max_length=256, null=True, index=True)  # external identifier
     type = peewee.CharField(max_length=32)
