@@ -18,12 +18,17 @@ with ON DELETE CASCADE: deleting an app or a profile row removes what belongs to
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any, cast
+
 import peewee
 
 from agentyard.core import blobs
 from agentyard.core.migrations import Migration, add_columns, create_tables, register
 from agentyard.core.store import BaseModel, JsonField
 from agentyard.harnesslayer.models import App, Organization, Profile
+
+Rows = Iterable[tuple[Any, ...]]  # what `.tuples()` yields (peewee's stubs say: the models)
 
 # File lists (`files` columns): [{"name": str, "digest": sha256 hex, "size": int}], by name.
 
@@ -208,24 +213,28 @@ def _referenced(digest: str) -> bool:
 
 def _digests_of_app(app_id: str) -> set[str]:
     found: set[str] = set()
-    for files, archive in (
-        Version.select(Version.files, Version.archive_digest).where(Version.app == app_id).tuples()
+    # cast: peewee's stubs type `.tuples()` as the query itself (rows of models).
+    for files, archive in cast(
+        Rows,
+        Version.select(Version.files, Version.archive_digest).where(Version.app == app_id).tuples(),
     ):
         found.update(f["digest"] for f in files or [])
         found.add(archive)
-    for files, archive, snapshot in (
+    for files, archive, snapshot in cast(
+        Rows,
         State.select(State.files, State.archive_digest, State.snapshot_digest)
         .where(State.app == app_id)
-        .tuples()
+        .tuples(),
     ):
         found.update(f["digest"] for f in files or [])
         found.update((archive, snapshot))
     uploads = Upload.select(Upload.id).where(Upload.app == app_id)
     found.update(
         d
-        for (d,) in UploadFile.select(UploadFile.digest)
-        .where(UploadFile.upload.in_(uploads))
-        .tuples()
+        for (d,) in cast(
+            Rows,
+            UploadFile.select(UploadFile.digest).where(UploadFile.upload.in_(uploads)).tuples(),
+        )
     )
     return {d for d in found if isinstance(d, str) and d}
 

@@ -25,7 +25,7 @@ import dataclasses
 import datetime as dt
 import re
 from collections.abc import AsyncIterable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import peewee
@@ -45,6 +45,8 @@ from agentyard.harnesslayer.bundle_models import (
 )
 from agentyard.harnesslayer.models import App, Profile
 from agentyard.harnesslayer.orgs import RESERVED
+
+_M = TypeVar("_M", bound=peewee.Model)  # `locked` keeps the query's model type
 
 UPLOAD_PATH = "/v1/blobs/upload/"
 DOWNLOAD_PATH = "/v1/blobs/download/"
@@ -74,7 +76,7 @@ def _delete_profile_bundles(profile_id: str) -> None:
 profiles.register_cleanup(_delete_profile_bundles)
 
 
-def locked(query: peewee.ModelSelect) -> peewee.ModelSelect:
+def locked(query: peewee.ModelSelect[_M]) -> peewee.ModelSelect[_M]:
     """`query` taking row locks on PostgreSQL; SQLite's write transactions are exclusive."""
     return query if is_sqlite() else query.for_update()
 
