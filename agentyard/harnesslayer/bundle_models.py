@@ -75,6 +75,7 @@ class Version(BaseModel):
     pk = peewee.AutoField()
     id = peewee.CharField(max_length=128)  # ver-<ulid> or chosen at upload
     organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
+    organization_id: str  # peewee's id accessor, declared for type checkers
     app = peewee.ForeignKeyField(App, on_delete="CASCADE")
     app_id: str  # peewee's id accessor, declared for type checkers
     number = peewee.IntegerField()
