@@ -21,6 +21,7 @@ import peewee
 from agentyard.core import clock, ids, jobs, runtime
 from agentyard.core.errors import ApiError
 from agentyard.core.store import db, write
+from agentyard.core.tenancy import found
 from agentyard.harnesslayer import access_groups, apps, channels, history, pages, profiles
 from agentyard.harnesslayer.auth import OrgCaller
 from agentyard.harnesslayer.models import App, Profile
@@ -86,19 +87,20 @@ def session_view(s: Session) -> dict[str, Any]:
 
 
 def find_session(caller: OrgCaller, session_id: str) -> Session:
-    s = (
-        Session.select(Session, App)
-        .join(App)
-        .where(
-            (Session.organization == caller.organization)
-            & (Session.id == session_id)
-            & App.deleted_at.is_null()
-        )
-        .first()
+    return found(
+        (
+            Session.select(Session, App)
+            .join(App)
+            .where(
+                (Session.organization == caller.organization)
+                & (Session.id == session_id)
+                & App.deleted_at.is_null()
+            )
+            .first()
+        ),
+        "session",
+        session_id,
     )
-    if s is None:
-        raise ApiError(404, "not_found", f"No session {session_id}")
-    return s
 
 
 def _new_session(app: App, type_: str, session_id: str | None = None, **extra: Any) -> Session:
@@ -174,22 +176,23 @@ def view(inst: Instance) -> dict[str, Any]:
 
 
 def find(caller: OrgCaller, instance_id: str) -> Instance:
-    inst = (
-        Instance.select(Instance)
-        .join(App)
-        .switch(Instance)
-        .join(Profile, peewee.JOIN.LEFT_OUTER, on=Instance.profile_id == Profile.id)
-        .where(
-            (Instance.id == instance_id)
-            & (Instance.organization == caller.organization)
-            & App.deleted_at.is_null()
-            & Profile.deleted_at.is_null()
-        )
-        .first()
+    return found(
+        (
+            Instance.select(Instance)
+            .join(App)
+            .switch(Instance)
+            .join(Profile, peewee.JOIN.LEFT_OUTER, on=Instance.profile_id == Profile.id)
+            .where(
+                (Instance.id == instance_id)
+                & (Instance.organization == caller.organization)
+                & App.deleted_at.is_null()
+                & Profile.deleted_at.is_null()
+            )
+            .first()
+        ),
+        "instance",
+        instance_id,
     )
-    if inst is None:
-        raise ApiError(404, "not_found", f"No instance {instance_id}")
-    return inst
 
 
 def list_instances(caller: OrgCaller, app_ref: str, page: int, size: int) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from agentyard.core import clock, ids, netguard
 from agentyard.core import webhooks as deliveries
 from agentyard.core.errors import ApiError
 from agentyard.core.store import write
+from agentyard.core.tenancy import found
 from agentyard.harnesslayer import apps
 from agentyard.harnesslayer.auth import OrgCaller
 from agentyard.harnesslayer.models import App, Organization
@@ -78,19 +79,20 @@ def check_headers(headers: dict[str, str] | None) -> None:
 
 def find(caller: OrgCaller, webhook_id: str) -> Webhook:
     """A webhook of a live app of the caller's organization; 404 otherwise."""
-    row = (
-        Webhook.select()
-        .join(App)
-        .where(
-            (Webhook.id == webhook_id)
-            & (App.organization == caller.organization)
-            & (App.deleted_at.is_null())
-        )
-        .first()
+    return found(
+        (
+            Webhook.select()
+            .join(App)
+            .where(
+                (Webhook.id == webhook_id)
+                & (App.organization == caller.organization)
+                & (App.deleted_at.is_null())
+            )
+            .first()
+        ),
+        "webhook",
+        webhook_id,
     )
-    if row is None:
-        raise ApiError(404, "not_found", f"No webhook {webhook_id}")
-    return row
 
 
 def create(caller: OrgCaller, body: dict[str, Any]) -> Webhook:

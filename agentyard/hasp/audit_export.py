@@ -9,7 +9,7 @@ import threading
 from typing import Any
 
 from agentyard.core import audit, timestamping
-from agentyard.core.errors import ApiError
+from agentyard.core.errors import ApiError, not_found
 from agentyard.core.keys import Tenant
 
 CA_PATH = "/v1/audit/tsa/cacert.pem"
@@ -52,4 +52,4 @@ def ca_pem() -> str:
     try:
         return timestamper().ca_certificate_pem()
     except timestamping.TimestampError as exc:
-        raise ApiError(404, "RESOURCE_NOT_FOUND", str(exc)) from exc
+        raise not_found("timestamp CA certificate", message=str(exc)) from exc
