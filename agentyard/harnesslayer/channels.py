@@ -75,20 +75,16 @@ def view(ch: Channel, base_url: str, *, secret: str | None = None) -> dict[str, 
 
 def find(caller: OrgCaller, channel_id: str) -> Channel:
     """A channel of a live app of the caller's organization, by display id; 404 otherwise."""
-    return found(
-        (
-            Channel.select(Channel, App)
-            .join(App)
-            .where(
-                (Channel.id == channel_id)
-                & (App.organization == caller.organization)
-                & App.deleted_at.is_null()
-            )
-            .first()
-        ),
-        "channel",
-        channel_id,
+    query = (
+        Channel.select(Channel, App)
+        .join(App)
+        .where(
+            (Channel.id == channel_id)
+            & (App.organization == caller.organization)
+            & App.deleted_at.is_null()
+        )
     )
+    return found(query.first(), "channel", channel_id)
 
 
 def of_app(app: App, ref: str) -> Channel:

@@ -87,20 +87,16 @@ def session_view(s: Session) -> dict[str, Any]:
 
 
 def find_session(caller: OrgCaller, session_id: str) -> Session:
-    return found(
-        (
-            Session.select(Session, App)
-            .join(App)
-            .where(
-                (Session.organization == caller.organization)
-                & (Session.id == session_id)
-                & App.deleted_at.is_null()
-            )
-            .first()
-        ),
-        "session",
-        session_id,
+    query = (
+        Session.select(Session, App)
+        .join(App)
+        .where(
+            (Session.organization == caller.organization)
+            & (Session.id == session_id)
+            & App.deleted_at.is_null()
+        )
     )
+    return found(query.first(), "session", session_id)
 
 
 def _new_session(app: App, type_: str, session_id: str | None = None, **extra: Any) -> Session:
@@ -176,23 +172,19 @@ def view(inst: Instance) -> dict[str, Any]:
 
 
 def find(caller: OrgCaller, instance_id: str) -> Instance:
-    return found(
-        (
-            Instance.select(Instance)
-            .join(App)
-            .switch(Instance)
-            .join(Profile, peewee.JOIN.LEFT_OUTER, on=Instance.profile_id == Profile.id)
-            .where(
-                (Instance.id == instance_id)
-                & (Instance.organization == caller.organization)
-                & App.deleted_at.is_null()
-                & Profile.deleted_at.is_null()
-            )
-            .first()
-        ),
-        "instance",
-        instance_id,
+    query = (
+        Instance.select(Instance)
+        .join(App)
+        .switch(Instance)
+        .join(Profile, peewee.JOIN.LEFT_OUTER, on=Instance.profile_id == Profile.id)
+        .where(
+            (Instance.id == instance_id)
+            & (Instance.organization == caller.organization)
+            & App.deleted_at.is_null()
+            & Profile.deleted_at.is_null()
+        )
     )
+    return found(query.first(), "instance", instance_id)
 
 
 def list_instances(caller: OrgCaller, app_ref: str, page: int, size: int) -> dict[str, Any]:

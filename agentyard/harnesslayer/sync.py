@@ -109,20 +109,16 @@ def conflict_view(row: Conflict) -> dict[str, Any]:
 
 
 def find(caller: OrgCaller, sync_id: str) -> SyncJob:
-    return found(
-        (
-            SyncJob.select(SyncJob)
-            .join(App)
-            .where(
-                (SyncJob.id == sync_id)
-                & (App.organization == caller.organization)
-                & App.deleted_at.is_null()
-            )
-            .first()
-        ),
-        "sync job",
-        sync_id,
+    query = (
+        SyncJob.select(SyncJob)
+        .join(App)
+        .where(
+            (SyncJob.id == sync_id)
+            & (App.organization == caller.organization)
+            & App.deleted_at.is_null()
+        )
     )
+    return found(query.first(), "sync job", sync_id)
 
 
 def list_page(caller: OrgCaller, app_ref: str, page: int, size: int) -> dict[str, Any]:

@@ -79,20 +79,16 @@ def check_headers(headers: dict[str, str] | None) -> None:
 
 def find(caller: OrgCaller, webhook_id: str) -> Webhook:
     """A webhook of a live app of the caller's organization; 404 otherwise."""
-    return found(
-        (
-            Webhook.select()
-            .join(App)
-            .where(
-                (Webhook.id == webhook_id)
-                & (App.organization == caller.organization)
-                & (App.deleted_at.is_null())
-            )
-            .first()
-        ),
-        "webhook",
-        webhook_id,
+    query = (
+        Webhook.select()
+        .join(App)
+        .where(
+            (Webhook.id == webhook_id)
+            & (App.organization == caller.organization)
+            & (App.deleted_at.is_null())
+        )
     )
+    return found(query.first(), "webhook", webhook_id)
 
 
 def create(caller: OrgCaller, body: dict[str, Any]) -> Webhook:
