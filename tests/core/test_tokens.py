@@ -109,3 +109,22 @@ def test_parse_keys():
         tokens.parse_keys("short", label="form keys")
     with pytest.raises(ValueError, match="at least one key"):
         Signer([])
+
+
+def test_blob_token_errors_are_blob_and_token_errors():
+    from agentyard.core import blobs
+
+    signer = blobs.Signer([NEW])
+    token = signer.sign("blob-upload", {}, 10, now=NOW)
+    cases = [
+        (lambda: signer.verify(token, "blob-download", now=NOW), blobs.WrongPurposeError),
+        (lambda: signer.verify(token, "blob-upload", now=NOW + 10), blobs.ExpiredTokenError),
+        (lambda: signer.verify(token[:-2], "blob-upload", now=NOW), blobs.InvalidTokenError),
+    ]
+    for call, blob_error in cases:
+        with pytest.raises(blob_error) as info:
+            call()
+        assert isinstance(info.value, blobs.BlobError) and isinstance(info.value, TokenError)
+    with pytest.raises(tokens.WrongPurposeError):
+        signer.verify(token, "blob-download", now=NOW)
+    assert blobs.TokenError is not TokenError and issubclass(blobs.TokenError, TokenError)

@@ -12,7 +12,7 @@ its modules, one per concept:
 - `secret`: the signing key persisted in `core_blob_secret` when none is configured
   (`AGENTYARD_BLOB_SIGNING_KEY`: comma-separated secrets, the first signs, all verify).
 - `signing`: `sign(purpose, claims, ttl)` / `verify(token, purpose)`, `agentyard.core.tokens`
-  under the blob domain; the token errors are `agentyard.core.tokens`'s.
+  under the blob domain; its errors are both `BlobError`s and `agentyard.core.tokens` errors.
 - `uploads`: manifests (`declare`, `DeclaredFile`), `Spool`, `upload_token` / `receive` /
   `receive_spool`, `missing`, `download_token` / `redeem_download`.
 - `archives`: deterministic `build_archive`, strict `read_archive`.
@@ -54,10 +54,14 @@ from agentyard.core.blobs.errors import (
     ArchiveError,
     BlobError,
     BlobNotFoundError,
+    ExpiredTokenError,
     HashMismatchError,
+    InvalidTokenError,
     ManifestError,
     RefusedURLError,
+    TokenError,
     TooLargeError,
+    WrongPurposeError,
 )
 from agentyard.core.blobs.secret import SIGNING_SECRET_NAME, BlobSecret, signing_keys
 from agentyard.core.blobs.secret import _secrets as _secrets
@@ -91,14 +95,7 @@ from agentyard.core.blobs.uploads import (
     upload_token,
 )
 from agentyard.core.blobs.urls import FETCH_TIMEOUT, fetch, fetch_allowed, read_url, token_from_url
-from agentyard.core.tokens import (
-    MAX_TOKEN_LENGTH,
-    MIN_SECRET_LENGTH,
-    ExpiredTokenError,
-    InvalidTokenError,
-    TokenError,
-    WrongPurposeError,
-)
+from agentyard.core.tokens import MAX_TOKEN_LENGTH, MIN_SECRET_LENGTH
 
 InvalidToken = InvalidTokenError
 ExpiredToken = ExpiredTokenError

@@ -1,11 +1,16 @@
-"""The errors of blob storage, manifests, archives and URL fetching (token errors are
-`agentyard.core.tokens`'s, re-exported by the package)."""
+"""The errors of blob storage, manifests, archives, URL fetching and blob tokens.
+
+The token errors are both `BlobError`s and the matching `agentyard.core.tokens` errors, so
+`except blobs.TokenError` and `except tokens.TokenError` both catch a refused blob URL token.
+"""
 
 from __future__ import annotations
 
+from agentyard.core import tokens
+
 
 class BlobError(Exception):
-    """Base of this module's errors."""
+    """Base of the blob package's errors."""
 
 
 class BlobNotFoundError(BlobError, LookupError):
@@ -31,3 +36,34 @@ class ArchiveError(BlobError, ValueError):
 class RefusedURLError(BlobError, ValueError):
     """A URL is neither one of agentyard's own blob URLs nor allowed by configuration, or
     fetching it failed."""
+
+
+class TokenError(BlobError, tokens.TokenError):
+    """A signed token was not accepted."""
+
+
+class InvalidTokenError(TokenError, tokens.InvalidTokenError):
+    """Malformed, tampered with, or signed with an unknown key."""
+
+
+class WrongPurposeError(InvalidTokenError, tokens.WrongPurposeError):
+    """Genuine, but signed for another purpose."""
+
+
+class ExpiredTokenError(TokenError, tokens.ExpiredTokenError):
+    """Genuine and for this purpose, but past its expiry."""
+
+
+_AS_BLOB_ERROR: dict[type[tokens.TokenError], type[TokenError]] = {
+    tokens.TokenError: TokenError,
+    tokens.InvalidTokenError: InvalidTokenError,
+    tokens.WrongPurposeError: WrongPurposeError,
+    tokens.ExpiredTokenError: ExpiredTokenError,
+}
+
+
+def as_blob_error(exc: tokens.TokenError) -> TokenError:
+    """The blob token error matching a `tokens` error (same message)."""
+    if isinstance(exc, TokenError):
+        return exc
+    return _AS_BLOB_ERROR.get(type(exc), TokenError)(*exc.args)

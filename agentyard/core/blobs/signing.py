@@ -1,5 +1,6 @@
 """Blob URL tokens: `agentyard.core.tokens` under the blob domain and the blob signing keys
-(configured, else the persisted one). Tokens signed before the split verify unchanged."""
+(configured, else the persisted one), raising the blob token errors. Tokens signed before the
+signer moved to `agentyard.core.tokens` verify unchanged."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agentyard.core import tokens
+from agentyard.core.blobs.errors import as_blob_error
 from agentyard.core.blobs.secret import signing_keys
 
 PURPOSE_UPLOAD = "blob-upload"
@@ -19,6 +21,13 @@ class Signer(tokens.Signer):
 
     def __init__(self, keys: Sequence[bytes], *, domain: bytes = TOKEN_DOMAIN) -> None:
         super().__init__(keys, domain=domain)
+
+    def verify(self, token: str, purpose: str, *, now: float | None = None) -> dict[str, Any]:
+        """The claims of a genuine, unexpired token for `purpose`; the blob token errors."""
+        try:
+            return super().verify(token, purpose, now=now)
+        except tokens.TokenError as exc:
+            raise as_blob_error(exc) from None
 
 
 def signer() -> Signer:

@@ -28,12 +28,12 @@ from agentyard.core.blobs.configuration import config, store
 from agentyard.core.blobs.errors import (
     BlobNotFoundError,
     HashMismatchError,
+    InvalidTokenError,
     ManifestError,
     TooLargeError,
 )
 from agentyard.core.blobs.signing import PURPOSE_DOWNLOAD, PURPOSE_UPLOAD, sign, verify
 from agentyard.core.blobs.storage import DIGEST_SHAPE, BlobStore, check_digest
-from agentyard.core.tokens import InvalidTokenError
 
 MAX_NAME_LENGTH = 512
 
