@@ -15,6 +15,7 @@ from agentyard.config import Settings
 from agentyard.core import netguard, tokens
 from agentyard.core.blobs.storage import BlobStore, FileBlobStore
 
+# The environment variables (read by agentyard.config.Settings; the names stay for callers).
 SIGNING_KEY_ENV = "AGENTYARD_BLOB_SIGNING_KEY"
 MAX_FILE_BYTES_ENV = "AGENTYARD_BLOB_MAX_FILE_BYTES"
 MAX_ARCHIVE_BYTES_ENV = "AGENTYARD_BLOB_MAX_ARCHIVE_BYTES"
