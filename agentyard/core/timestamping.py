@@ -34,7 +34,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import os
 import re
 import secrets
 from abc import ABC, abstractmethod
@@ -52,6 +51,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from agentyard.config import Settings
 from agentyard.core import clock, keys_at_rest
 from agentyard.core.migrations import Migration, create_tables, register
 from agentyard.core.store import BaseModel, connection, write
@@ -762,15 +762,19 @@ def make_timestamper(
 
 def timestamper_from_env(environ: Mapping[str, str] | None = None) -> Timestamper:
     """`make_timestamper()` from AGENTYARD_TSA, _URL, _CACERT_URL, _CA_FILE and _TIMEOUT."""
-    env = os.environ if environ is None else environ
+    return timestamper_from_settings(Settings.from_env(environ))
+
+
+def timestamper_from_settings(settings: Settings) -> Timestamper:
+    """`make_timestamper()` from the `tsa*` settings (the CA file is read now)."""
     ca_pem = None
-    if env.get(CA_FILE_ENV):
-        with open(env[CA_FILE_ENV], encoding="ascii") as handle:
+    if settings.tsa_ca_file:
+        with open(settings.tsa_ca_file, encoding="ascii") as handle:
             ca_pem = handle.read()
     return make_timestamper(
-        env.get(KIND_ENV) or "offline",
-        env.get(URL_ENV) or None,
-        cacert_url=env.get(CACERT_URL_ENV) or None,
+        settings.tsa,
+        settings.tsa_url,
+        cacert_url=settings.tsa_cacert_url,
         ca_pem=ca_pem,
-        timeout=float(env.get(TIMEOUT_ENV) or DEFAULT_TIMEOUT),
+        timeout=settings.tsa_timeout_seconds,
     )

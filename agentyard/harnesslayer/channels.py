@@ -10,12 +10,12 @@ dropped once the channel is gone.
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from typing import Any
 
 import peewee
 
+from agentyard.config import Settings
 from agentyard.core import clock, ids
 from agentyard.core import webhooks as deliveries
 from agentyard.core.errors import ApiError
@@ -43,7 +43,7 @@ def use_sendblue_base_url(url: str | None) -> None:
 
 
 def sendblue_base_url() -> str:
-    return _sendblue_base_url or os.environ.get("AGENTYARD_SENDBLUE_BASE_URL") or DEFAULT_BASE_URL
+    return _sendblue_base_url or Settings.from_env().sendblue_base_url or DEFAULT_BASE_URL
 
 
 def view(ch: Channel, base_url: str, *, secret: str | None = None) -> dict[str, Any]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
 import threading
 from typing import Any
 
+from agentyard.config import Settings
 from agentyard.core import audit, timestamping
 from agentyard.core.errors import ApiError
 from agentyard.core.keys import Tenant
@@ -31,7 +31,7 @@ def timestamper() -> timestamping.Timestamper:
 def ca_url(surface_base: str) -> str:
     """Where verifiers fetch the TSA's CA: AGENTYARD_TSA_CACERT_URL, else this server (https,
     which HASP's verifier requires)."""
-    configured = os.environ.get(timestamping.CACERT_URL_ENV)
+    configured = Settings.from_env().tsa_cacert_url
     if configured:
         return configured
     base = surface_base.rstrip("/")
