@@ -1,6 +1,6 @@
-"""RFC 3161 timestamping: anchors for HASP signed audit exports.
+"""RFC 3161 timestamping: anchors for signed audit exports (HASP's: `agentyard.hasp.audit_format`).
 
-`audit.export(timestamp=...)` needs an RFC 3161 `TimeStampResp` over the ASCII bytes of the
+`hasp.audit_format.export(timestamp=...)` needs an RFC 3161 `TimeStampResp` over the ASCII bytes of the
 export's chain head hash; HASP's verifier (github.com/UseHasp/verify, `src/checks/tsa.js`)
 rejects an export without one and checks it with
 `openssl ts -verify -in <tsr> -CAfile <tsa_cacert_url body> -data <anchored_data>`.
@@ -583,8 +583,8 @@ class Timestamper(ABC):
         """An audit-export `tsa_anchor_chain` item over the ASCII bytes of `chain_head_hash`.
 
         Returns `tsa_url`, `tsa_cacert_url`, `tsa_tsr_base64`, `anchored_data` and
-        `anchored_at` (`audit.export` adds `checkpoint_after_entry`). Use it as
-        `audit.export(..., timestamp=functools.partial(ts.anchor, cacert_url=...))`.
+        `anchored_at` (`audit_format.export` adds `checkpoint_after_entry`). Use it as
+        `audit_format.export(..., timestamp=functools.partial(ts.anchor, cacert_url=...))`.
         """
         if not isinstance(chain_head_hash, str) or not _HEX64.fullmatch(chain_head_hash):
             raise TimestampError("chain_head_hash must be 64 lowercase hex characters")
