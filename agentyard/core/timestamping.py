@@ -1,6 +1,6 @@
-"""RFC 3161 timestamping: anchors for signed audit exports (HASP's: `agentyard.hasp.audit_format`).
+"""RFC 3161 timestamping: anchors for signed audit exports (HASP's: hasp.audit_format).
 
-`hasp.audit_format.export(timestamp=...)` needs an RFC 3161 `TimeStampResp` over the ASCII bytes of the
+`audit_format.export(timestamp=...)` needs an RFC 3161 `TimeStampResp` over the ASCII bytes of the
 export's chain head hash; HASP's verifier (github.com/UseHasp/verify, `src/checks/tsa.js`)
 rejects an export without one and checks it with
 `openssl ts -verify -in <tsr> -CAfile <tsa_cacert_url body> -data <anchored_data>`.
