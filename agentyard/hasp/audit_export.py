@@ -10,7 +10,7 @@ from typing import Any
 
 from agentyard.config import Settings
 from agentyard.core import audit, timestamping
-from agentyard.core.errors import ApiError
+from agentyard.core.errors import ApiError, not_found
 from agentyard.core.keys import Tenant
 from agentyard.hasp import audit_format
 
@@ -54,4 +54,4 @@ def ca_pem() -> str:
     try:
         return timestamper().ca_certificate_pem()
     except timestamping.TimestampError as exc:
-        raise ApiError(404, "RESOURCE_NOT_FOUND", str(exc)) from exc
+        raise not_found("timestamp CA certificate", message=str(exc)) from exc
