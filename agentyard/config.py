@@ -53,6 +53,9 @@ class Settings:
     hasp_requests_per_minute: int = 60
     hasp_credit_allotment: int = 10_000_000
     hasp_phi_timeout_seconds: float = 10.0
+    phi_scan_processes: int = 2
+    phi_cache_entries: int = 4096
+    phi_cache_key: str | None = field(default=None, repr=False)
     llm_provider: str = "offline"
     llm_base_url: str | None = None
     llm_api_key: str | None = None
@@ -87,6 +90,9 @@ class Settings:
             "hasp_requests_per_minute": _int("AGENTYARD_HASP_REQUESTS_PER_MINUTE", 60),
             "hasp_credit_allotment": _int("AGENTYARD_HASP_CREDIT_ALLOTMENT", 10_000_000),
             "hasp_phi_timeout_seconds": _float("AGENTYARD_HASP_PHI_TIMEOUT_SECONDS", 10.0),
+            "phi_scan_processes": _int("AGENTYARD_PHI_SCAN_PROCESSES", 2),
+            "phi_cache_entries": _int("AGENTYARD_PHI_CACHE_ENTRIES", 4096),
+            "phi_cache_key": os.environ.get("AGENTYARD_PHI_CACHE_KEY") or None,
             **_llm_from_env(),
             "jobs_queue": os.environ.get("AGENTYARD_JOBS_QUEUE") or "agentyard",
             "jobs_workers": _int("AGENTYARD_JOBS_WORKERS", 1),
