@@ -145,12 +145,16 @@ def distinct_prompt(n: int) -> str:
 
 
 CONVERSATION_TURNS = 10
+CONVERSATIONS_AT_ONCE = 8
 
 
 def conversation_messages(n: int) -> list[dict[str, Any]]:
-    """Request ``n`` of a run of 10-turn conversations: conversation ``n // 10`` (its own
-    note) at turn ``n % 10 + 1``, with the whole history re-sent as clients do."""
-    conversation, turn = divmod(n, CONVERSATION_TURNS)
+    """Request ``n`` of a run of 10-turn conversations, 8 at a time (requests in flight
+    together belong to different conversations): each opens with its own note and re-sends
+    the whole history on every turn, as clients do."""
+    rnd, slot = divmod(n, CONVERSATIONS_AT_ONCE)
+    block, turn = divmod(rnd, CONVERSATION_TURNS)
+    conversation = block * CONVERSATIONS_AT_ONCE + slot
     messages: list[dict[str, Any]] = [
         {"role": "user", "content": distinct_prompt(10_000 + conversation)}
     ]
@@ -475,7 +479,13 @@ def litellm_proxy(fake: Any, tmp: Path) -> Iterator[Target | None]:
         "  turn_off_message_logging: true\n"
     )
     port = free_port()
-    env = {**os.environ, "LITELLM_LOG": "ERROR", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    master_key = f"sk-{secrets.token_hex(32)}"  # the proxy refuses to start without one
+    env = {
+        **os.environ,
+        "LITELLM_LOG": "ERROR",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "LITELLM_MASTER_KEY": master_key,
+    }
     server = Server(
         "litellm",
         [str(exe), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
@@ -487,10 +497,12 @@ def litellm_proxy(fake: Any, tmp: Path) -> Iterator[Target | None]:
         try:
             server.wait_ready(f"{base}/health/liveliness", timeout=180)
         except Exception as exc:
-            print(f"LiteLLM rows skipped: the proxy did not start ({exc})")
+            print(f"LiteLLM rows skipped: the proxy did not start (...{str(exc)[-600:]})")
             yield None
             return
-        target = Target("LiteLLM proxy", f"{base}/v1/messages", {"x-api-key": "unused"})
+        target = Target(
+            "LiteLLM proxy", f"{base}/v1/messages", {"Authorization": f"Bearer {master_key}"}
+        )
         r = httpx.post(target.url, headers=target.headers, json=body(False), timeout=60)
         if r.status_code != 200:
             print(f"LiteLLM rows skipped: /v1/messages answered {r.status_code}: {r.text[:200]}")

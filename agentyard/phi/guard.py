@@ -23,18 +23,28 @@ codes ("K21.9" as a licence) flag negative sentences; from 0.45 phone numbers wi
 context word are lost (telephone recall 0.41).
 
 Fail closed: any analyzer exception raises `PhiScanError` and a scan that overruns its
-timeout raises `PhiScanTimeoutError`; no partial result is ever returned. Thread-safe: the
-guard is shared by the gateway's thread pool; the spaCy pipeline runs one text at a time
-under a lock (it gains nothing from threads and is not documented as thread-safe), the regex
-recognizers run concurrently.
+timeout raises `PhiScanTimeoutError`; no partial result is ever returned.
+
+Where scans run: by default in a `ScannerPool` of scanner processes (setting
+``phi_scan_processes``, 2), so scans use every core and one request's texts are scanned
+concurrently; a dead or overrunning scanner fails the request and is replaced. With
+``processes=0`` (or an explicit ``analyzer``) scans run in this process's worker threads, the
+spaCy pipeline one text at a time under a lock, the regex recognizers concurrently.
+
+Each distinct text is scanned once: findings are cached by a keyed digest of the text
+(`agentyard.phi.cache`; setting ``phi_cache_entries``), so a system prompt or a conversation's
+history re-sent on every turn costs a digest, not a scan.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -115,6 +125,8 @@ class Guard:
         self._nlp_lock = threading.Lock()
         self._build_lock = threading.Lock()
         self._workers = ScanWorkers(workers)
+        self._inflight: dict[bytes, Future] = {}  # digest -> scan in progress
+        self._inflight_lock = threading.Lock()
         self.pool = ScannerPool(processes, threshold) if processes > 0 else None
         if self.pool is None and analyzer is None:
             self._analyzer = self.analyzer  # load now, as before: not inside a request's timeout
@@ -185,13 +197,53 @@ class Guard:
             else:
                 todo.setdefault(text, []).append(i)
         if todo:
-            pending = list(todo)
-            for text, found in zip(pending, self._scan(pending, timeout), strict=True):
-                if self.cache is not None:
-                    self.cache.put(text, found)
+            for text, found in self._scan_once(list(todo), timeout).items():
                 for i in todo[text]:
                     out[i] = list(found)
         return [found if found is not None else [] for found in out]
+
+    def _scan_once(self, texts: list[str], timeout: float) -> dict[str, list[Finding]]:
+        """Scan ``texts`` (distinct, not cached); a text another request is scanning right now
+        is waited for instead of scanned twice (its failure fails this request too)."""
+        if self.cache is None:
+            return dict(zip(texts, self._scan(texts, timeout), strict=True))
+        deadline = time.monotonic() + timeout
+        own: list[tuple[str, bytes, Future]] = []
+        waits: list[tuple[str, Future]] = []
+        with self._inflight_lock:
+            for text in texts:
+                digest = self.cache.digest(text)
+                future = self._inflight.get(digest)
+                if future is None:
+                    future = self._inflight[digest] = Future()
+                    own.append((text, digest, future))
+                else:
+                    waits.append((text, future))
+        out: dict[str, list[Finding]] = {}
+        try:
+            if own:
+                scanned = self._scan([text for text, _, _ in own], timeout)
+                for (text, _, future), found in zip(own, scanned, strict=True):
+                    self.cache.put(text, found)
+                    future.set_result(found)
+                    out[text] = found
+        except BaseException as exc:
+            for _, _, future in own:
+                if not future.done():
+                    future.set_exception(PhiScanError("PHI scan failed in another request"))
+            raise exc
+        finally:
+            with self._inflight_lock:
+                for _, digest, _ in own:
+                    self._inflight.pop(digest, None)
+        for text, future in waits:
+            try:
+                out[text] = future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except FutureTimeout:
+                raise PhiScanTimeoutError(f"PHI scan did not finish within {timeout:g} s") from None
+            except PhiScanError as exc:
+                raise PhiScanError("PHI scan failed") from exc
+        return out
 
     def analyze(self, text: str, timeout: float = DEFAULT_TIMEOUT) -> list[Finding]:
         """Non-overlapping findings in ``text``, sorted by position. Fails closed."""

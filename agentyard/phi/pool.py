@@ -2,7 +2,9 @@
 
 One Python process scans on one core at a time (spaCy and the regex recognizers hold the GIL),
 so the guard hands scans to a small pool of *scanner processes*, each with its own analyzer.
-The texts of one request are spread over the idle scanners and scanned concurrently.
+The texts of one request are spread over the idle scanners and scanned concurrently; when
+there are at least two idle scanners per text, each text's scan is split in two halves (spaCy
+NER | pattern recognizers, `agentyard.phi.scan`) run on two scanners at once.
 
 Fail closed: a scanner that dies (EOF on its pipe) or overruns the deadline is killed and
 replaced in the background; the request gets `PhiScanError` / `PhiScanTimeoutError` (the
@@ -25,17 +27,19 @@ from multiprocessing.connection import Connection
 
 from agentyard.phi.errors import PhiScanError, PhiScanTimeoutError
 from agentyard.phi.findings import Finding
+from agentyard.phi.scan import HALVES, RawResult, merge_halves
 
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 180.0  # seconds for a scanner to load its engine
+FULL = "full"  # a job's scan: whole texts, or one half of a split scan (`scan.HALVES`)
 
 
 def _scanner_main(conn: Connection, threshold: float) -> None:
     """A scanner process: build the analyzer, say ready, then answer ``[text, ...]`` lists."""
     try:
         from agentyard.phi.engine import build_analyzer
-        from agentyard.phi.scan import scan_text
+        from agentyard.phi.scan import scan_half, scan_text
 
         analyzer = build_analyzer()
     except BaseException as exc:  # reported to the parent, which fails closed
@@ -44,19 +48,23 @@ def _scanner_main(conn: Connection, threshold: float) -> None:
     conn.send(("ready", None))
     while True:
         try:
-            texts = conn.recv()
+            job = conn.recv()
         except (EOFError, OSError, KeyboardInterrupt):
             return
-        if texts is None:
+        if job is None:
             return
+        half, texts = job
         try:
-            out = [
-                [
-                    (f.entity_type, f.start, f.end, f.score)
-                    for f in scan_text(analyzer, t, threshold)
+            if half == FULL:
+                out = [
+                    [
+                        (f.entity_type, f.start, f.end, f.score)
+                        for f in scan_text(analyzer, t, threshold)
+                    ]
+                    for t in texts
                 ]
-                for t in texts
-            ]
+            else:
+                out = [scan_half(analyzer, t, threshold, half) for t in texts]
         except Exception as exc:  # the message names the exception type only, never text
             conn.send(("error", type(exc).__name__))
             continue
@@ -180,7 +188,7 @@ class ScannerPool:
             return []
         deadline = time.monotonic() + timeout
         scanners = [self._checkout(deadline)]
-        while len(scanners) < len(texts):
+        while len(scanners) < 2 * len(texts):
             try:
                 s = self._idle.get_nowait()
             except queue.Empty:
@@ -189,18 +197,26 @@ class ScannerPool:
                 scanners.append(s)
             else:
                 self._retire(s)
-        batches = _balance(texts, len(scanners))
-        sent: list[tuple[_Scanner, list[int]]] = []
+        if len(scanners) >= 2 * len(texts):
+            # Enough idle scanners: each text's NER and pattern halves run on two cores.
+            jobs = [(half, [i]) for i in range(len(texts)) for half in HALVES]
+        else:
+            jobs = [(FULL, batch) for batch in _balance(texts, len(scanners))]
+        for s in scanners[len(jobs) :]:
+            self._idle.put(s)
+        scanners = scanners[: len(jobs)]
+        sent: list[tuple[_Scanner, str, list[int]]] = []
         error: PhiScanError | None = None
-        for s, batch in zip(scanners, batches, strict=True):
+        for s, (half, batch) in zip(scanners, jobs, strict=True):
             try:
-                s.conn.send([texts[i] for i in batch])
-                sent.append((s, batch))
+                s.conn.send((half, [texts[i] for i in batch]))
+                sent.append((s, half, batch))
             except (OSError, ValueError):
                 error = error or PhiScanError("PHI scanner process died")
                 self._retire(s)
         results: list[list[Finding] | None] = [None] * len(texts)
-        for s, batch in sent:
+        halves: dict[int, list[list[RawResult]]] = {}
+        for s, half, batch in sent:
             try:
                 if not s.conn.poll(max(0.0, deadline - time.monotonic())):
                     error = error or PhiScanTimeoutError(
@@ -218,10 +234,19 @@ class ScannerPool:
                 error = error or PhiScanError(f"PHI scan failed: {payload}")
                 continue
             for i, found in zip(batch, payload, strict=True):
-                results[i] = [Finding(*f) for f in found]
+                if half == FULL:
+                    results[i] = [Finding(*f) for f in found]
+                else:
+                    halves.setdefault(i, []).append([tuple(r) for r in found])
         if error is not None:
             raise error
-        return [r if r is not None else [] for r in results]
+        for i, parts in halves.items():
+            if len(parts) != len(HALVES):  # cannot happen without an error above
+                raise PhiScanError("PHI scan incomplete")
+            results[i] = merge_halves(texts[i], parts)
+        if any(r is None for r in results):
+            raise PhiScanError("PHI scan incomplete")
+        return results  # type: ignore[return-value]
 
 
 def _balance(texts: list[str], n: int) -> list[list[int]]:

@@ -118,3 +118,58 @@ def test_cache_from_settings():
     )
     assert isinstance(keyed.store, TieredFindingsCache) and keyed.key == b"secret"
     assert "secret" not in repr(Settings(phi_cache_key="secret"))
+
+
+def test_concurrent_requests_scan_a_block_once(guard):
+    import threading
+    import time
+
+    class SlowCountingGuard(CountingGuard):
+        def _scan(self, texts, timeout):
+            time.sleep(0.3)  # long enough for the other request to arrive meanwhile
+            return super()._scan(texts, timeout)
+
+    g = SlowCountingGuard(guard.analyzer, KeyedCache(MemoryFindingsCache(16)))
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(g.analyze(NOTE, timeout=30)))
+        for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert g.scanned == [NOTE]
+    assert len(results) == 4 and all(r == results[0] for r in results)
+
+
+def test_a_failed_scan_fails_the_requests_waiting_for_it(guard):
+    import threading
+    import time
+
+    import pytest
+
+    from agentyard.phi.errors import PhiScanError
+
+    class FailingGuard(CountingGuard):
+        def _scan(self, texts, timeout):
+            time.sleep(0.3)
+            raise PhiScanError("scanner died")
+
+    g = FailingGuard(guard.analyzer, KeyedCache(MemoryFindingsCache(16)))
+    errors = []
+
+    def request():
+        try:
+            g.analyze(NOTE, timeout=30)
+        except PhiScanError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=request) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(errors) == 3  # nobody got findings, nobody got an empty result
+    with pytest.raises(PhiScanError):
+        g.analyze(NOTE, timeout=30)  # nothing was cached

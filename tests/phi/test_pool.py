@@ -63,3 +63,20 @@ def test_pool_waits_for_a_free_scanner_within_the_timeout(pool_guard):
     finally:
         for s in scanners:
             pool_guard.pool._idle.put(s)
+
+
+def test_split_scan_halves_merge_to_the_full_scan(guard):
+    from agentyard.phi.scan import HALVES, merge_halves, scan_half, scan_text
+    from tests.phi.corpus import load
+
+    analyzer = guard.analyzer
+    for sample in load()[::3]:
+        text = sample.text
+        halves = [scan_half(analyzer, text, guard.threshold, h) for h in HALVES]
+        assert merge_halves(text, halves) == scan_text(analyzer, text, guard.threshold), text
+
+
+def test_pool_single_text_is_split_over_two_scanners(guard, pool_guard):
+    wait_for_scanners(pool_guard, 2)
+    for text in TEXTS[:3]:
+        assert pool_guard.analyze(text, timeout=60) == guard.analyze(text, timeout=60)
