@@ -1,4 +1,4 @@
-"""Per-tenant, hash-chained, Ed25519-signed audit log, exportable in HASP's signed format 1.0.
+"""Per-tenant, hash-chained, Ed25519-signed audit log (the chain HASP's signed export carries).
 
 Every entry carries the twelve HASP integrity columns (`INTEGRITY_FIELDS`), its `prev_hash`
 (the tenant's previous entry's `hash`; 64 zeros for the first) and `hash`, the lowercase
@@ -6,8 +6,9 @@ SHA-256 hex of the JSON array of those twelve columns in order (`prev_hash` is n
 encoded as HASP's verifier (github.com/UseHasp/verify, `src/hash.js`, `src/canonical.js`)
 re-encodes it: `JSON.stringify` of the array, no whitespace, `/` and non-ASCII literal, and
 `metadata` recursively key-sorted. `signature` is `"ed25519:" + base64(Ed25519(hash hex as
-ASCII))` under the tenant's signing key. `export()` emits the signed envelope that
-`hasp-verify` checks; `published_keys()` is the document its `--keys-file` reads.
+ASCII))` under the tenant's signing key. HASP's signed export (the envelope `hasp-verify`
+checks) is built from these entries by `agentyard.hasp.audit_format`; `published_keys()` is
+the document its `--keys-file` reads.
 
 Canonical metadata. The verifier parses the export with `JSON.parse` and re-encodes metadata in
 JavaScript, so `append()` stores metadata exactly as JavaScript will see it: numbers as
@@ -35,9 +36,7 @@ Signing keys. One Ed25519 key per tenant (`core_audit_key`), created on first us
 environment variable `AGENTYARD_AUDIT_KEY_PASSPHRASE` when that is set at key creation (and then
 needed to sign), otherwise stored unencrypted: protect the database accordingly.
 
-Not implemented: key rotation (rows carry `key_id`/`status` so it can be added), RFC 3161
-anchoring (`export(timestamp=...)` accepts a caller's TSA; without one `tsa_anchor_chain` is
-`[]`, which `hasp-verify` 1.0.x rejects in its schema preflight even with `--skip-tsa`).
+Not implemented: key rotation (rows carry `key_id`/`status` so it can be added).
 """
 
 from __future__ import annotations
@@ -51,7 +50,7 @@ import json
 import math
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -67,7 +66,6 @@ from agentyard.core.keys import Tenant
 from agentyard.core.migrations import Migration, create_tables, register
 from agentyard.core.store import BaseModel, connection, is_sqlite, write
 
-SCHEMA_VERSION = "1.0"
 ZERO_HASH = "0" * 64
 INTEGRITY_FIELDS = (
     "user_id",
@@ -681,96 +679,3 @@ def verify_chain(tenant: Tenant) -> VerifyResult:
         if max_seq > (latest.seq if latest else 0):
             return broken(None, "head_mismatch", f"entry seq {max_seq} lies past the chain head")
     return VerifyResult(True, count, head_hash)
-
-
-# --- export ---------------------------------------------------------------------------------
-
-
-def _instant(name: str, value: dt.datetime | str) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        return clock.to_naive(value) if value.tzinfo is not None else value
-    try:
-        return clock.parse(value)
-    except (ValueError, AttributeError) as exc:
-        raise AuditError(f"{name} must be an RFC 3339 timestamp") from exc
-
-
-def export(
-    tenant: Tenant,
-    from_: dt.datetime | str,
-    to: dt.datetime | str,
-    exported_by: str,
-    *,
-    keys_url: str | None = None,
-    timestamp: Callable[[str], Mapping[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """The tenant's entries with `from_ <= created_at <= to` as a HASP signed export 1.0.
-
-    `keys_url` (https) is where `published_keys()` is served; verifiers fetch it unless given
-    `--keys-file`. `timestamp(chain_head_hash)` may return an RFC 3161 anchor
-    (`tsa_url`, `tsa_cacert_url`, `tsa_tsr_base64`, extra keys kept) over the ASCII head hash;
-    it becomes the one `tsa_anchor_chain` item. Without it the chain is `[]`.
-    """
-    start, end = _instant("from", from_), _instant("to", to)
-    if end < start:
-        raise AuditError("to must not be before from")
-    if keys_url is not None and not keys_url.startswith("https://"):
-        raise AuditError("keys_url must be an https URL")
-    with connection():
-        entries = list(
-            AuditEntry.select()
-            .where(
-                (AuditEntry.tenant == tenant.id)
-                & (AuditEntry.created_at >= start)
-                & (AuditEntry.created_at <= end)
-            )
-            .order_by(AuditEntry.seq)
-        )
-        key_ids = {e.key_id for e in entries}
-        if len(key_ids) > 1:
-            raise AuditError("the range spans several signing keys; export it in parts")
-        key = AuditKey.get_by_id(key_ids.pop()) if key_ids else signing_key(tenant)
-        if entries:
-            head = entries[-1].hash
-        else:
-            before = (
-                AuditEntry.select(AuditEntry.hash)
-                .where((AuditEntry.tenant == tenant.id) & (AuditEntry.created_at <= end))
-                .order_by(AuditEntry.seq.desc())
-                .first()
-            )
-            head = before.hash if before else ZERO_HASH
-    anchors: list[dict[str, Any]] = []
-    if timestamp is not None and entries:
-        token = dict(timestamp(head))
-        missing = {"tsa_url", "tsa_cacert_url", "tsa_tsr_base64"} - token.keys()
-        if missing:
-            raise AuditError(f"timestamp() result lacks {', '.join(sorted(missing))}")
-        anchors.append({"checkpoint_after_entry": len(entries), **token, "anchored_data": head})
-    verification: dict[str, Any] = {
-        "algo": "ed25519",
-        "public_key_pem": key.public_key_pem,
-        "key_id": key.id,
-    }
-    if keys_url is not None:
-        verification["keys_url"] = keys_url
-    verification.update(
-        {
-            "key_published_at": clock.iso(key.published_at),
-            "chain_head_hash": head,
-            "tsa_anchor_chain": anchors,
-        }
-    )
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "export": {
-            "tenant": tenant.name,
-            "tenant_id": tenant.id,
-            "range": {"from": clock.iso(start), "to": clock.iso(end)},
-            "exported_at": clock.iso(clock.now()),
-            "exported_by": exported_by,
-            "entry_count": len(entries),
-        },
-        "verification": verification,
-        "entries": [e.to_export() for e in entries],
-    }

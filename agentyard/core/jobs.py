@@ -17,19 +17,25 @@ background threads of the current process (`agentyard serve`, tests); `run_worke
 in the foreground with signal handling (`agentyard worker`). Tests may also configure
 `immediate=True`, which runs un-delayed tasks inline.
 
+Async work in a task: `jobs.run_async(coro_fn, *args)` runs it on a fresh event loop (a task
+runs in a worker thread, outside any loop); inside, blocking store work goes through
+`aio.in_thread(func, *args)` (a thread with its own store connection). Anything bound to an
+event loop (an HTTP client, e.g. `llm.dedicated_provider()`) is created inside that loop.
+
 Task arguments are pickled (Huey's default serializer): pass ids and plain values, and keep
 Redis private to agentyard.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from huey import Huey, crontab
 from huey.api import TaskWrapper
@@ -52,6 +58,7 @@ __all__ = [
     "huey",
     "open_storage",
     "periodic_task",
+    "run_async",
     "run_worker",
     "start_consumer",
     "stop_consumer",
@@ -197,6 +204,20 @@ def periodic_task(
         return huey.periodic_task(when, name=name)(with_connection(func))
 
     return decorator
+
+
+T = TypeVar("T")
+
+
+def run_async(coro_fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """Run `await coro_fn(*args)` to completion on a new event loop and return its result
+    (from a task body, or any thread with no running loop). Store work inside it goes
+    through `aio.in_thread`."""
+
+    async def main() -> T:
+        return await coro_fn(*args)
+
+    return asyncio.run(main())
 
 
 class InProcessConsumer(Consumer):

@@ -1,11 +1,18 @@
 """Outbound webhook delivery: products own their endpoint tables, core owns deliveries.
 
 `enqueue()` records a delivery (the exact JSON body it will send) and queues attempt 1 as a
-background job. Each attempt POSTs the body with both signature schemes (by default; see
-below for unsigned deliveries and other methods), records an `Attempt` row, and on failure
-queues the next one per the delivery's retry schedule (HASP's: immediately, then +10 s,
-+60 s, +5 min, +30 min, +2 h; six attempts). Success is any 2xx within the timeout
-(10 s); a redirect is a failure (never followed); every attempt re-runs the SSRF guard.
+background job. Each attempt POSTs the body signed with the product's signature schemes (by
+default; see below for unsigned deliveries and other methods), records an `Attempt` row, and
+on failure queues the next one per the delivery's retry schedule (by default: immediately,
+then +10 s, +60 s, +5 min, +30 min, +2 h; six attempts). Success is any 2xx within the
+timeout (10 s); a redirect is a failure (never followed); every attempt re-runs the SSRF guard.
+
+Products. `register_product(product, user_agent=..., schemes={name: scheme})` names the
+`User-Agent` and the signature schemes of a product's deliveries (all of them by default;
+`enqueue(signing=...)` picks a subset, in the registered order). A `Scheme` is a function
+`(secrets, body, msg_id, timestamp) -> headers`; core provides `STANDARD` (Standard Webhooks),
+and products add their own (HASP's `X-Hasp-Signature-256` lives in `agentyard.hasp`). A product
+that registers nothing gets the policy's `User-Agent` and `{"standard": STANDARD}`.
 
 Secrets are never stored here. A product registers a resolver,
 `register_secret_resolver("hasp", fn)`, and each attempt asks `fn(tenant_id, endpoint_ref)`
@@ -14,28 +21,23 @@ with no further attempts. A list of secrets (current first) covers a rotation gr
 A resolver may instead answer an `Endpoint`: its secrets plus extra headers the endpoint's
 owner configured (e.g. `Authorization`), sent with every attempt but never stored here.
 
-Unsigned deliveries (`signing=()`, for products whose endpoints have no secret) carry
-`webhook-id` and `webhook-timestamp` but no signature. `method` is POST by default; GET and
-DELETE send no body (the payload is still recorded), so the receiver's inputs go in the URL's
-query, and they cannot be signed. `register_success_callback(product, fn)` lets a product
-count successful deliveries: `fn(delivery, delivered_at)` runs once per delivered delivery, in
-the transaction that records the success (inside a savepoint: if it fails, it is logged and
-the success stands).
+Unsigned deliveries (`signing=()`, or a product registered with no schemes, for endpoints
+without a secret) carry `webhook-id` and `webhook-timestamp` but no signature. `method` is
+POST by default; GET and DELETE send no body (the payload is still recorded), so the receiver's
+inputs go in the URL's query, and they cannot be signed. `register_success_callback(product,
+fn)` lets a product count successful deliveries: `fn(delivery, delivered_at)` runs once per
+delivered delivery, in the transaction that records the success (inside a savepoint: if it
+fails, it is logged and the success stands).
 
-Endpoint secrets are `whsec_<base64 of 32 random bytes>` (`new_secret()`), and a receiver
-verifies either header with that one string:
+Endpoint secrets are `whsec_<base64 of 32 random bytes>` (`new_secret()`). Standard Webhooks
+(`webhook-id`, `webhook-timestamp`, `webhook-signature`): HMAC-SHA256 keyed with the
+base64-decoded part after `whsec_`, over `"{webhook-id}.{webhook-timestamp}.{body}"`, sent as
+`v1,<base64>` (one per secret, space separated); `standardwebhooks.Webhook(secret)
+.verify(body, headers)`. A secret without the `whsec_` prefix is used as UTF-8 bytes, so
+verify with `Webhook(secret.encode())`.
 
-- `X-Hasp-Signature-256: sha256=<hex>`: HMAC-SHA256 keyed with the UTF-8 bytes of the whole
-  secret string (`whsec_` included) over the raw request body, e.g.
-  `hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()`; `verify_hasp_signature()`.
-- `webhook-id`, `webhook-timestamp`, `webhook-signature` (Standard Webhooks): HMAC-SHA256 keyed
-  with the base64-decoded part after `whsec_`, over `"{webhook-id}.{webhook-timestamp}.{body}"`,
-  sent as `v1,<base64>` (one per secret, space separated); `standardwebhooks.Webhook(secret)
-  .verify(body, headers)`. A secret without the `whsec_` prefix is used as UTF-8 bytes, so
-  verify with `Webhook(secret.encode())`.
-
-`X-Hasp-Webhook-Id` and `webhook-id` both carry the delivery id (a ULID), the same on every
-attempt: receivers use it for idempotency. `webhook-timestamp` is the attempt's send time.
+`webhook-id` carries the delivery id (a ULID), the same on every attempt: receivers use it
+for idempotency. `webhook-timestamp` is the attempt's send time.
 
 Robustness: an attempt is claimed by a conditional update (`attempts = n - 1`), so a task that
 runs twice sends once. While an attempt is in flight `next_attempt_at` holds its lease
@@ -47,8 +49,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
-import hmac
 import http.client
 import json
 import logging
@@ -73,8 +73,7 @@ log = logging.getLogger("agentyard.webhooks")
 
 SCHEDULE: tuple[float, ...] = (0, 10, 60, 300, 1800, 7200)
 TIMEOUT = 10.0
-USER_AGENT = "Hasp-Webhook/1.0"
-SCHEMES = ("hasp", "standard")
+USER_AGENT = "Agentyard-Webhook/1.0"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 BODYLESS = frozenset({"GET", "DELETE"})
 # Headers an endpoint's extra headers may not set: framing, and the delivery's own headers.
@@ -92,6 +91,8 @@ PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
 
 SecretResolver = Callable[[str, str], "str | Sequence[str] | Endpoint | None"]
 SuccessCallback = Callable[["Delivery", dt.datetime], None]
+# A signature scheme: (secrets, current first; body; delivery id; unix timestamp) -> headers.
+Scheme = Callable[[Sequence[str], bytes, str, int], Mapping[str, str]]
 
 
 class Delivery(BaseModel):
@@ -160,7 +161,7 @@ class DeliveryOptions:
     schedule: tuple[float, ...] = SCHEDULE
     timeout: float = TIMEOUT
     user_agent: str = USER_AGENT
-    signing: tuple[str, ...] = SCHEMES
+    signing: tuple[str, ...] = ("standard",)
     allow_private: netguard.AllowList = field(default_factory=netguard.AllowList)
     require_https: bool = True
     method: str = "POST"
@@ -229,7 +230,8 @@ def configure(
     """Set the defaults `enqueue()` uses (from settings); returns the new policy.
 
     `allow_private`: non-public targets allowed (`True`, or hosts/CIDRs such as
-    `"127.0.0.1/32,::1/128"`); `require_https=False` also admits plain http URLs.
+    `"127.0.0.1/32,::1/128"`); `require_https=False` also admits plain http URLs;
+    `user_agent` is for products that registered none (`register_product()`).
     """
     global _policy
     _policy = Policy(
@@ -286,19 +288,6 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(_secrets.token_bytes(32)).decode("ascii")
 
 
-def hasp_signature(secret: str, body: bytes) -> str:
-    """`sha256=<hex HMAC-SHA256 of body, keyed with the secret string's UTF-8 bytes>`."""
-    digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
-
-
-def verify_hasp_signature(secret: str, body: bytes, header: str | None) -> bool:
-    """Whether an `X-Hasp-Signature-256` header value signs `body` with `secret`."""
-    if not header:
-        return False
-    return hmac.compare_digest(hasp_signature(secret, body), header.strip())
-
-
 def standard_key(secret: str) -> str | bytes:
     """What `standardwebhooks.Webhook()` takes for this secret: `whsec_...` as is (it decodes
     the base64), any other string as its UTF-8 bytes."""
@@ -326,40 +315,92 @@ def verify_standard_signature(secret: str, body: bytes, headers: Mapping[str, st
     return True
 
 
+def _standard(secrets: Sequence[str], body: bytes, msg_id: str, timestamp: int) -> dict[str, str]:
+    return standard_headers(secrets, msg_id, body, timestamp)
+
+
+STANDARD: Scheme = _standard
+"""The Standard Webhooks scheme (core's; every product may list it)."""
+
+
+@dataclass(frozen=True)
+class Product:
+    """How a product's deliveries are sent: its `User-Agent` (None: the policy's) and its
+    signature schemes by name, in the order their headers are added."""
+
+    user_agent: str | None = None
+    schemes: Mapping[str, Scheme] = field(default_factory=lambda: {"standard": STANDARD})
+
+
+_products: dict[str, Product] = {}
+
+
+def register_product(
+    product: str, *, user_agent: str | None = None, schemes: Mapping[str, Scheme] | None = None
+) -> Product:
+    """Name the `User-Agent` and the signature schemes (`{name: scheme}`, in header order;
+    `{}` for unsigned deliveries) of `product`'s deliveries. Deliveries record the names, so a
+    name keeps its meaning; registering a product again replaces its entry."""
+    found = Product(user_agent, dict({"standard": STANDARD} if schemes is None else schemes))
+    _products[product] = found
+    return found
+
+
+def product_of(product: str | None) -> Product:
+    """`product`'s registration (a product that registered nothing gets the defaults)."""
+    return _products.get(product, Product()) if product else Product()
+
+
+def _schemes(product: str | None, signing: Iterable[str]) -> list[tuple[str, Scheme]]:
+    """The product's schemes named in `signing`, in its registered order; `LookupError` for a
+    name the product does not know."""
+    known = product_of(product).schemes
+    wanted = set(signing)
+    unknown = wanted - set(known)
+    if unknown:
+        raise LookupError(
+            f"signing must be a subset of {tuple(known)} for product {product!r}, "
+            f"not {sorted(unknown)}"
+        )
+    return [(name, scheme) for name, scheme in known.items() if name in wanted]
+
+
 def signed_headers(
     secrets: str | Sequence[str],
     delivery_id: str,
     body: bytes,
     *,
-    signing: Iterable[str] = SCHEMES,
-    user_agent: str = USER_AGENT,
+    product: str | None = None,
+    signing: Iterable[str] | None = None,
+    user_agent: str | None = None,
     timestamp: int | None = None,
 ) -> dict[str, str]:
-    """Every header of one attempt."""
+    """Every header of one signed attempt: `product`'s schemes (or those named in `signing`),
+    its `User-Agent` unless `user_agent` is given."""
     keys = [secrets] if isinstance(secrets, str) else list(secrets)
-    schemes = set(signing)
-    headers = {"Content-Type": "application/json", "User-Agent": user_agent}
-    if "hasp" in schemes:
-        headers["X-Hasp-Webhook-Id"] = delivery_id
-        headers["X-Hasp-Signature-256"] = hasp_signature(keys[0], body)
-    if "standard" in schemes:
-        headers.update(standard_headers(keys, delivery_id, body, timestamp))
+    registered = product_of(product)
+    chosen = _schemes(product, registered.schemes if signing is None else signing)
+    ts = int(time.time()) if timestamp is None else int(timestamp)
+    agent = user_agent or registered.user_agent or _policy.user_agent
+    headers = {"Content-Type": "application/json", "User-Agent": agent}
+    for _name, scheme in chosen:
+        headers.update(scheme(keys, body, delivery_id, ts))
     return headers
 
 
 def unsigned_headers(
     delivery_id: str,
     *,
-    user_agent: str = USER_AGENT,
+    product: str | None = None,
+    user_agent: str | None = None,
     with_body: bool = True,
     timestamp: int | None = None,
 ) -> dict[str, str]:
     """The headers of an unsigned attempt: Standard Webhooks' id and timestamp, no signature."""
     headers = {"Content-Type": "application/json"} if with_body else {}
     ts = int(time.time()) if timestamp is None else int(timestamp)
-    headers.update(
-        {"User-Agent": user_agent, "webhook-id": delivery_id, "webhook-timestamp": str(ts)}
-    )
+    agent = user_agent or product_of(product).user_agent or _policy.user_agent
+    headers.update({"User-Agent": agent, "webhook-id": delivery_id, "webhook-timestamp": str(ts)})
     return headers
 
 
@@ -426,7 +467,7 @@ def enqueue(
     *,
     allow_private: bool | str | Iterable[str] | netguard.AllowList | None = None,
     require_https: bool | None = None,
-    signing: Sequence[str] = SCHEMES,
+    signing: Sequence[str] | None = None,
     user_agent: str | None = None,
     schedule: Sequence[float] | None = None,
     timeout: float | None = None,
@@ -434,7 +475,8 @@ def enqueue(
 ) -> Delivery:
     """Record a delivery of `payload` to `url` and queue its first attempt.
 
-    Unset options come from `configure()`. `signing=()` sends the delivery unsigned; `method`
+    Unset options come from `configure()` and `register_product()`: `signing` names some of
+    the product's schemes (all by default), `signing=()` sends the delivery unsigned; `method`
     is one of `METHODS` (GET and DELETE send no body and cannot be signed). Raises `ValueError`
     for a URL that can never be sent to (shape, scheme, a non-public address literal; host
     names are resolved and checked at each attempt), a product with no secret resolver,
@@ -446,18 +488,20 @@ def enqueue(
         raise ValueError(f"no webhook secret resolver registered for {product!r}")
     if not (0 < len(endpoint_ref) <= 128 and 0 < len(event) <= 128):
         raise ValueError("endpoint_ref and event must be 1..128 characters")
-    unknown = set(signing) - set(SCHEMES)
-    if unknown:
-        raise ValueError(f"signing must be a subset of {SCHEMES}")
+    registered = product_of(product)
+    try:
+        schemes = _schemes(product, registered.schemes if signing is None else signing)
+    except LookupError as exc:
+        raise ValueError(str(exc)) from None
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}")
-    if signing and method in BODYLESS:
+    if schemes and method in BODYLESS:
         raise ValueError(f"a {method} delivery has no body to sign: use signing=()")
     options = DeliveryOptions(
         schedule=_check_schedule(schedule if schedule is not None else _policy.schedule),
         timeout=_check_timeout(timeout if timeout is not None else _policy.timeout),
-        user_agent=user_agent or _policy.user_agent,
-        signing=tuple(s for s in SCHEMES if s in signing),
+        user_agent=user_agent or registered.user_agent or _policy.user_agent,
+        signing=tuple(name for name, _scheme in schemes),
         allow_private=(
             netguard.AllowList.parse(allow_private)
             if allow_private is not None
@@ -593,6 +637,7 @@ def _send(
             list(endpoint.secrets),
             delivery.id,
             body,
+            product=delivery.product,
             signing=options.signing,
             user_agent=options.user_agent,
         )
@@ -649,6 +694,12 @@ def attempt(delivery_id: str, number: int) -> str:
     except Exception as exc:
         log.exception("webhook secret resolver failed for delivery %s", delivery_id)
         problem = _clip(f"secret unavailable: {exc}")
+    if problem is None:
+        try:
+            _schemes(delivery.product, options.signing)
+        except LookupError as exc:  # e.g. this process never imported the product's module
+            log.error("webhook delivery %s cannot be signed: %s", delivery_id, exc)
+            endpoint, problem = None, _clip(f"signing unavailable: {exc}")
     if endpoint is None and problem is None:
         with write():
             Delivery.update(

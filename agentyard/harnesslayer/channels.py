@@ -10,12 +10,12 @@ dropped once the channel is gone.
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from typing import Any
 
 import peewee
 
+from agentyard.config import Settings
 from agentyard.core import clock, ids
 from agentyard.core import webhooks as deliveries
 from agentyard.core.errors import ApiError
@@ -43,7 +43,7 @@ def use_sendblue_base_url(url: str | None) -> None:
 
 
 def sendblue_base_url() -> str:
-    return _sendblue_base_url or os.environ.get("AGENTYARD_SENDBLUE_BASE_URL") or DEFAULT_BASE_URL
+    return _sendblue_base_url or Settings.from_env().sendblue_base_url or DEFAULT_BASE_URL
 
 
 def view(ch: Channel, base_url: str, *, secret: str | None = None) -> dict[str, Any]:
@@ -229,9 +229,7 @@ def deliver_webhook(ch: Channel, event: str, instance: dict[str, Any]) -> None:
             ch.webhook["url"],
             event,
             {"event": event, "data": instance},
-            signing=(),
             method="POST",
-            user_agent=webhooks.USER_AGENT,
             schedule=webhooks.SCHEDULE,
         )
     except ValueError as exc:
@@ -255,4 +253,5 @@ def _endpoint(tenant_id: str, channel_id: str) -> deliveries.Endpoint | None:
     return deliveries.Endpoint(headers=ch.webhook.get("headers") or {})
 
 
+deliveries.register_product(PRODUCT, user_agent=webhooks.USER_AGENT, schemes={})  # unsigned
 deliveries.register_secret_resolver(PRODUCT, _endpoint)

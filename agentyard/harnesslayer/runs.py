@@ -11,14 +11,13 @@ to the API channel's webhook or, on an iMessage channel, texted back through Sen
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
 from typing import Any
 
 import peewee
 
 from agentyard.core import clock, ids, jobs, runtime
+from agentyard.core.aio import in_thread
 from agentyard.core.errors import ApiError
 from agentyard.core.store import db, write
 from agentyard.harnesslayer import access_groups, apps, channels, history, pages, profiles
@@ -26,7 +25,8 @@ from agentyard.harnesslayer.auth import OrgCaller
 from agentyard.harnesslayer.models import App, Profile
 from agentyard.harnesslayer.orgs import check_slug
 from agentyard.harnesslayer.run_models import Channel, Instance, InstanceEvent, Session
-from agentyard.llm import Provider, make_provider
+from agentyard.llm import dedicated_provider
+from agentyard.llm import use_provider as use_provider  # re-exported: tests
 from agentyard.messaging import is_e164
 
 log = logging.getLogger("agentyard.harnesslayer.runs")
@@ -36,40 +36,6 @@ FINISHED = ("completed", "failed", "stopped")
 MAX_EVENTS = 500
 MAX_TOKENS = 1024
 SYSTEM = "You are the agent of a Harnesslayer app, answering its end user."
-
-# --- provider --------------------------------------------------------------------------------
-
-_provider_override: Provider | None = None
-_provider_lock = threading.Lock()
-
-
-def use_provider(instance: Provider | None) -> None:
-    """Use `instance` for every run (tests); None: back to the one the settings describe."""
-    global _provider_override
-    with _provider_lock:
-        _provider_override = instance
-
-
-def _provider() -> tuple[Provider, bool]:
-    """(provider, owned?): a fresh one from the settings per run (each run has its own event
-    loop, so no client is shared across loops), unless overridden."""
-    with _provider_lock:
-        if _provider_override is not None:
-            return _provider_override, False
-    s = runtime.settings()
-    return (
-        make_provider(
-            s.llm_provider,
-            base_url=s.llm_base_url,
-            api_key=s.llm_api_key,
-            model=s.llm_model,
-            timeout=s.llm_timeout_seconds,
-            connect_timeout=s.llm_connect_timeout_seconds,
-            max_retries=s.llm_max_retries,
-        ),
-        True,
-    )
-
 
 # --- sessions --------------------------------------------------------------------------------
 
@@ -398,36 +364,20 @@ def _user_turn(text: str | None, images: list[dict[str, Any]] | None) -> dict[st
     return {"role": "user", "content": content}
 
 
-async def _stream(
-    provider: Provider, request: dict[str, Any], instance_id: str, parts: list[str]
-) -> str:
+async def _stream(request: dict[str, Any], instance_id: str, parts: list[str]) -> str:
     """Stream the reply, appending a `message.delta` per text piece to the events and to
     `parts` (the text so far, kept when the run stops or fails)."""
-    async for event in provider.stream(request):
-        delta = event.get("delta") or {}
-        if event.get("type") == "content_block_delta" and delta.get("type") == "text_delta":
-            piece = delta.get("text") or ""
-            if piece:
-                parts.append(piece)
-                await asyncio.to_thread(_append_in_job, instance_id, "message.delta", piece)
-        if await asyncio.to_thread(_stop_wanted_in_job, instance_id):
-            raise _Stopped
+    async with dedicated_provider() as provider:
+        async for event in provider.stream(request):
+            delta = event.get("delta") or {}
+            if event.get("type") == "content_block_delta" and delta.get("type") == "text_delta":
+                piece = delta.get("text") or ""
+                if piece:
+                    parts.append(piece)
+                    await in_thread(_append, instance_id, "message.delta", {"text": piece})
+            if await in_thread(_stop_wanted, instance_id):
+                raise _Stopped
     return "".join(parts)
-
-
-def _in_job(func: Any, *args: Any) -> Any:
-    from agentyard.core.store import connection
-
-    with connection():
-        return func(*args)
-
-
-def _append_in_job(instance_id: str, type_: str, text: str) -> None:
-    _in_job(_append, instance_id, type_, {"text": text})
-
-
-def _stop_wanted_in_job(instance_id: str) -> bool:
-    return bool(_in_job(_stop_wanted, instance_id))
 
 
 @jobs.task(name="harnesslayer.run_response")
@@ -455,11 +405,10 @@ def execute(instance_id: str) -> None:
     }
     status, output, failure = "completed", None, None
     parts: list[str] = []
-    provider, owned = _provider()
     try:
         if _stop_wanted(inst.id):
             raise _Stopped
-        output = asyncio.run(_run_stream(provider, request, inst.id, owned, parts))
+        output = jobs.run_async(_stream, request, inst.id, parts)
     except _Stopped:
         status, output = "stopped", "".join(parts) or None
     except Exception as exc:  # any failure ends the run as failed
@@ -467,16 +416,6 @@ def execute(instance_id: str) -> None:
         status, output = "failed", "".join(parts) or None
         failure = {"code": "agent_error", "message": f"The agent failed: {type(exc).__name__}"}
     _finish(inst.id, status, output, failure, turn)
-
-
-async def _run_stream(
-    provider: Provider, request: dict[str, Any], iid: str, owned: bool, parts: list[str]
-) -> str:
-    try:
-        return await _stream(provider, request, iid, parts)
-    finally:
-        if owned:
-            await provider.aclose()
 
 
 def _finish(

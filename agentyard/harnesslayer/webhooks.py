@@ -2,7 +2,8 @@
 
 Deliveries are core's (`agentyard.core.webhooks`): background jobs, retried with backoff
 (`SCHEDULE`: 5 attempts), every attempt recorded, the SSRF guard re-run at each attempt.
-Harnesslayer webhooks have no signing secret: deliveries are unsigned, carry `webhook-id` and
+Harnesslayer webhooks have no signing secret: deliveries are unsigned (the product registers no
+signature scheme, and `Harnesslayer-Webhook/1.0` as its `User-Agent`), carry `webhook-id` and
 `webhook-timestamp` plus the webhook's configured headers, which attempts read from the
 webhook row as it is then (the resolver below), so they are never copied into delivery
 records. Each successful delivery adds one to `runCount` and sets `lastTriggeredAt`, in the
@@ -188,9 +189,7 @@ def profile_created(app: App, profile: dict[str, Any]) -> int:
                 url,
                 PROFILE_CREATED,
                 payload,
-                signing=(),
                 method=row.method,
-                user_agent=USER_AGENT,
                 schedule=SCHEDULE,
             )
             queued += 1
@@ -221,5 +220,6 @@ def _delivered(delivery: deliveries.Delivery, at: dt.datetime) -> None:
     ).execute()
 
 
+deliveries.register_product(PRODUCT, user_agent=USER_AGENT, schemes={})  # unsigned
 deliveries.register_secret_resolver(PRODUCT, _endpoint)
 deliveries.register_success_callback(PRODUCT, _delivered)

@@ -1,16 +1,18 @@
-"""The signed audit export, anchored by an RFC 3161 timestamp, and its CA certificate."""
+"""The signed audit export (`audit_format`), anchored by an RFC 3161 timestamp, and its CA
+certificate."""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
 import threading
 from typing import Any
 
+from agentyard.config import Settings
 from agentyard.core import audit, timestamping
 from agentyard.core.errors import ApiError
 from agentyard.core.keys import Tenant
+from agentyard.hasp import audit_format
 
 CA_PATH = "/v1/audit/tsa/cacert.pem"
 _timestamper: timestamping.Timestamper | None = None
@@ -29,7 +31,7 @@ def timestamper() -> timestamping.Timestamper:
 def ca_url(surface_base: str) -> str:
     """Where verifiers fetch the TSA's CA: AGENTYARD_TSA_CACERT_URL, else this server (https,
     which HASP's verifier requires)."""
-    configured = os.environ.get(timestamping.CACERT_URL_ENV)
+    configured = Settings.from_env().tsa_cacert_url
     if configured:
         return configured
     base = surface_base.rstrip("/")
@@ -41,7 +43,7 @@ def export(
 ) -> dict[str, Any]:
     anchor = functools.partial(timestamper().anchor, cacert_url=ca_url(surface_base))
     try:
-        return audit.export(org, start, end, exported_by=by, timestamp=anchor)
+        return audit_format.export(org, start, end, exported_by=by, timestamp=anchor)
     except audit.AuditError as exc:
         raise ApiError(400, "VALIDATION_FAILED", str(exc)) from exc
     except timestamping.TimestampError as exc:

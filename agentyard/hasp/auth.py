@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from agentyard.core import keys, runtime
 from agentyard.core.errors import ApiError
 from agentyard.core.keys import ApiKey, Tenant
-from agentyard.hasp import SURFACE
+from agentyard.hasp import SURFACE, events
+from agentyard.hasp.caller import Caller
 
 SCOPES = ("ai:chat", "control:read", "control:webhooks", "control:admin")
 KEY_FORMATS = ("wa_live_", "hasp_key_live_")
@@ -17,18 +17,6 @@ KEY_FORMATS = ("wa_live_", "hasp_key_live_")
 def new_secret() -> str:
     """A new key: `wa_live_<32 hex>`."""
     return keys.random_secret("wa_live_")
-
-
-@dataclass(frozen=True)
-class Caller:
-    """An authenticated API key and the organization it belongs to."""
-
-    org: Tenant
-    key: ApiKey
-
-    @property
-    def scopes(self) -> set[str]:
-        return set(self.key.scope_list)
 
 
 def invalid_key(message: str = "Missing or invalid API key") -> ApiError:
@@ -56,8 +44,6 @@ def authenticate(secret: str) -> Caller:
 
 
 def _audit_failure(org: Tenant, action: str, key_id: str, metadata: dict[str, str]) -> None:
-    from agentyard.hasp import events  # events imports this module
-
     events.audit(org, action, "api_key", key_id, metadata, key_id=key_id)
 
 

@@ -13,8 +13,8 @@ from agentyard.core import audit as audit_log
 from agentyard.core import request_context
 from agentyard.core.errors import ApiError
 from agentyard.core.keys import Tenant
-from agentyard.hasp import cursors
-from agentyard.hasp.auth import Caller
+from agentyard.hasp import cursors, webhook_fanout
+from agentyard.hasp.caller import Caller
 
 # Actions that are also webhook events (the rest are audit-only).
 WEBHOOK_EVENTS = (
@@ -77,9 +77,7 @@ def audit_page(
 
 def notify(org: Tenant, event: str, data: dict[str, Any]) -> int:
     """Queue `event` to the org's endpoints subscribed to it; how many deliveries."""
-    from agentyard.hasp import webhooks  # the endpoints live with the webhooks domain
-
-    return webhooks.deliver(org, event, data)
+    return webhook_fanout.deliver(org, event, data)
 
 
 def emit(

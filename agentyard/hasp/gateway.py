@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,44 +24,11 @@ from agentyard.hasp import baa, catalog, credits, events, orgs, texts
 from agentyard.hasp.auth import Caller
 from agentyard.hasp.catalog import Model
 from agentyard.hasp.models import InferenceRecord
-from agentyard.llm import (
-    MessageAccumulator,
-    Provider,
-    UpstreamError,
-    count_input_tokens,
-    make_provider,
-)
+from agentyard.llm import MessageAccumulator, UpstreamError, count_input_tokens, provider
+from agentyard.llm import use_provider as use_provider  # re-exported: tests, benchmarks
 from agentyard.phi.errors import PhiScanError
 from agentyard.phi.guard import get_guard
 from agentyard.phi.vault import PLACEHOLDER_RE, StreamRestorer, Vault
-
-_provider: Provider | None = None
-_provider_lock = threading.Lock()
-
-
-def provider() -> Provider:
-    """The process's LLM provider, built from the settings on first use."""
-    global _provider
-    with _provider_lock:
-        if _provider is None:
-            s = runtime.settings()
-            _provider = make_provider(
-                s.llm_provider,
-                base_url=s.llm_base_url,
-                api_key=s.llm_api_key,
-                model=s.llm_model,
-                timeout=s.llm_timeout_seconds,
-                connect_timeout=s.llm_connect_timeout_seconds,
-                max_retries=s.llm_max_retries,
-            )
-        return _provider
-
-
-def use_provider(instance: Provider | None) -> None:
-    """Replace the process's provider (tests and benchmarks point it at a fake upstream)."""
-    global _provider
-    with _provider_lock:
-        _provider = instance
 
 
 @dataclass

@@ -1,15 +1,11 @@
-"""Webhook endpoints of an organization, and the events they receive.
+"""Webhook endpoints of an organization: create, list, delete (audited as events).
 
-Deliveries are core's (`agentyard.core.webhooks`): signed twice (HASP's `X-Hasp-Signature-256`
-and Standard Webhooks), retried on HASP's schedule, every attempt recorded. This module keeps
-the endpoints (with their secrets, which deliveries fetch through the registered resolver) and
-turns an event into one delivery per subscribed endpoint. The body is HASP's
-`{id, event, app_id, entity_key, timestamp, data}`.
+Turning an event into deliveries is `webhook_fanout.deliver` (reached through `events`);
+how they are signed is `webhook_signing`; the deliveries are core's (`agentyard.core.webhooks`).
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from agentyard.core import clock, ids, paging
@@ -18,23 +14,8 @@ from agentyard.core.errors import ApiError
 from agentyard.core.keys import Tenant
 from agentyard.core.store import write
 from agentyard.hasp import cursors, events
-from agentyard.hasp.auth import Caller
+from agentyard.hasp.caller import Caller
 from agentyard.hasp.models import WebhookEndpoint
-
-log = logging.getLogger("agentyard.hasp.webhooks")
-PRODUCT = "hasp"
-
-
-def _secret(tenant_id: str, endpoint_id: str) -> str | None:
-    row = WebhookEndpoint.get_or_none(
-        (WebhookEndpoint.id == endpoint_id)
-        & (WebhookEndpoint.tenant == tenant_id)
-        & (WebhookEndpoint.deleted_at.is_null())
-    )
-    return row.secret if row else None
-
-
-deliveries.register_secret_resolver(PRODUCT, _secret)
 
 
 def view(row: WebhookEndpoint) -> dict[str, Any]:
@@ -105,30 +86,3 @@ def delete(caller: Caller, endpoint_id: str) -> WebhookEndpoint:
             caller, "webhook_endpoint.deleted", "webhook_endpoint", row.id, {"url": row.url}
         )
     return row
-
-
-def deliver(org: Tenant, event: str, data: dict[str, Any]) -> int:
-    """Queue `event` to every live endpoint of `org` subscribed to it; how many were queued."""
-    targets = [
-        row
-        for row in WebhookEndpoint.select().where(
-            (WebhookEndpoint.tenant == org) & (WebhookEndpoint.deleted_at.is_null())
-        )
-        if event in row.events
-    ]
-    queued = 0
-    for row in targets:
-        body = {
-            "id": ids.new_id("evt"),
-            "event": event,
-            "app_id": row.app_id,
-            "entity_key": data.get("entity_id") or data.get("request_id"),
-            "timestamp": clock.iso(clock.now()),
-            "data": data,
-        }
-        try:
-            deliveries.enqueue(org, PRODUCT, row.id, row.url, event, body)
-            queued += 1
-        except ValueError as exc:  # the URL became unusable (e.g. configuration changed)
-            log.warning("webhook %s to %s not queued: %s", event, row.id, exc)
-    return queued

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from agentyard.core import sse
+
 
 @dataclass(frozen=True)
 class SSEEvent:
@@ -52,10 +54,10 @@ async def parse_sse(lines: AsyncIterable[str]) -> AsyncIterator[SSEEvent]:
 def encode_event(event: dict[str, Any]) -> bytes:
     """One Anthropic SSE frame: `event: <type>\\ndata: <json>\\n\\n`."""
     payload = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
-    return f"event: {event['type']}\ndata: {payload}\n\n".encode()
+    return sse.frame(payload, event=event["type"])
 
 
 def encode_data(payload: Any) -> bytes:
     """One unnamed SSE frame `data: <json>\\n\\n` (OpenAI's framing; a str is sent raw)."""
     text = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
-    return f"data: {text}\n\n".encode()
+    return sse.frame(text)

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import secrets
-import time
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-
-from agentyard.aisp import messages, sessions
+from agentyard.aisp import sessions, stream
 from agentyard.aisp.views import session_view
-from agentyard.core import ids, runtime
-from agentyard.core.errors import ApiError
-from agentyard.core.store import with_connection
 from generated.aisp_hub.models import PingRequest, SessionRegistration
 from handlers.aisp_hub.security import caller
 
@@ -49,18 +43,4 @@ async def pingSession(id_: str, body: dict[str, Any] | None = None) -> dict[str,
     """Deliver a ping and wait (without holding a thread) for the target's pong."""
     who = caller()
     req = PingRequest.model_validate(body or {})
-    nonce = req.nonce or secrets.token_hex(8)
-    ping_id = ids.new_id("msg")
-    timeout = runtime.settings().aisp_ping_timeout_seconds
-    async with runtime.broker().subscribe(messages.pong_channel(ping_id)) as pongs:
-        started = time.monotonic()
-        await run_in_threadpool(with_connection(messages.send_ping), who, id_, nonce, ping_id)
-        deadline = started + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            pong = await pongs.get(timeout=left)
-            if pong is not None and pong.get("nonce") == nonce:
-                latency = int((time.monotonic() - started) * 1000)
-                return {"status": "alive", "latency_ms": latency, "nonce": nonce}
-    raise ApiError(
-        408, "ping_timeout", f"Ping timed out after {timeout:g} s — session may be inactive"
-    )
+    return await stream.ping(who, id_, req.nonce or secrets.token_hex(8))

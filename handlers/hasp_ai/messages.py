@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse, StreamingResponse
+from starlette.responses import JSONResponse
 
+from agentyard.core import sse
 from agentyard.core.store import with_connection
 from agentyard.hasp import catalog, gateway, orgs
 from agentyard.llm import count_input_tokens, encode_event
@@ -29,9 +30,7 @@ async def createMessage(body: dict[str, Any]) -> Any:
         async for event in events:
             yield encode_event(event)
 
-    return StreamingResponse(
-        frames(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
-    )
+    return sse.response(frames())
 
 
 @with_connection

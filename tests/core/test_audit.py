@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from agentyard.core import audit, clock, keys, migrations
 from agentyard.core.audit import AuditChain, AuditEntry, AuditError
 from agentyard.core.store import connection, db, write
+from agentyard.hasp import audit_format
 
 VECTORS = Path(__file__).parent / "audit_fixtures" / "hasp_verify_vectors.json"
 
@@ -194,7 +195,9 @@ def _fill(tenant, n: int, **kw) -> list[AuditEntry]:
 
 
 def _export_text(tenant) -> str:
-    doc = audit.export(tenant, "2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z", "auditor@x.test")
+    doc = audit_format.export(
+        tenant, "2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z", "auditor@x.test"
+    )
     return json.dumps(doc, ensure_ascii=False)
 
 
@@ -428,20 +431,20 @@ def test_export_range_is_a_slice_of_the_chain(tenant, frozen):
     for minutes in (0, 10, 20, 30):
         frozen.now = t0 + dt.timedelta(minutes=minutes)
         made.append(audit.append(tenant, "a", "T", str(minutes)))
-    doc = audit.export(
+    doc = audit_format.export(
         tenant, t0 + dt.timedelta(minutes=10), "2026-04-25T14:20:00Z", "svc", keys_url=None
     )
     assert [e["entity_id"] for e in doc["entries"]] == ["10", "20"]
     assert doc["entries"][0]["prev_hash"] == made[0].hash
     assert doc["verification"]["chain_head_hash"] == made[2].hash
     assert independent_verify(json.dumps(doc), audit.published_keys(tenant)) == "VERIFIED"
-    empty = audit.export(tenant, "2026-04-25T14:05:00Z", "2026-04-25T14:06:00Z", "svc")
+    empty = audit_format.export(tenant, "2026-04-25T14:05:00Z", "2026-04-25T14:06:00Z", "svc")
     assert empty["entries"] == [] and empty["export"]["entry_count"] == 0
     assert empty["verification"]["chain_head_hash"] == made[0].hash
     with pytest.raises(AuditError):
-        audit.export(tenant, "2026-04-25T15:00:00Z", "2026-04-25T14:00:00Z", "svc")
+        audit_format.export(tenant, "2026-04-25T15:00:00Z", "2026-04-25T14:00:00Z", "svc")
     with pytest.raises(AuditError):
-        audit.export(tenant, "yesterday", "2026-04-25T14:00:00Z", "svc")
+        audit_format.export(tenant, "yesterday", "2026-04-25T14:00:00Z", "svc")
 
 
 def test_export_with_timestamp_anchor_and_keys_url(tenant):
@@ -457,7 +460,7 @@ def test_export_with_timestamp_anchor_and_keys_url(tenant):
             "anchored_at": "2026-04-25T14:12:05.000Z",
         }
 
-    doc = audit.export(
+    doc = audit_format.export(
         tenant,
         "2000-01-01T00:00:00Z",
         "2100-01-01T00:00:00Z",
@@ -474,11 +477,11 @@ def test_export_with_timestamp_anchor_and_keys_url(tenant):
         "VERIFIED"
     )
     with pytest.raises(AuditError):
-        audit.export(
+        audit_format.export(
             tenant, "2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z", "svc", keys_url="http://x"
         )
     with pytest.raises(AuditError):
-        audit.export(
+        audit_format.export(
             tenant, "2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z", "svc", timestamp=lambda h: {}
         )
 

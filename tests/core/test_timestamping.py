@@ -30,6 +30,7 @@ from agentyard.core import audit, keys, migrations
 from agentyard.core import timestamping as ts
 from agentyard.core.store import connection
 from agentyard.core.timestamping import TimestampError, TsaAuthority
+from agentyard.hasp import audit_format
 from tests.local_server import LocalServer
 
 HEAD = hashlib.sha256(b"chain head").hexdigest()
@@ -286,7 +287,7 @@ def test_audit_export_gets_a_tsa_anchor(offline, store):
         tenant, _ = keys.get_or_create_tenant("audit-test", f"TSA {uuid.uuid4().hex[:10]}")
     for i in range(3):
         audit.append(tenant, "record.created", "Record", f"rec_{i}", metadata={"i": i})
-    doc = audit.export(
+    doc = audit_format.export(
         tenant,
         "2000-01-01T00:00:00Z",
         "2100-01-01T00:00:00Z",

@@ -25,6 +25,8 @@ from werkzeug.serving import make_server
 
 from agentyard.core import clock, jobs, keys, netguard, webhooks
 from agentyard.core.store import connection
+from agentyard.hasp import webhook_signing
+from agentyard.hasp.webhook_signing import hasp_signature, verify_hasp_signature
 
 LOCAL = "127.0.0.1/32"
 TIMEOUT = 0.4  # stands for HASP's 10 s
@@ -38,6 +40,10 @@ def resolve_secret(tenant_id: str, endpoint_ref: str):
 
 
 webhooks.register_secret_resolver("test", resolve_secret)
+# "test" deliveries are sent the way HASP's are: both schemes, HASP's User-Agent.
+webhooks.register_product(
+    "test", user_agent=webhook_signing.USER_AGENT, schemes=webhook_signing.SCHEMES
+)
 
 
 # --- the receiver --------------------------------------------------------------------------
@@ -406,7 +412,7 @@ def test_enqueue_takes_a_method_and_bodyless_methods_are_unsigned(app, tenant):
 
 def test_extra_headers_never_replace_a_deliverys_own():
     secret = webhooks.new_secret()
-    base = webhooks.signed_headers(secret, "01HZZ", b"{}")
+    base = webhooks.signed_headers(secret, "01HZZ", b"{}", product="test")
     merged = webhooks.extra_headers(
         base,
         {
@@ -427,7 +433,9 @@ def test_extra_headers_never_replace_a_deliverys_own():
         assert merged[name] == base[name]
     for name in ("Webhook-Id", "webhook-extra", "Host", "Bad Name", "X-Split"):
         assert name not in merged
-    unsigned = webhooks.unsigned_headers("01HZZ", with_body=False, timestamp=1700000000)
+    unsigned = webhooks.unsigned_headers(
+        "01HZZ", product="test", with_body=False, timestamp=1700000000
+    )
     assert unsigned == {
         "User-Agent": "Hasp-Webhook/1.0",
         "webhook-id": "01HZZ",
@@ -469,14 +477,14 @@ def test_secrets_are_whsec_of_32_random_bytes():
 
 def test_signature_helpers_match_what_receivers_compute():
     secret, body = webhooks.new_secret(), b'{"a":1}'
-    header = webhooks.hasp_signature(secret, body)
+    header = hasp_signature(secret, body)
     assert header == "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    assert webhooks.verify_hasp_signature(secret, body, header)
-    assert not webhooks.verify_hasp_signature(secret, body + b" ", header)
-    assert not webhooks.verify_hasp_signature(webhooks.new_secret(), body, header)
-    assert not webhooks.verify_hasp_signature(secret, body, None)
+    assert verify_hasp_signature(secret, body, header)
+    assert not verify_hasp_signature(secret, body + b" ", header)
+    assert not verify_hasp_signature(webhooks.new_secret(), body, header)
+    assert not verify_hasp_signature(secret, body, None)
 
-    headers = webhooks.signed_headers(secret, "01HZZ", body)
+    headers = webhooks.signed_headers(secret, "01HZZ", body, product="test")
     Webhook(secret).verify(body, headers)
     assert webhooks.verify_standard_signature(secret, body, headers)
     assert not webhooks.verify_standard_signature(webhooks.new_secret(), body, headers)
@@ -484,26 +492,66 @@ def test_signature_helpers_match_what_receivers_compute():
     assert not webhooks.verify_standard_signature(secret, body, stale)
 
     plain = "legacy-secret-not-whsec"
-    headers = webhooks.signed_headers(plain, "01HZZ", body, signing=("standard",))
+    headers = webhooks.signed_headers(plain, "01HZZ", body, product="test", signing=("standard",))
     assert "X-Hasp-Signature-256" not in headers
     Webhook(plain.encode()).verify(body, headers)
 
 
 def test_a_rotated_secret_signs_with_both_during_the_grace_period():
     new, old, body = webhooks.new_secret(), webhooks.new_secret(), b"{}"
-    headers = webhooks.signed_headers([new, old], "01HZZ", body)
+    headers = webhooks.signed_headers([new, old], "01HZZ", body, product="test")
     assert len(headers["webhook-signature"].split(" ")) == 2
     Webhook(new).verify(body, headers)
     Webhook(old).verify(body, headers)
-    assert webhooks.verify_hasp_signature(new, body, headers["X-Hasp-Signature-256"])
+    assert verify_hasp_signature(new, body, headers["X-Hasp-Signature-256"])
 
 
 def test_only_the_chosen_scheme_is_sent():
-    headers = webhooks.signed_headers(webhooks.new_secret(), "01HZZ", b"{}", signing=("hasp",))
+    headers = webhooks.signed_headers(
+        webhooks.new_secret(), "01HZZ", b"{}", product="test", signing=("hasp",)
+    )
     assert "webhook-signature" not in headers and "X-Hasp-Signature-256" in headers
     assert headers["User-Agent"] == "Hasp-Webhook/1.0"
-    custom = webhooks.signed_headers("s", "1", b"{}", user_agent="Agentyard/1")
+    custom = webhooks.signed_headers("s", "1", b"{}", product="test", user_agent="Agentyard/1")
     assert custom["User-Agent"] == "Agentyard/1"
+
+
+def hyphen_scheme(secrets, body, msg_id, timestamp):
+    """A toy of Hyphen's future scheme: `X-Hyphen-Signature: sha256=<hex>`."""
+    digest = hmac.new(secrets[0].encode(), body, hashlib.sha256).hexdigest()
+    return {"X-Hyphen-Signature": f"sha256={digest}"}
+
+
+def test_a_product_registers_its_own_signature_scheme(queue, receiver, tenant):
+    webhooks.register_product("toy", user_agent="Toy-Webhook/1.0", schemes={"hy": hyphen_scheme})
+    webhooks.register_secret_resolver("toy", resolve_secret)
+    url, ref, secret = receiver.endpoint("ok")
+    payload = {"event": "thing.made", "data": {"n": 1}}
+    with connection():
+        delivery = webhooks.enqueue(
+            tenant, "toy", ref, url, "thing.made", payload, allow_private=LOCAL, require_https=False
+        )
+        with pytest.raises(ValueError, match="signing"):  # not one of the toy's schemes
+            webhooks.enqueue(tenant, "toy", ref, url, "e", {}, signing=("hasp",))
+    assert delivery.settings.signing == ("hy",)
+    assert delivery.settings.user_agent == "Toy-Webhook/1.0"
+    done = settled(delivery.id)
+    assert done.status == "succeeded", done.last_error
+    [hit] = receiver.hits_for(url)
+    expected = "sha256=" + hmac.new(secret.encode(), hit.body, hashlib.sha256).hexdigest()
+    assert hit.headers["X-Hyphen-Signature"] == expected
+    assert hit.headers["User-Agent"] == "Toy-Webhook/1.0"
+    assert hit.headers["Content-Type"] == "application/json"
+    assert not hit.hasp_ok and not hit.standard_ok  # only the toy's scheme is sent
+    assert "X-Hasp-Webhook-Id" not in hit.headers and "Webhook-Signature" not in hit.headers
+
+
+def test_an_unregistered_product_signs_with_standard_webhooks_only():
+    headers = webhooks.signed_headers(webhooks.new_secret(), "01HZZ", b"{}", product="nobody")
+    assert headers["User-Agent"] == webhooks.policy().user_agent
+    assert "webhook-signature" in headers and "X-Hasp-Signature-256" not in headers
+    with pytest.raises(LookupError, match="signing"):
+        webhooks.signed_headers("s", "1", b"{}", product="nobody", signing=("hasp",))
 
 
 # --- the SSRF guard ------------------------------------------------------------------------
