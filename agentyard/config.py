@@ -65,6 +65,10 @@ class Settings:
     hasp_requests_per_minute: int = 60
     hasp_credit_allotment: int = 10_000_000
     hasp_phi_timeout_seconds: float = 10.0
+    # --- PHI guard (agentyard/phi) ---
+    phi_scan_processes: int = 2
+    phi_cache_entries: int = 4096
+    phi_cache_key: str | None = field(default=None, repr=False)
     # --- the LLM upstream (agentyard/llm) ---
     llm_provider: str = "offline"
     llm_base_url: str | None = None
@@ -124,6 +128,10 @@ class Settings:
             "hasp_requests_per_minute": _int(env, "AGENTYARD_HASP_REQUESTS_PER_MINUTE", 60),
             "hasp_credit_allotment": _int(env, "AGENTYARD_HASP_CREDIT_ALLOTMENT", 10_000_000),
             "hasp_phi_timeout_seconds": _float(env, "AGENTYARD_HASP_PHI_TIMEOUT_SECONDS", 10.0),
+            # PHI guard
+            "phi_scan_processes": _int(env, "AGENTYARD_PHI_SCAN_PROCESSES", 2),
+            "phi_cache_entries": _int(env, "AGENTYARD_PHI_CACHE_ENTRIES", 4096),
+            "phi_cache_key": _str(env, "AGENTYARD_PHI_CACHE_KEY"),
             # the LLM upstream
             **_llm_from_env(env),
             # jobs and webhooks
