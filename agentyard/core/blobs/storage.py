@@ -17,12 +17,22 @@ import tempfile
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO, Protocol
 
 from agentyard.core.blobs.errors import BlobNotFoundError
 
-if TYPE_CHECKING:
-    from agentyard.core.blobs.uploads import Spool
+
+class Spool(Protocol):
+    """What a store needs of a received file (`uploads.Spool` is the one there is): its open
+    `file`, its `path` and `digest`, and `adopted`, set when the store took the file."""
+
+    file: BinaryIO
+    path: Path
+    adopted: bool
+
+    @property
+    def digest(self) -> str: ...
+
 
 DIGEST_SHAPE = re.compile(r"[0-9a-f]{64}")
 
