@@ -1,0 +1,1 @@
+"""Shared test helpers for every surface (see tests/kit/README in __init__)."""
