@@ -16,5 +16,3 @@ from tests.kit.server import (  # noqa: F401  (fixtures, and names other tests i
     server,
     settings,
 )
-
-_scratch_pg_database = scratch_pg_database  # the name tests/contract/test_live_cli.py used
