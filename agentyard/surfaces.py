@@ -7,7 +7,8 @@ its `surface.py`:
 - `MODULES`, the modules of the package that register something when imported: peewee tables
   and their migrations, background tasks, webhook resolvers, cleanup hooks.
 A `surface.py` imports only its own product and core: products never import each other.
-Core's own registering modules are named once, in `core.surfaces.CORE_MODULES`.
+Core's own registering modules are named once, in `core.surfaces.CORE_MODULES`; engines'
+(agentyard/flows, ...) in `ENGINE_MODULES` below.
 
 Loading imports core's modules, then each product's `surface.py` and every module it declares;
 one that cannot be imported stops the start with an ImportError naming the product and module.
@@ -30,6 +31,7 @@ from types import ModuleType
 from agentyard.core.surfaces import CORE_MODULES, SPECS, Minter, Surface
 
 __all__ = [
+    "ENGINE_MODULES",
     "PRODUCTS",
     "SPECS",
     "SURFACES",
@@ -45,6 +47,9 @@ PACKAGE = "agentyard"
 # The product packages, in the order the landing page and the CLI list their surfaces. Each
 # has a `surface.py`; one missing here, or listed without it, fails the start.
 PRODUCTS: tuple[str, ...] = ("aisp", "hasp", "harnesslayer")
+# Engine modules (agentyard/llm|phi|messaging|flows|specs) that register tables, migrations or
+# tasks when imported; loaded after core, before the products.
+ENGINE_MODULES: tuple[str, ...] = ()
 _ROOT = Path(__file__).resolve().parent
 
 
@@ -84,10 +89,12 @@ def load_product(package: str) -> tuple[Surface, ...]:
 
 
 def load(packages: Iterable[str]) -> dict[str, Surface]:
-    """Core's registering modules, then every product package in `packages`, loaded; their
-    surfaces by name, in order (ValueError when two declare the same name)."""
+    """Core's and the engines' registering modules, then every product package in `packages`,
+    loaded; their surfaces by name, in order (ValueError when two declare the same name)."""
     for module in CORE_MODULES:
         _import(module, "core")
+    for module in ENGINE_MODULES:
+        _import(module, "engines")
     found: dict[str, Surface] = {}
     for package in packages:
         for s in load_product(package):
@@ -98,8 +105,8 @@ def load(packages: Iterable[str]) -> dict[str, Surface]:
 
 
 def declared_modules() -> list[str]:
-    """Every module declared to register something: core's, then each product's."""
-    found = list(CORE_MODULES)
+    """Every module declared to register something: core's, the engines', each product's."""
+    found = list(CORE_MODULES) + list(ENGINE_MODULES)
     for package in _listed():
         found += _declared(importlib.import_module(f"{package}.surface"), package)[1]
     return found
