@@ -49,7 +49,7 @@ PACKAGE = "agentyard"
 PRODUCTS: tuple[str, ...] = ("aisp", "hasp", "harnesslayer")
 # Engine modules (agentyard/llm|phi|messaging|flows|specs) that register tables, migrations or
 # tasks when imported; loaded after core, before the products.
-ENGINE_MODULES: tuple[str, ...] = ()
+ENGINE_MODULES: tuple[str, ...] = ("agentyard.flows.models", "agentyard.flows.runs")
 _ROOT = Path(__file__).resolve().parent
 
 

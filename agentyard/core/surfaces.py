@@ -23,7 +23,7 @@ SPECS = Path(__file__).resolve().parents[2] / "specs"
 # core.migrations are imported by everything that uses keys or migrations).
 CORE_MODULES: tuple[str, ...] = (
     "agentyard.core.audit",
-    "agentyard.core.blobs",
+    "agentyard.core.blobs.secret",
     "agentyard.core.keys",
     "agentyard.core.timestamping",
     "agentyard.core.vault",
