@@ -1,39 +1,48 @@
-"""Settings read from environment variables (see README "Configuration")."""
+"""Settings read from environment variables (see README "Configuration").
+
+Every environment variable agentyard reads is read here, by `Settings.from_env()`; modules take
+their values from a `Settings` (passed in, or `Settings.from_env()` at the moment they need one).
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
+def _str(env: Mapping[str, str], name: str) -> str | None:
+    return env.get(name) or None
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
     return int(raw) if raw not in (None, "") else default
 
 
-def _bool(name: str, default: bool) -> bool:
-    raw = (os.environ.get(name) or "").strip().lower()
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
     return default if raw == "" else raw in ("1", "true", "yes", "on")
 
 
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
     return float(raw) if raw not in (None, "") else default
 
 
-def _llm_from_env() -> dict[str, object]:
+def _llm_from_env(env: Mapping[str, str]) -> dict[str, object]:
     """The LLM upstream: `offline` (default), `anthropic` or `openai` (any compatible API)."""
-    kind = (os.environ.get("AGENTYARD_LLM_PROVIDER") or "offline").strip().lower()
+    kind = (env.get("AGENTYARD_LLM_PROVIDER") or "offline").strip().lower()
     prefix = {"anthropic": "ANTHROPIC", "openai": "AGENTYARD_OPENAI"}.get(kind, "")
     return {
         "llm_provider": kind,
-        "llm_base_url": os.environ.get(f"{prefix}_BASE_URL") or None if prefix else None,
-        "llm_api_key": os.environ.get(f"{prefix}_API_KEY") or None if prefix else None,
-        "llm_model": os.environ.get("AGENTYARD_OPENAI_MODEL") or None,
-        "llm_timeout_seconds": _float("AGENTYARD_LLM_TIMEOUT_SECONDS", 600.0),
-        "llm_connect_timeout_seconds": _float("AGENTYARD_LLM_CONNECT_TIMEOUT_SECONDS", 10.0),
-        "llm_max_retries": _int("AGENTYARD_LLM_MAX_RETRIES", 2),
+        "llm_base_url": env.get(f"{prefix}_BASE_URL") or None if prefix else None,
+        "llm_api_key": env.get(f"{prefix}_API_KEY") or None if prefix else None,
+        "llm_model": env.get("AGENTYARD_OPENAI_MODEL") or None,
+        "llm_timeout_seconds": _float(env, "AGENTYARD_LLM_TIMEOUT_SECONDS", 600.0),
+        "llm_connect_timeout_seconds": _float(env, "AGENTYARD_LLM_CONNECT_TIMEOUT_SECONDS", 10.0),
+        "llm_max_retries": _int(env, "AGENTYARD_LLM_MAX_RETRIES", 2),
     }
 
 
@@ -41,18 +50,26 @@ def _llm_from_env() -> dict[str, object]:
 class Settings:
     """Process-wide configuration; build it with `Settings.from_env()`."""
 
+    # --- the process: storage, pub/sub, HTTP ---
     data_dir: Path = Path("data")
     database_url: str | None = None
     redis_url: str | None = None
     max_body_bytes: int = 1_048_576
     sse_heartbeat_seconds: float = 15.0
+    # --- aisp-hub ---
     aisp_reads_per_minute: int = 1000
     aisp_writes_per_minute: int = 200
     aisp_ping_timeout_seconds: float = 5.0
     aisp_jwt_max_ttl_seconds: int = 3600
+    # --- hasp-ai ---
     hasp_requests_per_minute: int = 60
     hasp_credit_allotment: int = 10_000_000
     hasp_phi_timeout_seconds: float = 10.0
+    # --- PHI guard (agentyard/phi) ---
+    phi_scan_processes: int = 2
+    phi_cache_entries: int = 4096
+    phi_cache_key: str | None = field(default=None, repr=False)
+    # --- the LLM upstream (agentyard/llm) ---
     llm_provider: str = "offline"
     llm_base_url: str | None = None
     llm_api_key: str | None = None
@@ -60,57 +77,104 @@ class Settings:
     llm_timeout_seconds: float = 600.0
     llm_connect_timeout_seconds: float = 10.0
     llm_max_retries: int = 2
+    # --- background jobs and webhook deliveries (core) ---
     jobs_queue: str = "agentyard"
     jobs_workers: int = 1
     flows_lease_seconds: float = 30.0
     flows_reaper_seconds: float = 15.0
     webhook_allow_private: str = ""
     webhook_require_https: bool = True
+    # --- timestamp authority of audit exports (core/timestamping, hasp audit export) ---
+    tsa: str = "offline"
+    tsa_url: str | None = None
+    tsa_cacert_url: str | None = None
+    tsa_ca_file: str | None = None
+    tsa_timeout_seconds: float = 10.0
+    # --- secrets kept encrypted (core/vault) ---
+    vault_key: str | None = field(default=None, repr=False)
+    # --- blob storage and signed blob URLs (core/blobs) ---
+    blob_signing_key: str | None = field(default=None, repr=False)
+    blob_max_file_bytes: int = 256 * 1024 * 1024
+    blob_max_archive_bytes: int = 1024 * 1024 * 1024
+    blob_fetch_allow: str | None = None
+    blob_fetch_allow_private: str | None = None
+    # --- harnesslayer ---
     harnesslayer_requests_per_minute: int = 600
     harnesslayer_upload_ttl_seconds: int = 3600
     harnesslayer_download_ttl_seconds: int = 900
     harnesslayer_max_file_bytes: int = 100 * 1024 * 1024
     harnesslayer_max_archive_bytes: int = 100 * 1024 * 1024
+    sendblue_base_url: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
-        """Read AGENTYARD_* / DATABASE_URL / REDIS_URL; keyword overrides win."""
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read AGENTYARD_* / DATABASE_URL / REDIS_URL from `environ` (default `os.environ`);
+        keyword overrides win."""
+        env = os.environ if environ is None else environ
         values: dict[str, object] = {
-            "data_dir": Path(os.environ.get("AGENTYARD_DATA_DIR") or "data"),
-            "database_url": os.environ.get("DATABASE_URL") or None,
-            "redis_url": os.environ.get("REDIS_URL") or None,
-            "max_body_bytes": _int("AGENTYARD_MAX_BODY_BYTES", 1_048_576),
-            "sse_heartbeat_seconds": _float("AGENTYARD_SSE_HEARTBEAT_SECONDS", 15.0),
-            "aisp_reads_per_minute": _int("AGENTYARD_AISP_READS_PER_MINUTE", 1000),
-            "aisp_writes_per_minute": _int("AGENTYARD_AISP_WRITES_PER_MINUTE", 200),
-            "aisp_ping_timeout_seconds": _float("AGENTYARD_AISP_PING_TIMEOUT_SECONDS", 5.0),
-            "aisp_jwt_max_ttl_seconds": _int("AGENTYARD_AISP_JWT_MAX_TTL_SECONDS", 3600),
-            "hasp_requests_per_minute": _int("AGENTYARD_HASP_REQUESTS_PER_MINUTE", 60),
-            "hasp_credit_allotment": _int("AGENTYARD_HASP_CREDIT_ALLOTMENT", 10_000_000),
-            "hasp_phi_timeout_seconds": _float("AGENTYARD_HASP_PHI_TIMEOUT_SECONDS", 10.0),
-            **_llm_from_env(),
-            "jobs_queue": os.environ.get("AGENTYARD_JOBS_QUEUE") or "agentyard",
-            "jobs_workers": _int("AGENTYARD_JOBS_WORKERS", 1),
-            "flows_lease_seconds": _float("AGENTYARD_FLOWS_LEASE_SECONDS", 30.0),
-            "flows_reaper_seconds": _float("AGENTYARD_FLOWS_REAPER_SECONDS", 15.0),
-            "webhook_allow_private": os.environ.get("AGENTYARD_WEBHOOK_ALLOW_PRIVATE") or "",
-            "webhook_require_https": _bool("AGENTYARD_WEBHOOK_REQUIRE_HTTPS", True),
+            # the process
+            "data_dir": Path(env.get("AGENTYARD_DATA_DIR") or "data"),
+            "database_url": _str(env, "DATABASE_URL"),
+            "redis_url": _str(env, "REDIS_URL"),
+            "max_body_bytes": _int(env, "AGENTYARD_MAX_BODY_BYTES", 1_048_576),
+            "sse_heartbeat_seconds": _float(env, "AGENTYARD_SSE_HEARTBEAT_SECONDS", 15.0),
+            # aisp-hub
+            "aisp_reads_per_minute": _int(env, "AGENTYARD_AISP_READS_PER_MINUTE", 1000),
+            "aisp_writes_per_minute": _int(env, "AGENTYARD_AISP_WRITES_PER_MINUTE", 200),
+            "aisp_ping_timeout_seconds": _float(env, "AGENTYARD_AISP_PING_TIMEOUT_SECONDS", 5.0),
+            "aisp_jwt_max_ttl_seconds": _int(env, "AGENTYARD_AISP_JWT_MAX_TTL_SECONDS", 3600),
+            # hasp-ai
+            "hasp_requests_per_minute": _int(env, "AGENTYARD_HASP_REQUESTS_PER_MINUTE", 60),
+            "hasp_credit_allotment": _int(env, "AGENTYARD_HASP_CREDIT_ALLOTMENT", 10_000_000),
+            "hasp_phi_timeout_seconds": _float(env, "AGENTYARD_HASP_PHI_TIMEOUT_SECONDS", 10.0),
+            # PHI guard
+            "phi_scan_processes": _int(env, "AGENTYARD_PHI_SCAN_PROCESSES", 2),
+            "phi_cache_entries": _int(env, "AGENTYARD_PHI_CACHE_ENTRIES", 4096),
+            "phi_cache_key": _str(env, "AGENTYARD_PHI_CACHE_KEY"),
+            # the LLM upstream
+            **_llm_from_env(env),
+            # jobs and webhooks
+            "jobs_queue": env.get("AGENTYARD_JOBS_QUEUE") or "agentyard",
+            "jobs_workers": _int(env, "AGENTYARD_JOBS_WORKERS", 1),
+            # the workflow engine
+            "flows_lease_seconds": _float(env, "AGENTYARD_FLOWS_LEASE_SECONDS", 30.0),
+            "flows_reaper_seconds": _float(env, "AGENTYARD_FLOWS_REAPER_SECONDS", 15.0),
+            "webhook_allow_private": env.get("AGENTYARD_WEBHOOK_ALLOW_PRIVATE") or "",
+            "webhook_require_https": _bool(env, "AGENTYARD_WEBHOOK_REQUIRE_HTTPS", True),
+            # timestamp authority
+            "tsa": env.get("AGENTYARD_TSA") or "offline",
+            "tsa_url": _str(env, "AGENTYARD_TSA_URL"),
+            "tsa_cacert_url": _str(env, "AGENTYARD_TSA_CACERT_URL"),
+            "tsa_ca_file": _str(env, "AGENTYARD_TSA_CA_FILE"),
+            "tsa_timeout_seconds": _float(env, "AGENTYARD_TSA_TIMEOUT", 10.0),
+            # vault
+            "vault_key": _str(env, "AGENTYARD_VAULT_KEY"),
+            # blobs
+            "blob_signing_key": _str(env, "AGENTYARD_BLOB_SIGNING_KEY"),
+            "blob_max_file_bytes": _int(env, "AGENTYARD_BLOB_MAX_FILE_BYTES", 256 * 1024 * 1024),
+            "blob_max_archive_bytes": _int(
+                env, "AGENTYARD_BLOB_MAX_ARCHIVE_BYTES", 1024 * 1024 * 1024
+            ),
+            "blob_fetch_allow": _str(env, "AGENTYARD_BLOB_FETCH_ALLOW"),
+            "blob_fetch_allow_private": _str(env, "AGENTYARD_BLOB_FETCH_ALLOW_PRIVATE"),
+            # harnesslayer
             "harnesslayer_requests_per_minute": _int(
-                "AGENTYARD_HARNESSLAYER_REQUESTS_PER_MINUTE", 600
+                env, "AGENTYARD_HARNESSLAYER_REQUESTS_PER_MINUTE", 600
             ),
             "harnesslayer_upload_ttl_seconds": _int(
-                "AGENTYARD_HARNESSLAYER_UPLOAD_TTL_SECONDS", 3600
+                env, "AGENTYARD_HARNESSLAYER_UPLOAD_TTL_SECONDS", 3600
             ),
             "harnesslayer_download_ttl_seconds": _int(
-                "AGENTYARD_HARNESSLAYER_DOWNLOAD_TTL_SECONDS", 900
+                env, "AGENTYARD_HARNESSLAYER_DOWNLOAD_TTL_SECONDS", 900
             ),
             "harnesslayer_max_file_bytes": _int(
-                "AGENTYARD_HARNESSLAYER_MAX_FILE_BYTES", 100 * 1024 * 1024
+                env, "AGENTYARD_HARNESSLAYER_MAX_FILE_BYTES", 100 * 1024 * 1024
             ),
             "harnesslayer_max_archive_bytes": _int(
-                "AGENTYARD_HARNESSLAYER_MAX_ARCHIVE_BYTES", 100 * 1024 * 1024
+                env, "AGENTYARD_HARNESSLAYER_MAX_ARCHIVE_BYTES", 100 * 1024 * 1024
             ),
+            "sendblue_base_url": _str(env, "AGENTYARD_SENDBLUE_BASE_URL"),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

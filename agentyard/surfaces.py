@@ -1,139 +1,129 @@
-"""The surfaces agentyard serves: spec, mount, error shape, keys and bootstrap of each."""
+"""The surfaces agentyard serves, declared by each product in `agentyard/<product>/surface.py`.
+
+A product package (listed in `PRODUCTS`: `agentyard/aisp`, `agentyard/hasp`, ...) declares in
+its `surface.py`:
+- `SURFACES`, a tuple of `core.surfaces.Surface` (spec, mount, error shape, keys and bootstrap
+  of each surface it serves);
+- `MODULES`, the modules of the package that register something when imported: peewee tables
+  and their migrations, background tasks, webhook resolvers, cleanup hooks.
+A `surface.py` imports only its own product and core: products never import each other.
+Core's own registering modules are named once, in `core.surfaces.CORE_MODULES`; engines'
+(agentyard/flows, ...) in `ENGINE_MODULES` below.
+
+Loading imports core's modules, then each product's `surface.py` and every module it declares;
+one that cannot be imported stops the start with an ImportError naming the product and module.
+
+Why declared lists rather than importing every module of each package by convention: importing
+everything would also load the engines some modules need only when serving (the PHI
+recognizers alone add seconds to every CLI command), and import orders the app never uses.
+The list cannot go silently stale: `tests/core/test_surfaces_registry.py` loads the surfaces,
+then imports every other module of agentyard and fails, naming the module, when that registers
+another table, migration or task, or when a registering module is not declared itself.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import importlib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Protocol
+from types import ModuleType
 
-# Imported for their side effect: each registers its migrations.
-import agentyard.aisp.models
-import agentyard.core.audit
-import agentyard.core.blobs
-import agentyard.core.timestamping
-import agentyard.core.vault
-import agentyard.core.webhooks
-import agentyard.harnesslayer.apps  # also registers its background tasks
-import agentyard.harnesslayer.bundle_models
-import agentyard.harnesslayer.channels  # also registers the channel webhook resolver
-import agentyard.harnesslayer.models
-import agentyard.harnesslayer.people_models
-import agentyard.harnesslayer.profiles  # also registers its background tasks
-import agentyard.harnesslayer.run_models
-import agentyard.harnesslayer.runs  # also registers its background tasks
-import agentyard.harnesslayer.snapshots  # also registers its background tasks
-import agentyard.harnesslayer.sync  # also registers its background tasks
-import agentyard.harnesslayer.upload_expiry  # also registers its background tasks
-import agentyard.harnesslayer.webhooks  # also registers the delivery resolver
-import agentyard.hasp.models
-import agentyard.hasp.webhooks  # noqa: F401  (also registers the HASP secret resolver)
-from agentyard.aisp import bootstrap as aisp_bootstrap
-from agentyard.core import keys
-from agentyard.core.errors import ErrorShape, default_shape
-from agentyard.core.http_guard import BodyLimit
-from agentyard.harnesslayer import auth as hl_auth
-from agentyard.harnesslayer import bootstrap as hl_bootstrap
-from agentyard.harnesslayer import bundles as hl_bundles
-from agentyard.harnesslayer import errors as hl_errors
-from agentyard.hasp import auth as hasp_auth
-from agentyard.hasp import bootstrap as hasp_bootstrap
-from agentyard.hasp import errors as hasp_errors
+from agentyard.core.surfaces import CORE_MODULES, SPECS, Minter, Surface
 
-SPECS = Path(__file__).resolve().parent.parent / "specs"
+__all__ = [
+    "ENGINE_MODULES",
+    "PRODUCTS",
+    "SPECS",
+    "SURFACES",
+    "Minter",
+    "Surface",
+    "declared_modules",
+    "get",
+    "load",
+    "products",
+]
+
+PACKAGE = "agentyard"
+# The product packages, in the order the landing page and the CLI list their surfaces. Each
+# has a `surface.py`; one missing here, or listed without it, fails the start.
+PRODUCTS: tuple[str, ...] = ("aisp", "hasp", "harnesslayer")
+# Engine modules (agentyard/llm|phi|messaging|flows|specs) that register tables, migrations or
+# tasks when imported; loaded after core, before the products.
+ENGINE_MODULES: tuple[str, ...] = ("agentyard.flows.models", "agentyard.flows.runs")
+_ROOT = Path(__file__).resolve().parent
 
 
-class Minter(Protocol):
-    """A surface's way to mint a key for the operator: the tenant `tenant` (created with its
-    product rows when new), a key of `kind` with `scopes` (None: the surface's default), and
-    notes naming URLs under `base_url` (where the surface is served). KeyRequestError when the
-    request cannot be honoured. Used by first-start bootstrap and `agentyard keys create`."""
-
-    def __call__(
-        self, tenant: str, *, kind: str, scopes: list[str] | None, name: str, base_url: str
-    ) -> keys.Minted: ...
+def products(root: Path = _ROOT) -> list[str]:
+    """The product packages under `root` (those with a `surface.py`), sorted by name."""
+    return sorted(p.parent.name for p in root.glob("*/surface.py"))
 
 
-@dataclass(frozen=True)
-class Surface:
-    """One API surface: where it is mounted and how its tenants and keys look."""
-
-    name: str
-    mount: str
-    title: str
-    tenant_label: str
-    error_shape: ErrorShape
-    new_secret: Callable[[], str]
-    mint: Minter
-    describe_key: Callable[[keys.ApiKey], str]  # whom a key acts for, as the operator names it
-    # First start on an empty store: the dev tenant and its keys; the lines to print, whose
-    # URLs start with the base URL it is given (where the surface is served).
-    bootstrap: Callable[[str], list[str]]
-    auth_headers: Callable[[str], dict[str, str]]  # headers that present an API key secret
-    key_kinds: tuple[str, ...] = (keys.DEFAULT_KIND,)
-    # Sub-paths (under the mount) answering errors in another shape, e.g. Anthropic's.
-    error_shapes: dict[str, ErrorShape] = field(default_factory=dict)
-    # Sub-path regexes (under the mount) with their own body rules, e.g. file uploads larger
-    # than `max_body_bytes`, read as a stream (see `core.http_guard.register_limit`).
-    body_limits: dict[str, BodyLimit] = field(default_factory=dict)
-    request_id_prefix: str | None = None  # numbers requests (`request-id` header) when set
-    complete: bool = True  # False while its issue is open: scaffolds may still answer 501
-
-    @property
-    def spec(self) -> Path:
-        return SPECS / f"{self.name}.yaml"
+def _import(module: str, owner: str) -> ModuleType:
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(f"{owner}: cannot import {module}: {exc}", name=module) from exc
 
 
-SURFACES: dict[str, Surface] = {
-    s.name: s
-    for s in [
-        Surface(
-            name="aisp-hub",
-            mount="/aisp-hub",
-            title="AISP Hub API v1",
-            tenant_label="realm",
-            error_shape=default_shape,
-            new_secret=aisp_bootstrap.new_secret,
-            mint=aisp_bootstrap.mint,
-            describe_key=aisp_bootstrap.describe,
-            bootstrap=aisp_bootstrap.bootstrap,
-            auth_headers=lambda secret: {"X-AISP-Key": secret},
-        ),
-        Surface(
-            name="hasp-ai",
-            mount="/hasp-ai",
-            title="HASP AI API V1",
-            tenant_label="org",
-            error_shape=hasp_errors.hasp_shape,
-            new_secret=hasp_auth.new_secret,
-            mint=hasp_bootstrap.mint,
-            describe_key=hasp_bootstrap.describe,
-            bootstrap=hasp_bootstrap.bootstrap,
-            auth_headers=lambda secret: {"x-api-key": secret},
-            error_shapes={
-                "/v1/messages": hasp_errors.anthropic_shape,
-                "/v1/models": hasp_errors.anthropic_shape,
-            },
-            request_id_prefix="req_",
-        ),
-        Surface(
-            name="harnesslayer",
-            mount="/harnesslayer",
-            title="Harnesslayer API",
-            tenant_label="organization",
-            error_shape=hl_errors.shape,
-            new_secret=hl_auth.new_org_secret,
-            mint=hl_bootstrap.mint,
-            describe_key=hl_bootstrap.describe,
-            bootstrap=hl_bootstrap.bootstrap,
-            auth_headers=lambda secret: {"Authorization": f"Bearer {secret}"},
-            key_kinds=hl_auth.KINDS,
-            body_limits={
-                hl_bundles.UPLOAD_PATH_PATTERN: BodyLimit(hl_bundles.max_file_bytes, streamed=True)
-            },
-        ),
-    ]
-}
+def _declared(surface_module: ModuleType, package: str) -> tuple[tuple[Surface, ...], list[str]]:
+    surfaces = getattr(surface_module, "SURFACES", None)
+    modules = getattr(surface_module, "MODULES", None)
+    if not isinstance(surfaces, tuple) or not all(isinstance(s, Surface) for s in surfaces):
+        raise TypeError(f"{package}.surface.SURFACES must be a tuple of Surface")
+    if not isinstance(modules, tuple) or not all(isinstance(m, str) for m in modules):
+        raise TypeError(f"{package}.surface.MODULES must be a tuple of module names")
+    outside = [m for m in modules if not m.startswith(f"{package}.")]
+    if outside:
+        raise ValueError(f"{package}.surface.MODULES names modules of another package: {outside}")
+    return surfaces, list(modules)
+
+
+def load_product(package: str) -> tuple[Surface, ...]:
+    """Import the product package `package` (a dotted name): its `surface.py`, then every
+    module that declares; the surfaces it serves. ImportError naming the product and the
+    module when one cannot be imported."""
+    surfaces, modules = _declared(_import(f"{package}.surface", package), package)
+    for module in modules:
+        _import(module, package)
+    return surfaces
+
+
+def load(packages: Iterable[str]) -> dict[str, Surface]:
+    """Core's and the engines' registering modules, then every product package in `packages`,
+    loaded; their surfaces by name, in order (ValueError when two declare the same name)."""
+    for module in CORE_MODULES:
+        _import(module, "core")
+    for module in ENGINE_MODULES:
+        _import(module, "engines")
+    found: dict[str, Surface] = {}
+    for package in packages:
+        for s in load_product(package):
+            if s.name in found:
+                raise ValueError(f"surface {s.name!r} is declared twice (again by {package})")
+            found[s.name] = s
+    return found
+
+
+def declared_modules() -> list[str]:
+    """Every module declared to register something: core's, the engines', each product's."""
+    found = list(CORE_MODULES) + list(ENGINE_MODULES)
+    for package in _listed():
+        found += _declared(importlib.import_module(f"{package}.surface"), package)[1]
+    return found
+
+
+def _listed() -> list[str]:
+    """PRODUCTS as dotted names; ImportError when it and the `surface.py` files disagree."""
+    found = products()
+    if sorted(PRODUCTS) != found:
+        raise ImportError(
+            f"agentyard.surfaces.PRODUCTS {sorted(PRODUCTS)} does not match the product "
+            f"packages with a surface.py {found}: list each one exactly once"
+        )
+    return [f"{PACKAGE}.{name}" for name in PRODUCTS]
+
+
+SURFACES: dict[str, Surface] = load(_listed())
 
 
 def get(name: str) -> Surface:

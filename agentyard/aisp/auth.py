@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 from agentyard.aisp import SURFACE
 from agentyard.aisp.models import Session
 from agentyard.core import clock, keys, runtime
-from agentyard.core.errors import ApiError
+from agentyard.core.errors import ApiError, unauthorized
 from agentyard.core.keys import Tenant
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -73,10 +73,6 @@ class Caller:
         if self.session is None:
             _touch(session)
         return session
-
-
-def unauthorized(message: str) -> ApiError:
-    return ApiError(401, "unauthorized", message)
 
 
 # `ed25519:` and the padded base64 of a 44-byte Ed25519 SubjectPublicKeyInfo DER: the fixed

@@ -18,6 +18,7 @@ from agentyard.aisp.views import grant_status, grant_view
 from agentyard.core import clock, ids
 from agentyard.core.errors import ApiError
 from agentyard.core.store import write
+from agentyard.core.tenancy import find_in_tenant
 
 
 def _normalize_namespace(capability: str, namespace: str | None) -> str:
@@ -87,10 +88,15 @@ def request(
 
 
 def find_grant(caller: Caller, grant_id: str) -> Grant:
-    grant = Grant.get_or_none((Grant.id == grant_id) & (Grant.realm == caller.realm.id))
-    if grant is None:
-        raise ApiError(404, "grant_not_found", f"Grant not found: {grant_id}")
-    return grant
+    return find_in_tenant(
+        Grant,
+        grant_id,
+        caller.realm.id,
+        what="grant",
+        tenant_field="realm",
+        code="grant_not_found",
+        message=f"Grant not found: {grant_id}",
+    )
 
 
 def decide(caller: Caller, grant_id: str, approve: bool) -> Grant:

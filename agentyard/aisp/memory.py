@@ -21,6 +21,7 @@ from agentyard.aisp.models import MemoryEntry, Namespace, key_starts_with, names
 from agentyard.core import clock
 from agentyard.core.errors import ApiError
 from agentyard.core.store import write
+from agentyard.core.tenancy import find_in_tenant
 
 MAX_VALUE_BYTES = 64 * 1024
 
@@ -183,11 +184,16 @@ def _write_batch(caller: Caller, session_id: str, values: dict[str, str]) -> Non
 def delete(caller: Caller, key: str) -> None:
     me = caller.require_session()
     with write():
-        entry = MemoryEntry.get_or_none(
-            (MemoryEntry.realm == caller.realm.id) & (MemoryEntry.key == key)
+        entry = find_in_tenant(
+            MemoryEntry,
+            key,
+            caller.realm.id,
+            what="key",
+            id_field="key",
+            tenant_field="realm",
+            code="key_not_found",
+            message=f"Key not found: {key}",
         )
-        if entry is None:
-            raise ApiError(404, "key_not_found", f"Key not found: {key}")
         if not _Access(me.id, "memory.delete").allows(entry):
             raise ApiError(403, "no_delete_grant", f"No delete grant for {key}")
         entry.delete_instance()

@@ -21,7 +21,7 @@ from agentyard.aisp.models import Delivery, Message, Session
 from agentyard.aisp.sessions import check_realm, find, inbox_channel
 from agentyard.aisp.views import message_view
 from agentyard.core import clock, ids, runtime
-from agentyard.core.errors import ApiError
+from agentyard.core.errors import ApiError, not_found
 from agentyard.core.keys import Tenant
 from agentyard.core.store import is_sqlite, write
 
@@ -100,7 +100,12 @@ def _recipients(caller: Caller, to: list[str]) -> list[Session]:
     }
     for session_id in to:
         if session_id not in found:
-            raise ApiError(404, "recipient_not_found", f"Recipient session not found: {session_id}")
+            raise not_found(
+                "recipient session",
+                session_id,
+                code="recipient_not_found",
+                message=f"Recipient session not found: {session_id}",
+            )
     return [found[s] for s in to]
 
 

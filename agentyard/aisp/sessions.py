@@ -13,6 +13,7 @@ from agentyard.core import clock, ids, runtime
 from agentyard.core.errors import ApiError
 from agentyard.core.keys import Tenant
 from agentyard.core.store import write
+from agentyard.core.tenancy import found
 
 
 def inbox_channel(session_id: str) -> str:
@@ -35,10 +36,8 @@ def find(caller: Caller, session_id: str, active_only: bool = False) -> Session:
     )
     if active_only:
         query = query.where(Session.status == "active")
-    session = query.first()
-    if session is None:
-        raise ApiError(404, "session_not_found", f"Session not found: {session_id}")
-    return session
+    message = f"Session not found: {session_id}"
+    return found(query.first(), "session", session_id, code="session_not_found", message=message)
 
 
 def register(

@@ -74,6 +74,56 @@ def not_implemented(operation_id: str) -> ApiError:
     return ApiError(501, DEFAULT_CODES[501], f"{operation_id} is not implemented yet")
 
 
+# --- the error vocabulary ---------------------------------------------------------------------
+# Domain code says what went wrong with these; each raises nothing itself but returns the
+# ApiError to raise. They carry agentyard's generic codes (DEFAULT_CODES), which each surface's
+# error shape maps to the codes it documents (HASP: RESOURCE_NOT_FOUND, Harnesslayer:
+# bad_request, ...). A surface whose documented code cannot be told from the status alone
+# (AISP's `session_not_found`, `grant_not_found`) passes it as `code`.
+
+
+def not_found(
+    what: str,
+    ref: object = None,
+    *,
+    message: str | None = None,
+    code: str = DEFAULT_CODES[404],
+    details: dict[str, Any] | None = None,
+) -> ApiError:
+    """404: `No {what} {ref}` (or `message`). Another tenant's object is not found too."""
+    if message is None:
+        message = f"No {what} {ref}" if ref is not None else f"No such {what}"
+    return ApiError(404, code, message, details)
+
+
+def conflict(
+    message: str, *, code: str = DEFAULT_CODES[409], details: dict[str, Any] | None = None
+) -> ApiError:
+    """409: the request clashes with the current state (a name taken, a wrong version...)."""
+    return ApiError(409, code, message, details)
+
+
+def forbidden(
+    message: str, *, code: str = DEFAULT_CODES[403], details: dict[str, Any] | None = None
+) -> ApiError:
+    """403: the caller is known but may not do this (a missing scope, grant or opt-in)."""
+    return ApiError(403, code, message, details)
+
+
+def invalid(
+    message: str, *, code: str = DEFAULT_CODES[400], details: dict[str, Any] | None = None
+) -> ApiError:
+    """400: input the schema let through but the rules refuse."""
+    return ApiError(400, code, message, details)
+
+
+def unauthorized(
+    message: str = "Missing or invalid API key", *, code: str = DEFAULT_CODES[401]
+) -> ApiError:
+    """401: no credential, or one that names no live caller."""
+    return ApiError(401, code, message)
+
+
 def default_shape(
     status: int, code: str, message: str, details: dict[str, Any] | None
 ) -> dict[str, Any]:

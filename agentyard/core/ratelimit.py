@@ -1,15 +1,39 @@
-"""Rate limits with the `limits` library: in memory by default, on Redis with `REDIS_URL`."""
+"""Rate limits with the `limits` library: in memory by default, on Redis with `REDIS_URL`.
+
+One path for every surface: `RateLimiter.enforce(per_minute, *identifiers)` counts one request
+in a moving one-minute window and raises 429 with `Retry-After` once the window is full. A
+surface that documents rate-limit headers passes `headers` (made from the `Window`); they are
+returned to go on the response, and sent on the 429 too. `code` and `retry_details` give the
+429 the surface's documented code and body.
+"""
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from limits import RateLimitItemPerMinute
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from agentyard.core.errors import ApiError
+from agentyard.core.errors import DEFAULT_CODES, ApiError
+
+
+@dataclass(frozen=True)
+class Window:
+    """One counted request: the limit, whether it was allowed, and what is left of the window."""
+
+    per_minute: int
+    allowed: bool
+    remaining: int
+    reset: float  # seconds until the window resets
+
+    @property
+    def retry_after(self) -> int:
+        """Whole seconds (at least 1) until a request is allowed again."""
+        return max(1, math.ceil(self.reset))
 
 
 class RateLimiter:
@@ -19,32 +43,36 @@ class RateLimiter:
         self.storage = storage_from_string(redis_url or "memory://")
         self.strategy = MovingWindowRateLimiter(self.storage)
 
-    def hit(self, per_minute: int, *identifiers: str) -> float | None:
-        """Count one request; None when allowed, else seconds until one is allowed again."""
-        item = RateLimitItemPerMinute(per_minute)
-        if self.strategy.hit(item, *identifiers):
-            return None
-        reset_at, _remaining = self.strategy.get_window_stats(item, *identifiers)
-        return max(1.0, reset_at - time.time())
-
-    def window(self, per_minute: int, *identifiers: str) -> tuple[bool, int, float]:
-        """Count one request: (allowed, requests remaining, seconds until the window resets)."""
+    def count(self, per_minute: int, *identifiers: str) -> Window:
+        """Count one request against `identifiers` and report the window."""
         item = RateLimitItemPerMinute(per_minute)
         allowed = self.strategy.hit(item, *identifiers)
         reset_at, remaining = self.strategy.get_window_stats(item, *identifiers)
-        return allowed, max(0, remaining), max(0.0, reset_at - time.time())
+        return Window(per_minute, allowed, max(0, remaining), max(0.0, reset_at - time.time()))
 
-    def enforce(self, per_minute: int, *identifiers: str) -> None:
-        """Raise 429 with Retry-After when the limit is exceeded."""
-        retry_after = self.hit(per_minute, *identifiers)
-        if retry_after is not None:
-            seconds = math.ceil(retry_after)
-            raise ApiError(
-                429,
-                "rate_limited",
-                f"Rate limit of {per_minute} requests per minute exceeded; retry in {seconds} s",
-                headers={"Retry-After": str(seconds)},
-            )
+    def enforce(
+        self,
+        per_minute: int,
+        *identifiers: str,
+        code: str = DEFAULT_CODES[429],
+        headers: Callable[[Window], dict[str, str]] | None = None,
+        retry_details: bool = False,
+    ) -> dict[str, str]:
+        """Count one request; the response headers `headers` makes (none by default), or 429
+        `code` with those headers plus `Retry-After` (and `details.retry_after_seconds` when
+        `retry_details`) once the limit is exceeded."""
+        window = self.count(per_minute, *identifiers)
+        extra = headers(window) if headers else {}
+        if window.allowed:
+            return extra
+        seconds = window.retry_after
+        raise ApiError(
+            429,
+            code,
+            f"Rate limit of {per_minute} requests per minute exceeded; retry in {seconds} s",
+            details={"retry_after_seconds": seconds} if retry_details else None,
+            headers={**extra, "Retry-After": str(seconds)},
+        )
 
     def reset(self) -> None:
         """Forget every counter (tests, `keys revoke`)."""

@@ -1,6 +1,6 @@
-"""RFC 3161 timestamping: anchors for HASP signed audit exports.
+"""RFC 3161 timestamping: anchors for signed audit exports (HASP's: hasp.audit_format).
 
-`audit.export(timestamp=...)` needs an RFC 3161 `TimeStampResp` over the ASCII bytes of the
+`audit_format.export(timestamp=...)` needs an RFC 3161 `TimeStampResp` over the ASCII bytes of the
 export's chain head hash; HASP's verifier (github.com/UseHasp/verify, `src/checks/tsa.js`)
 rejects an export without one and checks it with
 `openssl ts -verify -in <tsr> -CAfile <tsa_cacert_url body> -data <anchored_data>`.
@@ -34,7 +34,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import os
 import re
 import secrets
 from abc import ABC, abstractmethod
@@ -52,6 +51,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from agentyard.config import Settings
 from agentyard.core import clock, keys_at_rest
 from agentyard.core.migrations import Migration, create_tables, register
 from agentyard.core.store import BaseModel, connection, write
@@ -587,8 +587,8 @@ class Timestamper(ABC):
         """An audit-export `tsa_anchor_chain` item over the ASCII bytes of `chain_head_hash`.
 
         Returns `tsa_url`, `tsa_cacert_url`, `tsa_tsr_base64`, `anchored_data` and
-        `anchored_at` (`audit.export` adds `checkpoint_after_entry`). Use it as
-        `audit.export(..., timestamp=functools.partial(ts.anchor, cacert_url=...))`.
+        `anchored_at` (`audit_format.export` adds `checkpoint_after_entry`). Use it as
+        `audit_format.export(..., timestamp=functools.partial(ts.anchor, cacert_url=...))`.
         """
         if not isinstance(chain_head_hash, str) or not _HEX64.fullmatch(chain_head_hash):
             raise TimestampError("chain_head_hash must be 64 lowercase hex characters")
@@ -766,15 +766,19 @@ def make_timestamper(
 
 def timestamper_from_env(environ: Mapping[str, str] | None = None) -> Timestamper:
     """`make_timestamper()` from AGENTYARD_TSA, _URL, _CACERT_URL, _CA_FILE and _TIMEOUT."""
-    env = os.environ if environ is None else environ
+    return timestamper_from_settings(Settings.from_env(environ))
+
+
+def timestamper_from_settings(settings: Settings) -> Timestamper:
+    """`make_timestamper()` from the `tsa*` settings (the CA file is read now)."""
     ca_pem = None
-    if env.get(CA_FILE_ENV):
-        with open(env[CA_FILE_ENV], encoding="ascii") as handle:
+    if settings.tsa_ca_file:
+        with open(settings.tsa_ca_file, encoding="ascii") as handle:
             ca_pem = handle.read()
     return make_timestamper(
-        env.get(KIND_ENV) or "offline",
-        env.get(URL_ENV) or None,
-        cacert_url=env.get(CACERT_URL_ENV) or None,
+        settings.tsa,
+        settings.tsa_url,
+        cacert_url=settings.tsa_cacert_url,
         ca_pem=ca_pem,
-        timeout=float(env.get(TIMEOUT_ENV) or DEFAULT_TIMEOUT),
+        timeout=settings.tsa_timeout_seconds,
     )

@@ -27,7 +27,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import os
 import re
 import secrets
 from collections.abc import Sequence
@@ -39,6 +38,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from agentyard.config import Settings
 from agentyard.core import b64, clock, keys_at_rest
 from agentyard.core.migrations import Migration, create_tables, register
 from agentyard.core.store import BaseModel, connection, db, write
@@ -120,7 +120,7 @@ def configure(keys: str | Sequence[str | bytes] | None = None) -> tuple[VaultKey
 def configured_keys() -> tuple[VaultKey, ...]:
     """The configured keys (from AGENTYARD_VAULT_KEY if `configure()` was never called)."""
     if _configured is None:
-        return configure(os.environ.get(KEY_ENV) or None)
+        return configure(Settings.from_env().vault_key)
     return _configured
 
 

@@ -18,6 +18,7 @@ import peewee
 from agentyard.core import clock, ids
 from agentyard.core.errors import ApiError
 from agentyard.core.store import is_sqlite, write
+from agentyard.core.tenancy import found
 from agentyard.harnesslayer import apps, pages
 from agentyard.harnesslayer.auth import OrgCaller
 from agentyard.harnesslayer.models import AccessGroup, App, Profile
@@ -79,20 +80,16 @@ def find(caller: OrgCaller, group_id: str, *, lock: bool = False) -> AccessGroup
     )
     if lock and not is_sqlite():  # the group row alone, not its app's
         query = query.for_update("FOR UPDATE", of=AccessGroup)  # type: ignore[arg-type]  # as in locked
-    group = query.first()
-    if group is None:
-        raise ApiError(404, "not_found", f"No access group {group_id}")
-    return group
+    return found(query.first(), "access group", group_id)
 
 
 def of_app(app: App, group_id: str) -> AccessGroup:
     """A group of `app` (404 otherwise), share-locked on PostgreSQL so that it cannot be
     deleted before the caller's transaction, which assigns profiles to it, commits."""
     query = AccessGroup.select().where((AccessGroup.id == group_id) & (AccessGroup.app == app))
-    group = locked(query, "FOR SHARE").first()
-    if group is None:
-        raise ApiError(404, "not_found", f"No access group {group_id} in app {app.slug}")
-    return group
+    return found(
+        locked(query, "FOR SHARE").first(), "access group", f"{group_id} in app {app.slug}"
+    )
 
 
 def create(caller: OrgCaller, body: dict[str, Any]) -> AccessGroup:

@@ -9,6 +9,7 @@ from typing import Any
 from agentyard.core import clock, ids, jobs
 from agentyard.core.errors import ApiError
 from agentyard.core.store import write
+from agentyard.core.tenancy import found
 from agentyard.harnesslayer import bundle_models, pages, people_models, run_models
 from agentyard.harnesslayer.auth import OrgCaller
 from agentyard.harnesslayer.models import AccessGroup, App, Profile
@@ -38,10 +39,11 @@ def _live(caller: OrgCaller) -> Any:
 
 def find(caller: OrgCaller, id_or_slug: str) -> App:
     """A live app of the caller's organization by display id or slug; 404 otherwise."""
-    app = App.get_or_none(_live(caller) & ((App.id == id_or_slug) | (App.slug == id_or_slug)))
-    if app is None:
-        raise ApiError(404, "not_found", f"No app {id_or_slug}")
-    return app
+    return found(
+        App.get_or_none(_live(caller) & ((App.id == id_or_slug) | (App.slug == id_or_slug))),
+        "app",
+        id_or_slug,
+    )
 
 
 def create(caller: OrgCaller, body: dict[str, Any]) -> tuple[App, bool]:

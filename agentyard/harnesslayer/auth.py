@@ -12,7 +12,7 @@ from typing import cast
 import peewee
 
 from agentyard.core import clock, ids, keys, runtime
-from agentyard.core.errors import ApiError
+from agentyard.core.errors import unauthorized
 from agentyard.core.keys import ApiKey, Tenant
 from agentyard.core.migrations import Migration, register
 from agentyard.core.store import write
@@ -44,10 +44,6 @@ def new_org_secret() -> str:
 
 def new_user_secret() -> str:
     return keys.random_secret("uk-")
-
-
-def unauthorized(message: str = "Missing or invalid API key") -> ApiError:
-    return ApiError(401, "unauthorized", message)
 
 
 def organization_of(tenant: Tenant) -> Organization:

@@ -32,7 +32,7 @@ import peewee
 
 from agentyard.config import Settings
 from agentyard.core import blobs, clock, ids, runtime
-from agentyard.core.errors import ApiError
+from agentyard.core.errors import ApiError, not_found
 from agentyard.core.store import is_sqlite, with_connection, write
 from agentyard.harnesslayer import apps, history, pages, profiles, upload_expiry
 from agentyard.harnesslayer.auth import OrgCaller
@@ -82,10 +82,6 @@ profiles.register_cleanup(_delete_profile_bundles)
 def locked(query: peewee.ModelSelect[_M]) -> peewee.ModelSelect[_M]:
     """`query` taking row locks on PostgreSQL; SQLite's write transactions are exclusive."""
     return query if is_sqlite() else query.for_update()
-
-
-def not_found(what: str, ref: str) -> ApiError:
-    return ApiError(404, "not_found", f"No {what} {ref}")
 
 
 # --- views ------------------------------------------------------------------------------------
@@ -342,7 +338,7 @@ def start_upload(
 def _bad_token(exc: blobs.TokenError) -> ApiError:
     if isinstance(exc, blobs.ExpiredTokenError):
         return ApiError(410, "gone", "This signed URL has expired")
-    return ApiError(404, "not_found", "No such signed URL")
+    return not_found("signed URL")
 
 
 async def receive(token: str, chunks: AsyncIterable[bytes]) -> None:
@@ -371,7 +367,7 @@ def _pending_file(token: str) -> UploadFile:
     upload_id = extra.get("u")
     position = claims["n"]
     if not isinstance(upload_id, str) or not position.isdecimal():
-        raise ApiError(404, "not_found", "No such signed URL")
+        raise not_found("signed URL")
     item = (
         UploadFile.select(UploadFile, Upload)
         .join(Upload)
@@ -390,7 +386,7 @@ def _pending_file(token: str) -> UploadFile:
         .where((Profile.id == upload.profile_id) & Profile.deleted_at.is_null())
         .exists()
     ):
-        raise ApiError(404, "not_found", "No such upload")
+        raise not_found("upload")
     if upload.status == "completed":
         raise ApiError(410, "gone", f"Upload {upload.id} is already completed")
     if upload.expires_at <= clock.now():
@@ -746,10 +742,10 @@ def download_archive(token: str) -> tuple[bytes, str]:
     except blobs.TokenError as exc:
         raise _bad_token(exc) from None
     except blobs.BlobNotFoundError:
-        raise ApiError(404, "not_found", "No such archive") from None
+        raise not_found("archive") from None
     kind, pk, org = claims.get("k"), claims.get("p"), claims.get("o")
     if kind not in KINDS or not isinstance(pk, int) or not isinstance(org, str):
-        raise ApiError(404, "not_found", "No such archive")
+        raise not_found("archive")
     model = KINDS[kind][1]
     query = model.select(model.id).join(App, on=model.app == App.id)
     where = (model.pk == pk) & (model.organization == org) & App.deleted_at.is_null()
@@ -758,5 +754,5 @@ def download_archive(token: str) -> tuple[bytes, str]:
         where &= Profile.deleted_at.is_null()
     row = query.where(where).first()
     if row is None:
-        raise ApiError(404, "not_found", f"The {kind} of this archive no longer exists")
+        raise not_found(kind, message=f"The {kind} of this archive no longer exists")
     return blobs.store().get(digest), f"{row.id}.zip"

@@ -10,16 +10,17 @@ dropped once the channel is gone.
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from typing import Any, cast
 
 import peewee
 
+from agentyard.config import Settings
 from agentyard.core import clock, ids
 from agentyard.core import webhooks as deliveries
 from agentyard.core.errors import ApiError
 from agentyard.core.store import db, write
+from agentyard.core.tenancy import found
 from agentyard.harnesslayer import apps, pages, webhooks
 from agentyard.harnesslayer.auth import OrgCaller
 from agentyard.harnesslayer.models import App, Organization
@@ -43,7 +44,7 @@ def use_sendblue_base_url(url: str | None) -> None:
 
 
 def sendblue_base_url() -> str:
-    return _sendblue_base_url or os.environ.get("AGENTYARD_SENDBLUE_BASE_URL") or DEFAULT_BASE_URL
+    return _sendblue_base_url or Settings.from_env().sendblue_base_url or DEFAULT_BASE_URL
 
 
 def view(ch: Channel, base_url: str, *, secret: str | None = None) -> dict[str, Any]:
@@ -74,7 +75,7 @@ def view(ch: Channel, base_url: str, *, secret: str | None = None) -> dict[str, 
 
 def find(caller: OrgCaller, channel_id: str) -> Channel:
     """A channel of a live app of the caller's organization, by display id; 404 otherwise."""
-    ch = (
+    query = (
         Channel.select(Channel, App)
         .join(App)
         .where(
@@ -82,19 +83,17 @@ def find(caller: OrgCaller, channel_id: str) -> Channel:
             & (App.organization == caller.organization)
             & App.deleted_at.is_null()
         )
-        .first()
     )
-    if ch is None:
-        raise ApiError(404, "not_found", f"No channel {channel_id}")
-    return ch
+    return found(query.first(), "channel", channel_id)
 
 
 def of_app(app: App, ref: str) -> Channel:
     """A channel of `app` by display id or slug; 404 otherwise."""
-    ch = Channel.get_or_none((Channel.app == app) & ((Channel.id == ref) | (Channel.slug == ref)))
-    if ch is None:
-        raise ApiError(404, "not_found", f"No channel {ref} in app {app.slug}")
-    return ch
+    return found(
+        Channel.get_or_none((Channel.app == app) & ((Channel.id == ref) | (Channel.slug == ref))),
+        "channel",
+        f"{ref} in app {app.slug}",
+    )
 
 
 def inbound_channel(channel_id: str) -> Channel | None:

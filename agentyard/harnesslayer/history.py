@@ -15,7 +15,7 @@ from typing import Any
 import peewee
 
 from agentyard.core import clock, ids
-from agentyard.core.errors import ApiError
+from agentyard.core.tenancy import found
 from agentyard.harnesslayer import apps, pages
 from agentyard.harnesslayer.auth import OrgCaller
 from agentyard.harnesslayer.bundle_models import History
@@ -80,10 +80,9 @@ def _visible(caller: OrgCaller) -> Any:
 
 
 def find(caller: OrgCaller, history_id: str) -> History:
-    row = _visible(caller).where(History.id == history_id).first()
-    if row is None:
-        raise ApiError(404, "not_found", f"No history record {history_id}")
-    return row
+    return found(
+        _visible(caller).where(History.id == history_id).first(), "history record", history_id
+    )
 
 
 def list_page(

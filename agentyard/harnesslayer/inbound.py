@@ -13,7 +13,7 @@ from typing import Any
 import peewee
 
 from agentyard.core import clock
-from agentyard.core.errors import ApiError
+from agentyard.core.errors import ApiError, not_found
 from agentyard.core.store import db, write
 from agentyard.harnesslayer import channels, runs
 from agentyard.harnesslayer.run_models import SendblueMessage
@@ -30,7 +30,7 @@ def receive(channel_id: str, signing_secret: str | None, body: dict[str, Any]) -
     """Handle one inbound webhook; 404 unknown channel, 401 wrong secret, 400 bad payload."""
     channel = channels.inbound_channel(channel_id)
     if channel is None:
-        raise ApiError(404, "not_found", f"No iMessage channel {channel_id}")
+        raise not_found("iMessage channel", channel_id)
     if not verify_signing_secret(channel.sendblue_webhook_secret, signing_secret):
         raise ApiError(401, "unauthorized", "Missing or wrong sb-signing-secret")
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentyard.core import clock, ids, keys
-from agentyard.core.errors import ApiError
+from agentyard.core.errors import ApiError, not_found
 from agentyard.core.store import write
 from agentyard.harnesslayer import SURFACE
 from agentyard.harnesslayer.auth import new_org_secret
@@ -65,7 +65,7 @@ def find_owned(user: User, id_or_slug: str) -> Organization:
         (Organization.id == id_or_slug) | (Organization.slug == id_or_slug)
     )
     if org is None or not owned_by(user, org):
-        raise ApiError(404, "not_found", f"No organization {id_or_slug}")
+        raise not_found("organization", id_or_slug)
     return org
 
 

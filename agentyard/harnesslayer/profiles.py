@@ -18,6 +18,7 @@ import peewee
 from agentyard.core import clock, ids, jobs
 from agentyard.core.errors import ApiError
 from agentyard.core.store import db, write
+from agentyard.core.tenancy import found
 from agentyard.harnesslayer import access_groups, apps, pages, webhooks
 from agentyard.harnesslayer.auth import OrgCaller
 from agentyard.harnesslayer.models import App, Profile
@@ -70,10 +71,7 @@ def _in_org(caller: OrgCaller) -> peewee.ModelSelect[Profile]:
 
 def find(caller: OrgCaller, profile_id: str) -> Profile:
     """A live profile of the caller's organization by display id; 404 otherwise."""
-    profile = _in_org(caller).where(Profile.id == profile_id).first()
-    if profile is None:
-        raise ApiError(404, "not_found", f"No profile {profile_id}")
-    return profile
+    return found(_in_org(caller).where(Profile.id == profile_id).first(), "profile", profile_id)
 
 
 def by_identifier(app: App, identifier: str) -> Profile | None:
@@ -86,12 +84,12 @@ def get(caller: OrgCaller, ref: str, app_ref: str | None = None) -> Profile:
     if app_ref is None:
         return find(caller, ref)
     app = apps.find(caller, app_ref)
-    profile = by_identifier(app, ref) or Profile.get_or_none(
-        (Profile.id == ref) & (Profile.app == app) & _live()
+    return found(
+        by_identifier(app, ref)
+        or Profile.get_or_none((Profile.id == ref) & (Profile.app == app) & _live()),
+        "profile",
+        f"{ref} in app {app.slug}",
     )
-    if profile is None:
-        raise ApiError(404, "not_found", f"No profile {ref} in app {app.slug}")
-    return profile
 
 
 def _insert(

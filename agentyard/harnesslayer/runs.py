@@ -20,6 +20,7 @@ from agentyard.core import clock, ids, jobs, runtime
 from agentyard.core.aio import in_thread
 from agentyard.core.errors import ApiError
 from agentyard.core.store import db, write
+from agentyard.core.tenancy import found
 from agentyard.harnesslayer import access_groups, apps, channels, history, pages, profiles
 from agentyard.harnesslayer.auth import OrgCaller
 from agentyard.harnesslayer.models import App, Profile
@@ -52,7 +53,7 @@ def session_view(s: Session) -> dict[str, Any]:
 
 
 def find_session(caller: OrgCaller, session_id: str) -> Session:
-    s = (
+    query = (
         Session.select(Session, App)
         .join(App)
         .where(
@@ -60,11 +61,8 @@ def find_session(caller: OrgCaller, session_id: str) -> Session:
             & (Session.id == session_id)
             & App.deleted_at.is_null()
         )
-        .first()
     )
-    if s is None:
-        raise ApiError(404, "not_found", f"No session {session_id}")
-    return s
+    return found(query.first(), "session", session_id)
 
 
 def _new_session(app: App, type_: str, session_id: str | None = None, **extra: Any) -> Session:
@@ -140,7 +138,7 @@ def view(inst: Instance) -> dict[str, Any]:
 
 
 def find(caller: OrgCaller, instance_id: str) -> Instance:
-    inst = (
+    query = (
         Instance.select(Instance)
         .join(App)
         .switch(Instance)
@@ -151,11 +149,8 @@ def find(caller: OrgCaller, instance_id: str) -> Instance:
             & App.deleted_at.is_null()
             & Profile.deleted_at.is_null()
         )
-        .first()
     )
-    if inst is None:
-        raise ApiError(404, "not_found", f"No instance {instance_id}")
-    return inst
+    return found(query.first(), "instance", instance_id)
 
 
 def list_instances(caller: OrgCaller, app_ref: str, page: int, size: int) -> dict[str, Any]:

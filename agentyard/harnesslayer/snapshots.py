@@ -25,7 +25,7 @@ import zlib
 from typing import IO, Self, cast
 
 from agentyard.core import blobs, clock, ids, jobs
-from agentyard.core.errors import ApiError
+from agentyard.core.errors import ApiError, not_found
 from agentyard.core.store import write
 from agentyard.harnesslayer import bundles
 from agentyard.harnesslayer.auth import OrgCaller
@@ -81,7 +81,7 @@ def _source(storage_url: str, base_url: str) -> tuple[str | None, str | None]:
         except blobs.ExpiredTokenError:
             raise ApiError(410, "gone", "storageUrl: the signed URL has expired") from None
         except (blobs.TokenError, blobs.BlobNotFoundError):
-            raise ApiError(404, "not_found", "storageUrl: no such signed URL") from None
+            raise not_found("signed URL", message="storageUrl: no such signed URL") from None
         return digest, None
     if blobs.fetch_allowed(storage_url):
         return None, storage_url

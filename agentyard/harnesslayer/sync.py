@@ -36,8 +36,9 @@ from typing import Any
 import peewee
 
 from agentyard.core import blobs, clock, ids, jobs
-from agentyard.core.errors import ApiError
+from agentyard.core.errors import ApiError, not_found
 from agentyard.core.store import write
+from agentyard.core.tenancy import found
 from agentyard.harnesslayer import apps, bundles, merge, pages
 from agentyard.harnesslayer.auth import OrgCaller
 from agentyard.harnesslayer.bundle_models import Conflict, State, SyncJob, Version
@@ -108,7 +109,7 @@ def conflict_view(row: Conflict) -> dict[str, Any]:
 
 
 def find(caller: OrgCaller, sync_id: str) -> SyncJob:
-    job = (
+    query = (
         SyncJob.select(SyncJob)
         .join(App)
         .where(
@@ -116,11 +117,8 @@ def find(caller: OrgCaller, sync_id: str) -> SyncJob:
             & (App.organization == caller.organization)
             & App.deleted_at.is_null()
         )
-        .first()
     )
-    if job is None:
-        raise ApiError(404, "not_found", f"No sync job {sync_id}")
-    return job
+    return found(query.first(), "sync job", sync_id)
 
 
 def list_page(caller: OrgCaller, app_ref: str, page: int, size: int) -> dict[str, Any]:
@@ -144,10 +142,9 @@ def _conflicts(caller: OrgCaller) -> Any:
 
 
 def find_conflict(caller: OrgCaller, conflict_id: str) -> Conflict:
-    row = _conflicts(caller).where(Conflict.id == conflict_id).first()
-    if row is None:
-        raise ApiError(404, "not_found", f"No conflict {conflict_id}")
-    return row
+    return found(
+        _conflicts(caller).where(Conflict.id == conflict_id).first(), "conflict", conflict_id
+    )
 
 
 def list_conflicts(caller: OrgCaller, app_ref: str, page: int, size: int) -> dict[str, Any]:
@@ -171,7 +168,7 @@ def start(caller: OrgCaller, app_ref: str, strategy: str, profile_ids: list[str]
         found = {p.id for p in live.where(Profile.id.in_(profile_ids))}
         unknown = [p for p in profile_ids if p not in found]
         if unknown:
-            raise ApiError(404, "not_found", f"No profile {unknown[0]} in app {app_ref}")
+            raise not_found("profile", f"{unknown[0]} in app {app_ref}")
         total = len(profile_ids)
     else:
         total = live.count()

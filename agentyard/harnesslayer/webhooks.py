@@ -21,6 +21,7 @@ from agentyard.core import clock, ids, netguard
 from agentyard.core import webhooks as deliveries
 from agentyard.core.errors import ApiError
 from agentyard.core.store import write
+from agentyard.core.tenancy import found
 from agentyard.harnesslayer import apps
 from agentyard.harnesslayer.auth import OrgCaller
 from agentyard.harnesslayer.models import App, Organization
@@ -79,7 +80,7 @@ def check_headers(headers: dict[str, str] | None) -> None:
 
 def find(caller: OrgCaller, webhook_id: str) -> Webhook:
     """A webhook of a live app of the caller's organization; 404 otherwise."""
-    row = (
+    query = (
         Webhook.select()
         .join(App)
         .where(
@@ -87,11 +88,8 @@ def find(caller: OrgCaller, webhook_id: str) -> Webhook:
             & (App.organization == caller.organization)
             & (App.deleted_at.is_null())
         )
-        .first()
     )
-    if row is None:
-        raise ApiError(404, "not_found", f"No webhook {webhook_id}")
-    return row
+    return found(query.first(), "webhook", webhook_id)
 
 
 def create(caller: OrgCaller, body: dict[str, Any]) -> Webhook:

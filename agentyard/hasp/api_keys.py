@@ -8,6 +8,7 @@ from agentyard.core import clock, keys, paging
 from agentyard.core.errors import ApiError
 from agentyard.core.keys import ApiKey
 from agentyard.core.store import write
+from agentyard.core.tenancy import find_in_tenant
 from agentyard.hasp import SURFACE, cursors, events
 from agentyard.hasp.auth import Caller, new_secret
 
@@ -54,11 +55,9 @@ def list_page(
 def revoke(caller: Caller, key_id: str) -> ApiKey:
     """Revoke the org's key `key_id` (idempotent); 404 when the org has no such key."""
     with write():
-        key = ApiKey.get_or_none(
-            (ApiKey.id == key_id) & (ApiKey.tenant == caller.org) & (ApiKey.surface == SURFACE)
+        key = find_in_tenant(
+            ApiKey, key_id, caller.org, what="API key", where=ApiKey.surface == SURFACE
         )
-        if key is None:
-            raise ApiError(404, "RESOURCE_NOT_FOUND", f"No API key {key_id}")
         if key.revoked_at is None:
             key.revoked_at = clock.now()
             key.save()

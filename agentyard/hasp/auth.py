@@ -7,6 +7,7 @@ import math
 from agentyard.core import keys, runtime
 from agentyard.core.errors import ApiError
 from agentyard.core.keys import ApiKey, Tenant
+from agentyard.core.ratelimit import Window
 from agentyard.hasp import SURFACE, events
 from agentyard.hasp.caller import Caller
 
@@ -61,22 +62,22 @@ def require_scope(caller: Caller, scope: str) -> None:
         )
 
 
+def _rate_limit_headers(window: Window) -> dict[str, str]:
+    return {
+        "X-RateLimit-Limit-Requests": str(window.per_minute),
+        "X-RateLimit-Remaining-Requests": str(window.remaining),
+        "X-RateLimit-Reset-Requests": str(math.ceil(window.reset)),
+    }
+
+
 def rate_limit(caller: Caller) -> dict[str, str]:
     """Count one request of the key; the rate-limit headers, or 429 RATE_LIMITED."""
     per_minute = runtime.settings().hasp_requests_per_minute
-    allowed, remaining, reset = runtime.current().limiter.window(per_minute, SURFACE, caller.key.id)
-    headers = {
-        "X-RateLimit-Limit-Requests": str(per_minute),
-        "X-RateLimit-Remaining-Requests": str(remaining),
-        "X-RateLimit-Reset-Requests": str(math.ceil(reset)),
-    }
-    if not allowed:
-        seconds = max(1, math.ceil(reset))
-        raise ApiError(
-            429,
-            "RATE_LIMITED",
-            f"Rate limit of {per_minute} requests per minute exceeded; retry in {seconds} s",
-            details={"retry_after_seconds": seconds},
-            headers={**headers, "Retry-After": str(seconds)},
-        )
-    return headers
+    return runtime.limiter().enforce(
+        per_minute,
+        SURFACE,
+        caller.key.id,
+        code="RATE_LIMITED",
+        headers=_rate_limit_headers,
+        retry_details=True,
+    )

@@ -12,6 +12,7 @@ from agentyard.core import clock, ids, paging
 from agentyard.core.errors import ApiError
 from agentyard.core.keys import Tenant
 from agentyard.core.store import write
+from agentyard.core.tenancy import find_in_tenant
 from agentyard.hasp import cursors, events, urls
 from agentyard.hasp.auth import Caller
 from agentyard.hasp.models import BaaAcceptance
@@ -136,12 +137,7 @@ def accept(caller: Caller, body: dict[str, Any]) -> BaaAcceptance:
 
 
 def find(org: Tenant, acceptance_id: str) -> BaaAcceptance:
-    row = BaaAcceptance.get_or_none(
-        (BaaAcceptance.id == acceptance_id) & (BaaAcceptance.tenant == org)
-    )
-    if row is None:
-        raise ApiError(404, "RESOURCE_NOT_FOUND", f"No BAA acceptance {acceptance_id}")
-    return row
+    return find_in_tenant(BaaAcceptance, acceptance_id, org, what="BAA acceptance")
 
 
 def list_page(org: Tenant, cursor: str | None, limit: int) -> tuple[list[Any], str | None, bool]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentyard.core import clock
-from agentyard.core.errors import ApiError
+from agentyard.core.errors import ApiError, not_found
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
 OPUS = "claude-opus-4-6"
@@ -50,7 +50,7 @@ def resolve(model_id: str, opus_enabled: bool) -> Model:
     """The model `model_id`; 404 when unknown, 403 OPUS_NOT_ENABLED for Opus without opt-in."""
     model = MODELS.get(model_id)
     if model is None:
-        raise ApiError(404, "RESOURCE_NOT_FOUND", f"model: {model_id} is not a known model")
+        raise not_found("model", message=f"model: {model_id} is not a known model")
     if model.id == OPUS and not opus_enabled:
         raise ApiError(
             403,

@@ -6,9 +6,10 @@ import re
 from typing import Any
 
 from agentyard.core import clock, ids
-from agentyard.core.errors import ApiError
+from agentyard.core.errors import not_found
 from agentyard.core.keys import Tenant
 from agentyard.core.store import write
+from agentyard.core.tenancy import find_in_tenant
 from agentyard.hasp.models import Conversation, Turn
 
 _ID = re.compile(r"(?:conv_)?([0-9A-HJKMNP-TV-Z]{26})")
@@ -18,16 +19,11 @@ MAX_TURNS = 200  # history sent upstream: the latest turns
 def find(org: Tenant, conversation_id: str) -> Conversation:
     """The org's conversation (`conv_<ulid>` or the bare ULID); 404 otherwise."""
     match = _ID.fullmatch(conversation_id or "")
-    row = (
-        Conversation.get_or_none(
-            (Conversation.id == f"conv_{match.group(1)}") & (Conversation.tenant == org)
-        )
-        if match
-        else None
-    )
-    if row is None:
-        raise ApiError(404, "RESOURCE_NOT_FOUND", f"No conversation {conversation_id}")
-    return row
+    if match is None:
+        raise not_found("conversation", conversation_id)
+    message = f"No conversation {conversation_id}"
+    row_id = f"conv_{match.group(1)}"
+    return find_in_tenant(Conversation, row_id, org, what="conversation", message=message)
 
 
 def history(conversation: Conversation | None) -> list[dict[str, Any]]:

@@ -6,8 +6,9 @@ import re
 from typing import Any
 
 from agentyard.core import clock
-from agentyard.core.errors import ApiError
+from agentyard.core.errors import not_found
 from agentyard.core.keys import Tenant
+from agentyard.core.tenancy import find_in_tenant
 from agentyard.hasp.models import InferenceRecord
 
 _ID = re.compile(r"(?:msg_|req_)?([0-9A-HJKMNP-TV-Z]{26})")
@@ -16,16 +17,10 @@ _ID = re.compile(r"(?:msg_|req_)?([0-9A-HJKMNP-TV-Z]{26})")
 def find(org: Tenant, any_id: str) -> InferenceRecord:
     """The org's record for an id in any of its three forms; 404 otherwise."""
     match = _ID.fullmatch(any_id or "")
-    row = (
-        InferenceRecord.get_or_none(
-            (InferenceRecord.id == match.group(1)) & (InferenceRecord.tenant == org)
-        )
-        if match
-        else None
-    )
-    if row is None:
-        raise ApiError(404, "RESOURCE_NOT_FOUND", f"No inference record {any_id}")
-    return row
+    if match is None:
+        raise not_found("inference record", any_id)
+    message = f"No inference record {any_id}"
+    return find_in_tenant(InferenceRecord, match.group(1), org, what="record", message=message)
 
 
 def view(row: InferenceRecord) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from agentyard.core import webhooks as deliveries
 from agentyard.core.errors import ApiError
 from agentyard.core.keys import Tenant
 from agentyard.core.store import write
+from agentyard.core.tenancy import find_in_tenant
 from agentyard.hasp import cursors, events
 from agentyard.hasp.caller import Caller
 from agentyard.hasp.models import WebhookEndpoint
@@ -73,13 +74,13 @@ def list_page(org: Tenant, cursor: str | None, limit: int) -> tuple[list[Any], s
 
 def delete(caller: Caller, endpoint_id: str) -> WebhookEndpoint:
     with write():
-        row = WebhookEndpoint.get_or_none(
-            (WebhookEndpoint.id == endpoint_id)
-            & (WebhookEndpoint.tenant == caller.org)
-            & (WebhookEndpoint.deleted_at.is_null())
+        row = find_in_tenant(
+            WebhookEndpoint,
+            endpoint_id,
+            caller.org,
+            what="webhook endpoint",
+            where=WebhookEndpoint.deleted_at.is_null(),
         )
-        if row is None:
-            raise ApiError(404, "RESOURCE_NOT_FOUND", f"No webhook endpoint {endpoint_id}")
         row.deleted_at = clock.now()
         row.save()
         events.emit(

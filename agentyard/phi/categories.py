@@ -115,6 +115,8 @@ ENTITY_CATEGORY: dict[str, str] = {
     "DEVICE_ID": "M",
     "URL": "N",
     "IP_ADDRESS": "O",
+    "BIOMETRIC_ID": "P",
+    "OTHER_ID": "R",
     "US_PASSPORT": "R",
     "US_ITIN": "R",
 }

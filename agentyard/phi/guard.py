@@ -23,33 +23,56 @@ codes ("K21.9" as a licence) flag negative sentences; from 0.45 phone numbers wi
 context word are lost (telephone recall 0.41).
 
 Fail closed: any analyzer exception raises `PhiScanError` and a scan that overruns its
-timeout raises `PhiScanTimeoutError`; no partial result is ever returned. Thread-safe: the
-guard is shared by the gateway's thread pool; the spaCy pipeline runs one text at a time
-under a lock (it gains nothing from threads and is not documented as thread-safe), the regex
-recognizers run concurrently.
+timeout raises `PhiScanTimeoutError`; no partial result is ever returned.
+
+Where scans run: by default in a `ScannerPool` of scanner processes (setting
+``phi_scan_processes``, 2), so scans use every core and one request's texts are scanned
+concurrently; a dead or overrunning scanner fails the request and is replaced. With
+``processes=0`` (or an explicit ``analyzer``) scans run in this process's worker threads, the
+spaCy pipeline one text at a time under a lock, the regex recognizers concurrently.
+
+Each distinct text is scanned once: findings are cached by a keyed digest of the text
+(`agentyard.phi.cache`; setting ``phi_cache_entries``), so a system prompt or a conversation's
+history re-sent on every turn costs a digest, not a scan.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from agentyard.phi.errors import PhiScanError
-from agentyard.phi.filters import drop_false_ner
+from agentyard.phi.cache import (
+    KeyedCache,
+    MemoryFindingsCache,
+    RedisFindingsCache,
+    TieredFindingsCache,
+)
+from agentyard.phi.errors import PhiScanError, PhiScanTimeoutError
 from agentyard.phi.findings import Finding, resolve_overlaps
+from agentyard.phi.pool import ScannerPool
+from agentyard.phi.scan import scan_text
 from agentyard.phi.vault import PLACEHOLDER_RE, Vault
 from agentyard.phi.worker import ScanWorkers
 
 if TYPE_CHECKING:
     from presidio_analyzer import AnalyzerEngine
 
+    from agentyard.config import Settings
+
 DEFAULT_THRESHOLD = 0.4
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_WORKERS = 4
+
+# Bump when recognizers change, so shared (Redis) cached findings of older code are not used.
+CACHE_VERSION = 1
+FROM_SETTINGS = object()  # Guard(cache=...) default: build the cache from the settings
 
 # A value found once is replaced everywhere in the request; values this short are not
 # searched for elsewhere (too likely to be ordinary words).
@@ -83,33 +106,61 @@ class Guard:
         *,
         threshold: float = DEFAULT_THRESHOLD,
         workers: int = DEFAULT_WORKERS,
+        processes: int | None = None,
+        cache: KeyedCache | None | object = FROM_SETTINGS,
     ) -> None:
-        """``analyzer``: a presidio AnalyzerEngine (default: `engine.build_analyzer()`)."""
-        if analyzer is None:
-            from agentyard.phi.engine import build_analyzer
-
-            analyzer = build_analyzer()
+        """``analyzer``: a presidio AnalyzerEngine (default: `engine.build_analyzer()`, loaded
+        on first in-process use). ``processes``: scanner processes (`ScannerPool`); 0 scans in
+        this process's threads; default: the ``phi_scan_processes`` setting, or 0 when an
+        ``analyzer`` is given. ``cache``: a `KeyedCache`, None for none, default from settings.
+        """
         from presidio_anonymizer import AnonymizerEngine
 
-        self.analyzer = analyzer
+        settings = _settings() if processes is None or cache is FROM_SETTINGS else None
+        if processes is None:
+            processes = 0 if analyzer is not None else cast("Settings", settings).phi_scan_processes
+        self._analyzer = analyzer
         self.threshold = threshold
         self._anonymizer = AnonymizerEngine()
         self._nlp_lock = threading.Lock()
+        self._build_lock = threading.Lock()
         self._workers = ScanWorkers(workers)
+        self._inflight: dict[bytes, Future] = {}  # digest -> scan in progress
+        self._inflight_lock = threading.Lock()
+        self.pool = ScannerPool(processes, threshold) if processes > 0 else None
+        if self.pool is None and analyzer is None:
+            self._analyzer = self.analyzer  # load now, as before: not inside a request's timeout
+        self.cache: KeyedCache | None = (
+            cache_from_settings(cast("Settings", settings), threshold)
+            if cache is FROM_SETTINGS
+            else cast("KeyedCache | None", cache)
+        )
+
+    @property
+    def analyzer(self) -> AnalyzerEngine:
+        """The in-process analyzer (built on first access when scans run in processes)."""
+        if self._analyzer is None:
+            with self._build_lock:
+                if self._analyzer is None:
+                    from agentyard.phi.engine import build_analyzer
+
+                    self._analyzer = build_analyzer()
+        return self._analyzer
+
+    def close(self) -> None:
+        """Stop the scanner processes, if any."""
+        if self.pool is not None:
+            self.pool.close()
 
     # -- analysis ---------------------------------------------------------------------------
 
     def _analyze_now(self, text: str) -> list[Finding]:
-        """Analyze in the calling thread (no timeout)."""
+        """Analyze in the calling thread (no timeout, no cache)."""
         if not text or text.isspace():
             return []
         with self._nlp_lock:
             artifacts = self.analyzer.nlp_engine.process_text(text, "en")
-        results = self.analyzer.analyze(
-            text=text, language="en", nlp_artifacts=artifacts, score_threshold=self.threshold
-        )
-        findings = [Finding(r.entity_type, r.start, r.end, round(r.score, 4)) for r in results]
-        return resolve_overlaps(drop_false_ner(text, findings))
+        return scan_text(self.analyzer, text, self.threshold, artifacts)
 
     def _analyze_all(self, texts: Sequence[str], cancelled: threading.Event) -> list[list[Finding]]:
         out = []
@@ -119,14 +170,82 @@ class Guard:
             out.append(self._analyze_now(text))
         return out
 
+    def _scan(self, texts: list[str], timeout: float) -> list[list[Finding]]:
+        if self.pool is not None:
+            return self.pool.scan(texts, timeout)
+        return self._workers.run(lambda cancelled: self._analyze_all(texts, cancelled), timeout)
+
     def analyze_many(
         self, texts: Sequence[str], timeout: float = DEFAULT_TIMEOUT
     ) -> list[list[Finding]]:
-        """Findings for each text; ``timeout`` covers all of them. Fails closed."""
+        """Findings for each text; ``timeout`` covers all of them. Fails closed.
+
+        Each distinct text is scanned once; texts seen before come from the cache.
+        """
         texts = list(texts)
         if not any(t and not t.isspace() for t in texts):
             return [[] for _ in texts]
-        return self._workers.run(lambda cancelled: self._analyze_all(texts, cancelled), timeout)
+        if timeout <= 0:
+            raise PhiScanTimeoutError("PHI scan timeout must be positive")
+        out: list[list[Finding] | None] = [None] * len(texts)
+        todo: dict[str, list[int]] = {}
+        for i, text in enumerate(texts):
+            if not text or text.isspace():
+                out[i] = []
+                continue
+            hit = self.cache.get(text) if self.cache is not None else None
+            if hit is not None:
+                out[i] = hit
+            else:
+                todo.setdefault(text, []).append(i)
+        if todo:
+            for text, found in self._scan_once(list(todo), timeout).items():
+                for i in todo[text]:
+                    out[i] = list(found)
+        return [found if found is not None else [] for found in out]
+
+    def _scan_once(self, texts: list[str], timeout: float) -> dict[str, list[Finding]]:
+        """Scan ``texts`` (distinct, not cached); a text another request is scanning right now
+        is waited for instead of scanned twice (its failure fails this request too)."""
+        if self.cache is None:
+            return dict(zip(texts, self._scan(texts, timeout), strict=True))
+        deadline = time.monotonic() + timeout
+        own: list[tuple[str, bytes, Future]] = []
+        waits: list[tuple[str, Future]] = []
+        with self._inflight_lock:
+            for text in texts:
+                digest = self.cache.digest(text)
+                future = self._inflight.get(digest)
+                if future is None:
+                    future = self._inflight[digest] = Future()
+                    own.append((text, digest, future))
+                else:
+                    waits.append((text, future))
+        out: dict[str, list[Finding]] = {}
+        try:
+            if own:
+                scanned = self._scan([text for text, _, _ in own], timeout)
+                for (text, _, future), found in zip(own, scanned, strict=True):
+                    self.cache.put(text, found)
+                    future.set_result(found)
+                    out[text] = found
+        except BaseException as exc:
+            for _, _, future in own:
+                if not future.done():
+                    future.set_exception(PhiScanError("PHI scan failed in another request"))
+            raise exc
+        finally:
+            with self._inflight_lock:
+                for _, digest, _ in own:
+                    self._inflight.pop(digest, None)
+        for text, future in waits:
+            try:
+                out[text] = future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except FutureTimeout:
+                raise PhiScanTimeoutError(f"PHI scan did not finish within {timeout:g} s") from None
+            except PhiScanError as exc:
+                raise PhiScanError("PHI scan failed") from exc
+        return out
 
     def analyze(self, text: str, timeout: float = DEFAULT_TIMEOUT) -> list[Finding]:
         """Non-overlapping findings in ``text``, sorted by position. Fails closed."""
@@ -197,6 +316,34 @@ def _propagate(texts: list[str], per_text: list[list[Finding]]) -> list[list[Fin
         extra = [e for e in extra if not any(e.overlaps(f) for f in findings)]
         out.append(resolve_overlaps(findings + extra) if extra else findings)
     return out
+
+
+def _settings() -> Settings:
+    """The runtime's settings, or the environment's outside a configured runtime."""
+    from agentyard.config import Settings
+    from agentyard.core import runtime
+
+    try:
+        return runtime.settings()
+    except RuntimeError:
+        return Settings.from_env()
+
+
+def cache_from_settings(settings: Settings, threshold: float) -> KeyedCache | None:
+    """The findings cache the settings ask for (None when ``phi_cache_entries`` is 0)."""
+    if settings.phi_cache_entries <= 0:
+        return None
+    memory = MemoryFindingsCache(settings.phi_cache_entries)
+    key = settings.phi_cache_key.encode() if settings.phi_cache_key else None
+    if key is None or not settings.redis_url:
+        return KeyedCache(memory, key)
+    import redis
+
+    shared = RedisFindingsCache(
+        redis.Redis.from_url(settings.redis_url, socket_timeout=0.5),
+        f"agentyard:phi:findings:v{CACHE_VERSION}:{threshold}:",
+    )
+    return KeyedCache(TieredFindingsCache(memory, shared), key)
 
 
 _guard: Guard | None = None

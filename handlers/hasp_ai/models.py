@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentyard.core.errors import ApiError
+from agentyard.core.errors import not_found
 from agentyard.hasp import catalog, orgs
 from handlers.hasp_ai.security import require
 
@@ -33,5 +33,5 @@ def getModel(model_id: str) -> dict[str, Any]:
     who = require("ai:chat")
     opus = orgs.settings_of(who.org).opus_enabled
     if model_id not in {m.id for m in catalog.available(opus)}:
-        raise ApiError(404, "RESOURCE_NOT_FOUND", f"model: {model_id}")
+        raise not_found("model", message=f"model: {model_id}")
     return catalog.view(catalog.MODELS[model_id])

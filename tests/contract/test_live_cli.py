@@ -47,8 +47,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.conftest import BACKENDS, PG_URL, REDIS_URL, _scratch_pg_database, free_port
-from tests.contract.conftest import SEED
+from tests.kit.contract import SEED
+from tests.kit.server import BACKENDS, PG_URL, REDIS_URL, free_port, scratch_pg_database
 
 EXAMPLES = int(os.environ.get("AGENTYARD_LIVE_CLI_EXAMPLES") or 10)
 REPORT_DIR = os.environ.get("AGENTYARD_LIVE_CLI_REPORT_DIR")
@@ -211,7 +211,7 @@ def live(
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     drop = None
     if request.param == "scaled":
-        url, drop = _scratch_pg_database(PG_URL)
+        url, drop = scratch_pg_database(PG_URL)
         env.update(
             DATABASE_URL=url,
             REDIS_URL=REDIS_URL or "",

@@ -5,6 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.aisp_hub import conftest as aisp
+
+hub_url, make_realm = aisp.hub_url, aisp.make_realm  # fixtures: the AISP Hub drives these tests
+
 
 @pytest.fixture
 def hub(server, make_realm):

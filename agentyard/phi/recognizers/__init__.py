@@ -19,6 +19,7 @@ from agentyard.phi.recognizers.identifiers import (
     vehicle_id,
 )
 from agentyard.phi.recognizers.names import NameRecognizer
+from agentyard.phi.recognizers.other_ids import biometric_id, other_unique_id
 from agentyard.phi.recognizers.web import email_any_domain, url
 
 
@@ -43,4 +44,6 @@ def custom_recognizers() -> list[EntityRecognizer]:
         keyed_ssn(),
         email_any_domain(),
         url(),
+        biometric_id(),
+        other_unique_id(),
     ]

@@ -70,6 +70,8 @@ _ROLE = (
     r"[Gg]oes\s+by|[Kk]nown\s+as|[Nn]amed|[Nn]icknamed|[Aa]ka|[Ss]poke\s+(?:with|to)|"
     r"[Tt]alked\s+(?:with|to)|[Pp]refers\s+to\s+be\s+called|[Mm]et\s+with|"
     r"[Tt]old|[Aa]sked|[Ii]nformed|[Aa]dvised|[Ii]nstructed|[Rr]eminded|[Cc]ounseled|"
+    r"[Dd]iscussed(?:\s+(?:the\s+)?(?:results?|findings|plan|options))?\s+with|"
+    r"[Mm]essage\s+left\s+(?:for|with)|(?:[Cc]hart|[Rr]ecords?)\s+reviewed\s+for|"
     r"[Nn]otified|[Tt]exted|[Ee]mailed|[Aa]ide|[Ii]nterpreter|[Tt]ranslator|[Cc]haplain|"
     r"[Ss]ocial\s+worker|[Cc]ase\s+manager|[Cc]oordinator|[Pp]harmacist|[Hh]ospitalist|"
     r"[Tt]echnician|[Cc]ounselor|[Dd]oula|[Mm]idwife|[Ll]andlord|[Cc]o-?worker|[Bb]oss|"
@@ -130,6 +132,13 @@ class NameRecognizer(PatternRecognizer):
                     "name (relation)",
                     rf"\b{_NAME}(?=\s*\((?i:(?:(?:the\s+)?(?:patient|pt|her|his|their)"
                     rf"(?:'s|’s)?\s+)?{_RELATION})\b)",
+                    0.7,
+                ),
+                # "Wilhelmina Ekwueme is a 67 yo F": a name opening a one-liner with an age
+                Pattern(
+                    "name is a N yo",
+                    rf"(?<![\p{{L}}'])(?<!\b(?:{_HONORIFIC})\s){_WORD}\s{_WORD}"
+                    rf"(?=\s+is\s+an?\s+\d{{1,3}}[\s\-]*(?:y/?o\b|yo\b|yr|year|-year|y\.o\.))",
                     0.7,
                 ),
                 # "The Hernández Ruiz family"

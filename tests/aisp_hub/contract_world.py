@@ -1,4 +1,4 @@
-"""Contract-test fixtures: a seeded AISP realm and the Schemathesis schema of the hub.
+"""The AISP Hub's contract world: a seeded realm and the Schemathesis schema of the hub.
 
 `hub_world` builds, once per backend, a realm with an API key and a few real resources for the
 fuzzer to hit: the acting session (every request acts as it), a peer, sessions that may be
@@ -18,11 +18,6 @@ invalid (negative) are left as they are.
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
-import os
-import random
-import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,13 +28,12 @@ import pytest
 import schemathesis
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from schemathesis import GenerationMode
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.python import asgi
 
-from agentyard.aisp.bootstrap import new_secret
-from agentyard.core import keys
-from agentyard.core.store import connection
+from agentyard.aisp import SURFACE
+from tests.kit.contract import Chooser, config, load_schema, positive
+from tests.kit.tenants import make_key, tenant_name
 
 HUB = "/aisp-hub"
 API = HUB + "/api/v1"
@@ -47,48 +41,6 @@ API = HUB + "/api/v1"
 
 # Bounded so the whole contract run stays within a few minutes on two cores.
 MAX_EXAMPLES = 40
-SEED = 20260406
-
-
-# Statuses that refuse schema-violating data: Schemathesis' defaults plus 413, since an
-# invalid body past the size limit is refused by its size first.
-NEGATIVE_DATA_REJECTION = {
-    "expected-statuses": [
-        "400",
-        "401",
-        "403",
-        "404",
-        "405",
-        "406",
-        "409",
-        "413",
-        "415",
-        "422",
-        "428",
-        "429",
-    ]  # fmt: skip
-}
-
-
-def generation(max_examples: int) -> dict[str, object]:
-    """Schemathesis' generation settings: `max_examples` per operation, deterministic (the
-    CI contract run). A long fuzz (`benchmarks/fuzz.sh`) sets AGENTYARD_FUZZ_EXAMPLES to
-    generate that many random examples per operation instead, with a fresh seed each run.
-
-    U+0000 is generated as Schemathesis does by default: the served documents declare which
-    strings exclude it (`agentyard.specs.document.declare_limits`), and free-form JSON keeps it."""
-    fuzz = os.environ.get("AGENTYARD_FUZZ_EXAMPLES", "").strip()
-    if fuzz:
-        return {"max-examples": int(fuzz), "deterministic": False}
-    return {"max-examples": max_examples, "deterministic": True}
-
-
-def seeded() -> dict[str, object]:
-    """Top-level config: the fixed seed of the CI run (none, so a random one, for a long fuzz),
-    and no `too_slow` health check: how long generation takes depends on the machine's load,
-    and speed is never asserted in tests."""
-    fuzz = os.environ.get("AGENTYARD_FUZZ_EXAMPLES", "").strip()
-    return {"suppress-health-check": ["too_slow"], **({} if fuzz else {"seed": SEED})}
 
 
 def public_key_text() -> str:
@@ -146,10 +98,8 @@ def _grant(client: asgi.ASGIClient, headers: dict[str, str], to: str, capability
 
 
 def build_world(app: Any) -> HubWorld:
-    realm = f"contract-{secrets.token_hex(4)}"
-    with connection():
-        tenant, _ = keys.get_or_create_tenant("aisp-hub", realm)
-        _, key = keys.create_key(tenant, new_secret, name="contract")
+    realm = tenant_name("contract")
+    key = make_key(SURFACE, realm, name="contract").secret
     with asgi.get_client(app) as client:
         actor = _register(client, key, realm, "contract-actor")
         peer = _register(client, key, realm, "contract-peer")
@@ -233,60 +183,29 @@ def hub_world(app, server: str) -> Iterator[HubWorld]:
     responder.stop()
 
 
-def schemathesis_config(world: HubWorld) -> schemathesis.Config:
-    return schemathesis.Config.from_dict(
-        {
-            **seeded(),
-            # The realm key is the operations' `ApiKey` credential: Schemathesis sends it as
-            # configured auth (and drops its own generated bearer tokens) and checks that
-            # requests without it or with a bad one are refused. `X-AISP-Session` stays a
-            # fuzzed header; the hook below makes valid ones name the actor session.
-            "auth": {"openapi": {"ApiKey": {"api_key": world.key}}},
-            "generation": generation(MAX_EXAMPLES),
-            "operations": [
-                {
-                    # GET /messages/stream never ends for a client that accepts
-                    # text/event-stream, as Schemathesis' `Accept: */*` does: read each stream
-                    # for a second (its events are checked against the spec's InboxEvent),
-                    # not the default ten. The 426 for an Accept that excludes SSE, and the
-                    # stream itself, are covered by the behaviour tests in tests/aisp_hub/.
-                    "include-operation-id": "streamMessages",
-                    "request-timeout": 1,
-                }
-            ],
-        }
+def schemathesis_config(world: HubWorld) -> dict[str, object]:
+    return config(
+        # The realm key is the operations' `ApiKey` credential: Schemathesis sends it as
+        # configured auth (and drops its own generated bearer tokens) and checks that
+        # requests without it or with a bad one are refused. `X-AISP-Session` stays a
+        # fuzzed header; the hook below makes valid ones name the actor session.
+        auth={"ApiKey": {"api_key": world.key}},
+        max_examples=MAX_EXAMPLES,
+        operations=[
+            {
+                # GET /messages/stream never ends for a client that accepts
+                # text/event-stream, as Schemathesis' `Accept: */*` does: read each stream
+                # for a second (its events are checked against the spec's InboxEvent),
+                # not the default ten. The 426 for an Accept that excludes SSE, and the
+                # stream itself, are covered by the behaviour tests in tests/aisp_hub/.
+                "include-operation-id": "streamMessages",
+                "request-timeout": 1,
+            }
+        ],
     )
 
 
 # --- making positive requests realistic ------------------------------------------------------
-
-
-def _positive(case: schemathesis.Case, location: ParameterLocation) -> bool:
-    """Whether `location` of the case was generated valid (only those are made realistic)."""
-    meta = case.meta
-    if meta is None:
-        return True
-    info = meta.components.get(location)
-    return info is None or info.mode == GenerationMode.POSITIVE
-
-
-class Chooser:
-    """Deterministic choices derived from the generated case (same case, same choices)."""
-
-    def __init__(self, case: schemathesis.Case) -> None:
-        seed = json.dumps(
-            [case.method, case.path_parameters, case.query, case.body], sort_keys=True, default=str
-        )
-        self.random = random.Random(hashlib.sha256(seed.encode()).digest())
-
-    def real_or(self, real: list[Any], generated: Any) -> Any:
-        """One of `real` (a real resource) two times in three, else the generated value."""
-        if real and self.random.random() < 2 / 3:
-            return self.random.choice(real)
-        return generated
-
-    def coin(self) -> bool:
-        return self.random.random() < 0.5
 
 
 def realistic(world: HubWorld):
@@ -306,16 +225,16 @@ def realistic(world: HubWorld):
         query = case.query if case.query is not None else {}
         if case.headers is None:
             case.headers = {}
-        if _positive(case, ParameterLocation.HEADER):
+        if positive(case, ParameterLocation.HEADER):
             # The world's key registered several sessions, so a key caller names the one it
             # acts as; without it, the operations that act as a session answer the documented
             # 409 `session_ambiguous`. A send may name it by the envelope's `from` instead.
             case.headers["X-AISP-Session"] = world.actor
             if op == "sendMessage" and pick.coin():
                 case.headers.pop("X-AISP-Session")
-        path_ok = _positive(case, ParameterLocation.PATH)
-        query_ok = _positive(case, ParameterLocation.QUERY)
-        body = case.body if _positive(case, ParameterLocation.BODY) else None
+        path_ok = positive(case, ParameterLocation.PATH)
+        query_ok = positive(case, ParameterLocation.QUERY)
+        body = case.body if positive(case, ParameterLocation.BODY) else None
         body = body if isinstance(body, dict) else None
 
         if op == "deregisterSession" and "id" in params:
@@ -378,8 +297,6 @@ def realistic(world: HubWorld):
 
 @pytest.fixture(scope="module")
 def aisp_schema(app, hub_world: HubWorld):
-    schema = schemathesis.openapi.from_asgi(
-        f"{HUB}/openapi.json", app, config=schemathesis_config(hub_world)
-    )
+    schema = load_schema(app, SURFACE, schemathesis_config(hub_world))
     schema.hook(realistic(hub_world))
     return schema

@@ -1,0 +1,94 @@
+"""A spaCy NLP engine for Presidio that runs only the named-entity recognizer.
+
+``en_core_web_sm`` has six components (tok2vec, tagger, parser, attribute_ruler, lemmatizer,
+ner); the guard uses the NER entities (its ``ner`` has its own internal tok2vec, so the shared
+``tok2vec`` feeds only tagger and parser) and, for Presidio's context enhancer, one "lemma"
+per token. Loading the model without the other five components keeps the same entities at
+about a third of the time. The lemmas come from `ContextLemmas`: the lowercase token, folded
+onto a recognizer context word when it is an inflection of one ("records" -> "record",
+"called" -> "call"), which is all the enhancer compares lemmas with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import spacy
+from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
+from spacy.tokens import Doc
+
+# Components the guard does not use (the NER has its own tok2vec).
+UNUSED_COMPONENTS = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")
+
+# Inflection endings tried, longest first: (ending, what replaces it).
+_ENDINGS = (
+    ("ies", "y"),
+    ("ing", ""),
+    ("ing", "e"),
+    ("es", ""),
+    ("ed", ""),
+    ("ed", "e"),
+    ("'s", ""),
+    ("’s", ""),
+    ("s", ""),
+    ("d", ""),
+)
+
+
+class ContextLemmas:
+    """Token -> lemma for context matching: an inflected context word -> that word, else the
+    lowercase token."""
+
+    def __init__(self, context_words: Iterable[str]) -> None:
+        self.vocabulary = frozenset(w.lower() for w in context_words)
+
+    def __call__(self, token: str) -> str:
+        word = token.lower()
+        if word in self.vocabulary:
+            return word
+        for ending, replacement in _ENDINGS:
+            if word.endswith(ending) and len(word) > len(ending) + 1:
+                base = word[: -len(ending)] + replacement
+                if base in self.vocabulary:
+                    return base
+        return word
+
+
+class NerOnlySpacyEngine(SpacyNlpEngine):
+    """Presidio's spaCy engine with only the NER component loaded and cheap context lemmas."""
+
+    def __init__(
+        self,
+        model_name: str,
+        ner_model_configuration: NerModelConfiguration,
+        lemmas: ContextLemmas,
+    ) -> None:
+        super().__init__(
+            models=[{"lang_code": "en", "model_name": model_name}],
+            ner_model_configuration=ner_model_configuration,
+        )
+        self.lemmas = lemmas
+
+    def load(self) -> None:
+        """Load the model without the components the guard does not use."""
+        # presidio types `nlp` by its None default; its own load() also sets a dict
+        self.nlp: dict[str, Any] = {}  # type: ignore[assignment]
+        for model in self.models:
+            self.nlp[model["lang_code"]] = spacy.load(
+                model["model_name"], exclude=list(UNUSED_COMPONENTS)
+            )
+
+    def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> NlpArtifacts:
+        entities, scores = self._get_updated_entities(
+            self._get_entities(doc), self._get_scores_for_entities(doc)
+        )
+        return NlpArtifacts(
+            entities=entities,
+            tokens=doc,
+            tokens_indices=[token.idx for token in doc],
+            lemmas=[self.lemmas(token.text) for token in doc],
+            nlp_engine=self,
+            language=language,
+            scores=scores,
+        )

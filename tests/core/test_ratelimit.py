@@ -1,0 +1,43 @@
+"""core/ratelimit: the one path every surface counts requests through."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentyard.core.errors import ApiError
+from agentyard.core.ratelimit import RateLimiter, Window
+
+
+def test_enforce_counts_and_answers_429_with_retry_after():
+    limiter = RateLimiter()
+    assert limiter.enforce(2, "s", "k") == {}
+    assert limiter.enforce(2, "s", "k") == {}
+    with pytest.raises(ApiError) as err:
+        limiter.enforce(2, "s", "k")
+    seconds = int(err.value.headers["Retry-After"])
+    assert 1 <= seconds <= 60
+    assert (err.value.status, err.value.code, err.value.details) == (429, "rate_limited", None)
+    assert err.value.message == (
+        f"Rate limit of 2 requests per minute exceeded; retry in {seconds} s"
+    )
+    assert limiter.enforce(2, "s", "other") == {}  # counted per identifiers
+
+
+def test_a_surface_adds_its_headers_code_and_details():
+    limiter = RateLimiter()
+
+    def headers(window: Window) -> dict[str, str]:
+        return {"X-Limit": str(window.per_minute), "X-Remaining": str(window.remaining)}
+
+    assert limiter.enforce(1, "k", headers=headers) == {"X-Limit": "1", "X-Remaining": "0"}
+    with pytest.raises(ApiError) as err:
+        limiter.enforce(1, "k", code="RATE_LIMITED", headers=headers, retry_details=True)
+    seconds = err.value.details["retry_after_seconds"]
+    assert err.value.code == "RATE_LIMITED"
+    assert list(err.value.headers) == ["X-Limit", "X-Remaining", "Retry-After"]
+    assert err.value.headers["Retry-After"] == str(seconds)
+
+
+def test_retry_after_is_at_least_one_second():
+    assert Window(1, False, 0, 0.0).retry_after == 1
+    assert Window(1, False, 0, 1.2).retry_after == 2
