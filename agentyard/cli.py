@@ -22,7 +22,8 @@ SERVE_URL = "http://127.0.0.1:8000"  # where `agentyard serve` listens by defaul
 
 
 def _open(**overrides: object) -> Settings:
-    settings = Settings.from_env(**overrides)
+    # the options never include `environ`, the one positional parameter
+    settings = Settings.from_env(**overrides)  # type: ignore[arg-type]
     runtime.configure(settings)
     return settings
 

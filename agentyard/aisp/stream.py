@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 from agentyard.aisp import messages
 from agentyard.aisp.auth import Caller
@@ -36,7 +36,7 @@ async def inbox_frames(who: Caller, session_id: str, after: int | None) -> Async
         for item in backlog:
             yield message_frame(item["seq"], item["message"])
         while True:
-            event = await inbox.get()
+            event = cast(dict[str, Any], await inbox.get())  # no timeout: never None
             if event.get("type") == "closed":
                 return
             seq = event["seq"]

@@ -53,7 +53,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import peewee
 from cryptography.exceptions import InvalidSignature
@@ -115,6 +115,7 @@ class AuditChain(BaseModel):
     """A tenant's chain head: the row appenders lock, and the HMAC key for subject ids."""
 
     tenant = peewee.ForeignKeyField(Tenant, primary_key=True, backref="audit_chain")
+    tenant_id: str  # peewee's id accessor, declared for type checkers
     seq = peewee.BigIntegerField(default=0)
     head_hash = peewee.CharField(max_length=64, default=ZERO_HASH)
     head_created_at = peewee.DateTimeField(null=True)
@@ -236,6 +237,7 @@ def js_number(value: int | float) -> str:
     if value == 0:
         return "0"
     sign, digit_tuple, exponent = Decimal(repr(value)).as_tuple()
+    exponent = cast(int, exponent)  # finite, so never "n", "N" or "F"
     all_digits = "".join(map(str, digit_tuple))
     digits = all_digits.rstrip("0")
     exponent += len(all_digits) - len(digits)

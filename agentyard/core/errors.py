@@ -17,7 +17,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
@@ -224,7 +224,7 @@ def validation_detail(detail: str) -> str:
 
 def http_error_handler(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """Render Connexion problems and Starlette HTTP exceptions (validation, 401, 404, 405...)."""
-    status = int(getattr(exc, "status_code", None) or getattr(exc, "status", 500))
+    status = int(cast(Any, getattr(exc, "status_code", None) or getattr(exc, "status", 500)))
     detail = getattr(exc, "detail", None) or getattr(exc, "title", None) or ""
     if status == 404 and not detail.strip(" .") or detail == "Not Found":
         detail = f"No such endpoint: {request.method} {request.url.path}"
@@ -242,7 +242,7 @@ def http_error_handler(request: ConnexionRequest, exc: Exception) -> ConnexionRe
 
 def model_error_handler(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """A body the generated pydantic models refuse (rules beyond the JSON Schema): 400."""
-    errors = getattr(exc, "errors", lambda: [])()
+    errors: list[Any] = getattr(exc, "errors", lambda: [])()
     first = errors[0] if errors else {}
     where = ".".join(str(p) for p in first.get("loc", ()))
     message = f"{where}: {first.get('msg', 'invalid value')}" if where else str(exc)

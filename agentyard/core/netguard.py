@@ -262,7 +262,7 @@ class Reply:
     address: str
 
 
-def _connect_any(addresses: tuple[str, ...], port: int, timeout: float) -> socket.socket:
+def _connect_any(addresses: tuple[str, ...], port: int, timeout: float | None) -> socket.socket:
     """A TCP connection to the first reachable address of the approved ones."""
     last: OSError | None = None
     for address in addresses:
@@ -302,7 +302,9 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         raw = _connect_any(self.addresses, self.port, self.timeout)
         self.peer = str(raw.getpeername()[0])
         # SNI and certificate checks use the URL's host, not the pinned address.
-        self.sock = self.guard_sock = self._context.wrap_socket(raw, server_hostname=self.host)
+        # `_context` is set by HTTPSConnection.__init__ (private, so not in typeshed).
+        context = self._context  # type: ignore[attr-defined]
+        self.sock = self.guard_sock = context.wrap_socket(raw, server_hostname=self.host)
 
 
 def _tls_context() -> ssl.SSLContext:

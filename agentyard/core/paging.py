@@ -31,7 +31,7 @@ def decode(cursor: str) -> tuple[Any, str]:
 
 
 def newest_first(
-    query: peewee.ModelSelect,
+    query: peewee.ModelSelect[Any],
     created: peewee.Field,
     ident: peewee.Field,
     cursor: str | None,

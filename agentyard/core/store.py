@@ -115,7 +115,7 @@ def with_connection(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def write() -> peewee._transaction:  # type: ignore[name-defined]
+def write() -> peewee._atomic:
     """A write transaction: IMMEDIATE on SQLite, a plain transaction on PostgreSQL."""
     if is_sqlite():
         return db.obj.atomic(lock_type="IMMEDIATE")

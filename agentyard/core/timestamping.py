@@ -37,7 +37,7 @@ import hashlib
 import re
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,7 +71,11 @@ CA_YEARS = 30
 TSA_YEARS = 25
 
 _DIGESTS = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
-_CRYPTO_HASHES = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
+_CRYPTO_HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -697,7 +701,7 @@ class HttpTimestamper(Timestamper):
     ) -> None:
         if not url.startswith(("https://", "http://")):
             raise TimestampError("the TSA URL must be http(s)")
-        self.tsa_url = url
+        self.tsa_url: str = url
         self.cacert_url = cacert_url
         self.ca_pem = ca_pem
         self.timeout = timeout

@@ -31,7 +31,7 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import peewee
 from cryptography.exceptions import InvalidTag
@@ -195,7 +195,7 @@ def _stored_key(name: str = STORED_KEY_NAME, *, create: bool) -> VaultKey | None
                 ).on_conflict_ignore().execute()
             row = StoredVaultKey.get_by_id(name)
     key = None if row is None else VaultKey(_unwrap(row.material))
-    if key is not None and key.kid != row.kid:
+    if key is not None and key.kid != cast(StoredVaultKey, row).kid:  # a key comes from a row
         raise VaultError("the stored vault key does not match its id")
     _stored[name] = (database, key)
     return key

@@ -100,6 +100,7 @@ class Delivery(BaseModel):
 
     id = peewee.CharField(primary_key=True, max_length=32)
     tenant = peewee.ForeignKeyField(Tenant, backref="webhook_deliveries", on_delete="CASCADE")
+    tenant_id: str  # peewee's id accessor, declared for type checkers
     product = peewee.CharField(max_length=32)
     endpoint_ref = peewee.CharField(max_length=128)
     url = peewee.TextField()

@@ -24,6 +24,7 @@ class Run(BaseModel):
 
     id = peewee.CharField(primary_key=True, max_length=40)
     tenant = peewee.ForeignKeyField(Tenant, backref="flow_runs", on_delete="CASCADE")
+    tenant_id: str  # peewee's id accessor, declared for type checkers
     engine = peewee.CharField(max_length=32)
     definition = JsonField()
     initial = JsonField()  # the context the run started with (input included), redacted

@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,7 +153,7 @@ def _signature(it: Mapping[str, Any]) -> str:
     return json.dumps([it.get("action"), it.get("action_input")], sort_keys=True, default=str)
 
 
-def detect_stuck(iterations: list[Mapping[str, Any]], threshold: int = 3) -> str | None:
+def detect_stuck(iterations: Sequence[Mapping[str, Any]], threshold: int = 3) -> str | None:
     """Why the loop looks stuck, or None: a repeated action+input, an A/B alternation, or a
     repeated thought (each looked for at the end of `iterations`)."""
     threshold = max(2, threshold)

@@ -11,7 +11,7 @@ count past the limit.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypeVar
 
 import peewee
 
@@ -28,6 +28,8 @@ RESETS = ("daily", "monthly", "yearly")
 DEFAULT_LIMIT_MESSAGE = (
     "This profile has used all the response runs its access group allows for the current period."
 )
+
+_M = TypeVar("_M", bound=peewee.Model)  # `locked` keeps the query's model type
 # RunUsage columns (period key, runs) per reset policy, and the key format of each period.
 _COLUMNS = {
     "daily": ("day", "day_runs"),
@@ -58,10 +60,11 @@ def view(group: AccessGroup) -> dict[str, Any]:
     }
 
 
-def locked(query: peewee.ModelSelect, mode: str = "FOR UPDATE") -> peewee.ModelSelect:
+def locked(query: peewee.ModelSelect[_M], mode: str = "FOR UPDATE") -> peewee.ModelSelect[_M]:
     """`query` locking its rows for the transaction on PostgreSQL (SQLite's IMMEDIATE
     transactions already serialize writers)."""
-    return query if is_sqlite() else query.for_update(mode)
+    # peewee takes the lock clause as a string too; its stubs only know bool.
+    return query if is_sqlite() else query.for_update(mode)  # type: ignore[arg-type]
 
 
 def find(caller: OrgCaller, group_id: str, *, lock: bool = False) -> AccessGroup:
@@ -76,7 +79,7 @@ def find(caller: OrgCaller, group_id: str, *, lock: bool = False) -> AccessGroup
         )
     )
     if lock and not is_sqlite():  # the group row alone, not its app's
-        query = query.for_update("FOR UPDATE", of=AccessGroup)
+        query = query.for_update("FOR UPDATE", of=AccessGroup)  # type: ignore[arg-type]  # as in locked
     return found(query.first(), "access group", group_id)
 
 

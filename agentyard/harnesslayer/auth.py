@@ -7,6 +7,7 @@ tenant = the organization) and `user` (user keys, tenant = one per user, named b
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import peewee
 
@@ -99,6 +100,7 @@ def user_caller(secret: str) -> User:
     user = User.get_or_none(User.id == key.tenant.name) if key else None
     if user is None:
         raise unauthorized()
+    key = cast(ApiKey, key)  # a user was found, so through a key
     keys.touch(key)
     rate_limit("key", key.id)
     return user

@@ -18,12 +18,17 @@ with ON DELETE CASCADE: deleting an app or a profile row removes what belongs to
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any, cast
+
 import peewee
 
 from agentyard.core import blobs
 from agentyard.core.migrations import Migration, add_columns, create_tables, register
 from agentyard.core.store import BaseModel, JsonField
 from agentyard.harnesslayer.models import App, Organization, Profile
+
+Rows = Iterable[tuple[Any, ...]]  # what `.tuples()` yields (peewee's stubs say: the models)
 
 # File lists (`files` columns): [{"name": str, "digest": sha256 hex, "size": int}], by name.
 
@@ -34,7 +39,9 @@ class Upload(BaseModel):
     id = peewee.CharField(primary_key=True, max_length=40)  # upload-<ulid>
     organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
     app = peewee.ForeignKeyField(App, on_delete="CASCADE")
+    app_id: str  # peewee's id accessor, declared for type checkers
     profile = peewee.ForeignKeyField(Profile, null=True, on_delete="CASCADE")  # states only
+    profile_id: str | None  # peewee's id accessor, declared for type checkers
     kind = peewee.CharField(max_length=8)  # version | state
     target_id = peewee.CharField(max_length=128)  # the versionId / stateId it registers
     status = peewee.CharField(max_length=12, default="pending")  # pending | completed
@@ -52,6 +59,7 @@ class UploadFile(BaseModel):
     (its bytes were PUT to this upload and stored), mismatched (the last PUT did not match)."""
 
     upload = peewee.ForeignKeyField(Upload, on_delete="CASCADE", index=False)
+    upload_id: str  # peewee's id accessor, declared for type checkers
     position = peewee.IntegerField()  # index in the declared `files` (the URL token names it)
     name = peewee.CharField(max_length=512)
     digest = peewee.CharField(max_length=64)
@@ -67,7 +75,9 @@ class Version(BaseModel):
     pk = peewee.AutoField()
     id = peewee.CharField(max_length=128)  # ver-<ulid> or chosen at upload
     organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
+    organization_id: str  # peewee's id accessor, declared for type checkers
     app = peewee.ForeignKeyField(App, on_delete="CASCADE")
+    app_id: str  # peewee's id accessor, declared for type checkers
     number = peewee.IntegerField()
     files = JsonField()
     total_size = peewee.BigIntegerField()
@@ -83,8 +93,11 @@ class State(BaseModel):
     pk = peewee.AutoField()
     id = peewee.CharField(max_length=128)  # state-<ulid> or chosen at upload
     organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
+    organization_id: str  # peewee's id accessor, declared for type checkers
     app = peewee.ForeignKeyField(App, on_delete="CASCADE")
+    app_id: str  # peewee's id accessor, declared for type checkers
     profile = peewee.ForeignKeyField(Profile, on_delete="CASCADE")
+    profile_id: str  # peewee's id accessor, declared for type checkers
     number = peewee.IntegerField()
     source = peewee.CharField(max_length=12)  # upload | snapshot | run | sync
     status = peewee.CharField(max_length=16)  # materializing | ready | failed
@@ -109,6 +122,7 @@ class State(BaseModel):
 class SyncJob(BaseModel):
     id = peewee.CharField(primary_key=True, max_length=40)  # sync-<ulid>
     app = peewee.ForeignKeyField(App, on_delete="CASCADE")
+    app_id: str  # peewee's id accessor, declared for type checkers
     version_id = peewee.CharField(max_length=128)  # the head version when it started
     strategy = peewee.CharField(max_length=12)
     profile_ids = JsonField(null=True)  # the requested profiles; null for all
@@ -134,8 +148,11 @@ class SyncJob(BaseModel):
 class Conflict(BaseModel):
     id = peewee.CharField(primary_key=True, max_length=40)  # conf-<ulid>
     app = peewee.ForeignKeyField(App, on_delete="CASCADE")
+    app_id: str  # peewee's id accessor, declared for type checkers
     profile = peewee.ForeignKeyField(Profile, on_delete="CASCADE")
+    profile_id: str  # peewee's id accessor, declared for type checkers
     sync = peewee.ForeignKeyField(SyncJob, on_delete="CASCADE")
+    sync_id: str  # peewee's id accessor, declared for type checkers
     strategy = peewee.CharField(max_length=12)  # manual | smart
     file = peewee.CharField(max_length=512)
     reason = peewee.CharField(max_length=16)
@@ -159,7 +176,9 @@ class History(BaseModel):
 
     id = peewee.CharField(primary_key=True, max_length=40)  # hist-<ulid>
     app = peewee.ForeignKeyField(App, on_delete="CASCADE")
+    app_id: str  # peewee's id accessor, declared for type checkers
     profile = peewee.ForeignKeyField(Profile, null=True, on_delete="CASCADE")
+    profile_id: str | None  # peewee's id accessor, declared for type checkers
     session_id = peewee.CharField(max_length=128, null=True, index=True)
     user_id = peewee.CharField(max_length=256, null=True, index=True)  # external identifier
     type = peewee.CharField(max_length=32)
@@ -195,24 +214,28 @@ def _referenced(digest: str) -> bool:
 
 def _digests_of_app(app_id: str) -> set[str]:
     found: set[str] = set()
-    for files, archive in (
-        Version.select(Version.files, Version.archive_digest).where(Version.app == app_id).tuples()
+    # cast: peewee's stubs type `.tuples()` as the query itself (rows of models).
+    for files, archive in cast(
+        Rows,
+        Version.select(Version.files, Version.archive_digest).where(Version.app == app_id).tuples(),
     ):
         found.update(f["digest"] for f in files or [])
         found.add(archive)
-    for files, archive, snapshot in (
+    for files, archive, snapshot in cast(
+        Rows,
         State.select(State.files, State.archive_digest, State.snapshot_digest)
         .where(State.app == app_id)
-        .tuples()
+        .tuples(),
     ):
         found.update(f["digest"] for f in files or [])
         found.update((archive, snapshot))
     uploads = Upload.select(Upload.id).where(Upload.app == app_id)
     found.update(
         d
-        for (d,) in UploadFile.select(UploadFile.digest)
-        .where(UploadFile.upload.in_(uploads))
-        .tuples()
+        for (d,) in cast(
+            Rows,
+            UploadFile.select(UploadFile.digest).where(UploadFile.upload.in_(uploads)).tuples(),
+        )
     )
     return {d for d in found if isinstance(d, str) and d}
 

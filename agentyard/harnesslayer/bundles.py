@@ -25,7 +25,7 @@ import dataclasses
 import datetime as dt
 import re
 from collections.abc import AsyncIterable, Iterable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import anyio
 import peewee
@@ -46,9 +46,14 @@ from agentyard.harnesslayer.bundle_models import (
 from agentyard.harnesslayer.models import App, Profile
 from agentyard.harnesslayer.orgs import RESERVED
 
+_M = TypeVar("_M", bound=peewee.Model)  # `locked` keeps the query's model type
+
 UPLOAD_PATH = "/v1/blobs/upload/"
 DOWNLOAD_PATH = "/v1/blobs/download/"
-KINDS = {"version": ("ver", Version), "state": ("state", State)}
+KINDS: dict[str, tuple[str, type[Version] | type[State]]] = {
+    "version": ("ver", Version),
+    "state": ("state", State),
+}
 
 
 def settings() -> Settings:
@@ -74,7 +79,7 @@ def _delete_profile_bundles(profile_id: str) -> None:
 profiles.register_cleanup(_delete_profile_bundles)
 
 
-def locked(query: peewee.ModelSelect) -> peewee.ModelSelect:
+def locked(query: peewee.ModelSelect[_M]) -> peewee.ModelSelect[_M]:
     """`query` taking row locks on PostgreSQL; SQLite's write transactions are exclusive."""
     return query if is_sqlite() else query.for_update()
 
@@ -712,8 +717,10 @@ def rollback_state(
 
 def download_url(kind: str, row: Version | State, base_url: str) -> dict[str, Any]:
     """A signed, expiring URL of the bundle's zip archive (built once, then reused)."""
-    if kind == "state" and row.status != "ready":
-        raise ApiError(409, "conflict", f"State {row.id} is {row.status}, not ready")
+    if kind == "state":
+        state = cast(State, row)  # kind "state" always comes with a State row
+        if state.status != "ready":
+            raise ApiError(409, "conflict", f"State {row.id} is {state.status}, not ready")
     store = blobs.store()
     digest = row.archive_digest
     if not digest or not store.exists(digest):

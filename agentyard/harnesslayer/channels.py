@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import Any
+from typing import Any, cast
 
 import peewee
 
@@ -201,7 +201,8 @@ def send_reply(ch: Channel, to: str, text: str) -> None:
     """Send `text` to `to` from the channel's number (errors are logged, not raised)."""
     client = messenger(ch)
     try:
-        client.send(to, text, from_number=ch.from_number)
+        # cast: iMessage channels carry a number (send rejects None anyway, logged below)
+        client.send(to, text, from_number=cast(str, ch.from_number))
     except Exception as exc:  # a failed reply must not fail the run
         log.warning("sendblue reply on channel %s failed: %s", ch.id, exc)
     finally:

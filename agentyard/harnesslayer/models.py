@@ -50,6 +50,7 @@ class Membership(BaseModel):
 class App(BaseModel):
     id = peewee.CharField(primary_key=True, max_length=40)  # app-<ulid>
     organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
+    organization_id: str  # peewee's id accessor, declared for type checkers
     slug = peewee.CharField(max_length=64)
     name = peewee.CharField(max_length=128)
     type = peewee.CharField(max_length=16)
@@ -71,6 +72,7 @@ App.add_index(App.index(App.organization, App.slug, unique=True, where=App.delet
 class AccessGroup(BaseModel):
     id = peewee.CharField(primary_key=True, max_length=40)  # ag-<ulid>
     app = peewee.ForeignKeyField(App, on_delete="CASCADE")
+    app_id: str  # peewee's id accessor, declared for type checkers
     name = peewee.CharField(max_length=128)
     limit = peewee.BigIntegerField()
     limit_reset = peewee.CharField(max_length=8)
@@ -86,6 +88,7 @@ class AccessGroup(BaseModel):
 class Profile(BaseModel):
     id = peewee.CharField(primary_key=True, max_length=40)  # prof-<ulid>
     app = peewee.ForeignKeyField(App, on_delete="CASCADE")
+    app_id: str  # peewee's id accessor, declared for type checkers
     identifier = peewee.CharField(max_length=256)
     metadata = JsonField(null=True)
     access_group_id = peewee.CharField(max_length=40, null=True)

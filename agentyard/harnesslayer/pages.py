@@ -9,7 +9,7 @@ import peewee
 
 
 def page(
-    query: peewee.ModelSelect,
+    query: peewee.ModelSelect[Any],
     created: peewee.Field,
     ident: peewee.Field,
     number: int,

@@ -18,6 +18,7 @@ class Webhook(BaseModel):
 
     id = peewee.CharField(primary_key=True, max_length=40)  # wh-<ulid>
     app = peewee.ForeignKeyField(App, on_delete="CASCADE")
+    app_id: str  # peewee's id accessor, declared for type checkers
     event = peewee.CharField(max_length=64)
     method = peewee.CharField(max_length=8)
     url = peewee.TextField()

@@ -61,7 +61,7 @@ def _live() -> Any:
     return Profile.deleted_at.is_null()
 
 
-def _in_org(caller: OrgCaller) -> peewee.ModelSelect:
+def _in_org(caller: OrgCaller) -> peewee.ModelSelect[Profile]:
     return (
         Profile.select(Profile, App)
         .join(App)

@@ -18,6 +18,7 @@ from agentyard.harnesslayer.models import App, Organization
 class Channel(BaseModel):
     id = peewee.CharField(primary_key=True, max_length=40)  # ch-<ulid>
     app = peewee.ForeignKeyField(App, on_delete="CASCADE")
+    app_id: str  # peewee's id accessor, declared for type checkers
     slug = peewee.CharField(max_length=64)
     name = peewee.CharField(max_length=128)
     type = peewee.CharField(max_length=16)  # api | imessage
@@ -40,7 +41,9 @@ class Session(BaseModel):
     pk = peewee.AutoField()
     id = peewee.CharField(max_length=128)  # sess-<ulid> or chosen by the client
     organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
+    organization_id: str  # peewee's id accessor, declared for type checkers
     app = peewee.ForeignKeyField(App, on_delete="CASCADE")
+    app_id: str  # peewee's id accessor, declared for type checkers
     type = peewee.CharField(max_length=8)  # single | shared
     profile_id = peewee.CharField(max_length=40, null=True)
     channel_id = peewee.CharField(max_length=40, null=True)  # a Sendblue sender's session
@@ -57,7 +60,9 @@ class Session(BaseModel):
 class Instance(BaseModel):
     id = peewee.CharField(primary_key=True, max_length=40)  # inst-<ulid>
     organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
+    organization_id: str  # peewee's id accessor, declared for type checkers
     app = peewee.ForeignKeyField(App, on_delete="CASCADE")
+    app_id: str  # peewee's id accessor, declared for type checkers
     channel_id = peewee.CharField(max_length=40)
     profile_id = peewee.CharField(max_length=40)
     user_id = peewee.CharField(max_length=256)

@@ -22,7 +22,7 @@ import logging
 import tarfile
 import tempfile
 import zlib
-from typing import BinaryIO
+from typing import IO, Self, cast
 
 from agentyard.core import blobs, clock, ids, jobs
 from agentyard.core.errors import ApiError, not_found
@@ -210,7 +210,8 @@ def read_tar_gz(data: bytes, max_total_bytes: int) -> dict[str, bytes]:
     max_files = blobs.config().max_files
     allowance = max_total_bytes + (2 * max_files + 2) * TAR_HEADER_ALLOWANCE
     with tempfile.SpooledTemporaryFile(
-        max_size=TAR_SPOOL_MEMORY, dir=blobs.store().spool_dir()
+        max_size=TAR_SPOOL_MEMORY,
+        dir=cast(str | None, blobs.store().spool_dir()),  # a Path works
     ) as tar:
         _gunzip(data, tar, allowance)
         size = tar.tell()
@@ -227,7 +228,7 @@ def read_tar_gz(data: bytes, max_total_bytes: int) -> dict[str, bytes]:
     return dict(sorted(out.items()))
 
 
-def _gunzip(data: bytes, sink: BinaryIO, limit: int) -> None:
+def _gunzip(data: bytes, sink: IO[bytes], limit: int) -> None:
     """Decompress all of `data` into `sink`, at most `limit` bytes (`TooLargeError`: gzip
     bombs); `ArchiveError` unless every gzip member is intact and only zeros follow."""
     written = 0
@@ -245,7 +246,7 @@ def _gunzip(data: bytes, sink: BinaryIO, limit: int) -> None:
 
 
 def _read_tar(
-    tar: BinaryIO, max_total_bytes: int, max_files: int
+    tar: IO[bytes], max_total_bytes: int, max_files: int
 ) -> tuple[dict[str, bytes], set[str], int]:
     """(files, directory names, offset where reading stopped) of the tar in `tar`."""
     out: dict[str, bytes] = {}
@@ -283,7 +284,7 @@ def _read_tar(
     return out, directories, end
 
 
-def _check_tar_end(tar: BinaryIO, end: int, size: int) -> None:
+def _check_tar_end(tar: IO[bytes], end: int, size: int) -> None:
     """`ArchiveError` unless the tar ends at `end` with its end-of-archive marker (two zero
     blocks) followed by zeros only. tarfile stops quietly at a header it cannot read (a bad
     checksum, or a member not padded to 512 bytes), as if the archive ended there."""
@@ -308,7 +309,7 @@ def _check_tar_end(tar: BinaryIO, end: int, size: int) -> None:
 _POSIX_MAGIC = b"ustar\x00"
 
 
-def _nul_terminated(field: bytes) -> bool:
+def _nul_terminated(field: bytes | bytearray) -> bool:
     """Whether a NUL-terminated header field holds nothing but NULs after its first NUL."""
     end = field.find(b"\0")
     return end < 0 or not field[end:].strip(b"\0")
@@ -319,7 +320,7 @@ class _StrictTarInfo(tarfile.TarInfo):
     (or GNU long name) holds more after a NUL would be read under a name it does not have."""
 
     @classmethod
-    def frombuf(cls, buf: bytes, encoding: str, errors: str) -> tarfile.TarInfo:
+    def frombuf(cls, buf: bytes | bytearray, encoding: str, errors: str) -> Self:
         info = super().frombuf(buf, encoding, errors)  # checks the checksum first
         fields = [buf[0:100], buf[157:257]]
         if buf[257:263] == _POSIX_MAGIC:
@@ -334,7 +335,7 @@ class _StrictTarInfo(tarfile.TarInfo):
         archive.fileobj.seek(at)
         if not _nul_terminated(raw):
             raise blobs.ArchiveError("unsafe entry name: a GNU long name holds NUL")
-        return super()._proc_gnulong(archive)
+        return super()._proc_gnulong(archive)  # type: ignore[misc]  # private, not in typeshed
 
 
 def _checked(name: str) -> str:

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import cast
 
 from agentyard.core import blobs, clock, jobs
 from agentyard.core.store import write
 from agentyard.harnesslayer import bundle_models
-from agentyard.harnesslayer.bundle_models import Upload, UploadFile
+from agentyard.harnesslayer.bundle_models import Rows, Upload, UploadFile
 
 log = logging.getLogger("agentyard.harnesslayer.uploads")
 
@@ -37,9 +38,10 @@ def _delete(upload_id: str) -> list[str] | None:
     None when it is no longer a pending upload."""
     digests = [
         d
-        for (d,) in UploadFile.select(UploadFile.digest)
-        .where(UploadFile.upload == upload_id)
-        .tuples()
+        for (d,) in cast(
+            Rows,
+            UploadFile.select(UploadFile.digest).where(UploadFile.upload == upload_id).tuples(),
+        )
     ]
     deleted = (
         Upload.delete().where((Upload.id == upload_id) & (Upload.status == "pending")).execute()
@@ -76,7 +78,7 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
         .limit(SWEEP_BATCH)
     )
     released = freed = 0
-    for (upload_id,) in list(expired.tuples()):
+    for (upload_id,) in list(cast(Rows, expired.tuples())):
         with write():
             digests = _delete(upload_id)
         if digests is not None:

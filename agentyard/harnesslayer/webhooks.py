@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from agentyard.core import clock, ids, netguard
@@ -136,7 +136,7 @@ def update(caller: OrgCaller, body: dict[str, Any]) -> Webhook:
     if isinstance(changes.get("lastTriggeredAt"), dt.datetime):
         changes["lastTriggeredAt"] = clock.to_naive(changes["lastTriggeredAt"])
     with write():
-        row = find(caller, ref or alias)
+        row = find(caller, cast(str, ref or alias))  # exactly one is given (checked above)
         if changes:
             for key, value in changes.items():
                 setattr(row, _FIELDS[key], value)

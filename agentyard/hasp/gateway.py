@@ -15,10 +15,11 @@ import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from agentyard.core import clock, request_context, runtime
 from agentyard.core.errors import ApiError
+from agentyard.core.request_context import RequestInfo
 from agentyard.core.store import connection, with_connection, write
 from agentyard.hasp import baa, catalog, credits, events, orgs, texts
 from agentyard.hasp.auth import Caller
@@ -147,7 +148,9 @@ def _guard(caller: Caller, request: dict[str, Any], mode: str, timeout: float) -
             caller.org,
             "ai.phi.blocked",
             "inference",
-            request_context.current().ulid if request_context.current() else None,
+            cast(RequestInfo, request_context.current()).ulid
+            if request_context.current()
+            else None,
             {"entity_types": report["entity_types"], "counts": report["counts"]},
             key_id=caller.key.id,
         )

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -115,8 +115,12 @@ def from_anthropic_response(status: int, body: bytes, headers: Mapping[str, str]
             retryable=retryable,
             upstream_status=status,
         )
-    error_type = err.get("type") if err.get("type") in ERROR_TYPES else type_for_status(status)
-    details = err.get("details") if isinstance(err.get("details"), dict) else {}
+    error_type = (
+        cast(str, err.get("type")) if err.get("type") in ERROR_TYPES else type_for_status(status)
+    )
+    details: dict[str, Any] = (
+        cast(dict[str, Any], err.get("details")) if isinstance(err.get("details"), dict) else {}
+    )
     if details.get("error_code") == "enforced_spend_limit_reached":
         retryable = False
     return UpstreamError(

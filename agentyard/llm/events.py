@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from agentyard.llm.base import UpstreamError, empty_usage
 from agentyard.llm.tokens import token_spans
@@ -147,7 +147,7 @@ class MessageAccumulator:
             self.done = True
 
     def _apply_delta(self, index: int, delta: dict[str, Any]) -> None:
-        block = self.message["content"][index]
+        block = cast(dict[str, Any], self.message)["content"][index]  # after message_start
         kind = delta.get("type")
         if kind == "text_delta":
             block["text"] = block.get("text", "") + delta["text"]
@@ -163,7 +163,8 @@ class MessageAccumulator:
     def _finish_block(self, index: int) -> None:
         raw = self._json.pop(index, None)
         if raw is not None:
-            self.message["content"][index]["input"] = json.loads(raw) if raw.strip() else {}
+            message = cast(dict[str, Any], self.message)  # after message_start
+            message["content"][index]["input"] = json.loads(raw) if raw.strip() else {}
 
 
 def accumulate(events: list[dict[str, Any]]) -> dict[str, Any]:

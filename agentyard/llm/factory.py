@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 
@@ -44,7 +45,7 @@ def make_provider(
     kind = (kind or "offline").strip().lower()
     if kind == "offline":
         return OfflineProvider()
-    retry_args = {
+    retry_args: dict[str, Any] = {
         "max_retries": max_retries,
         "initial_delay": backoff_initial,
         "max_delay": backoff_max,
@@ -52,7 +53,7 @@ def make_provider(
     }
     if sleep is not None:
         retry_args["sleep"] = sleep
-    common = {
+    common: dict[str, Any] = {
         "base_url": base_url or None,
         "timeout": timeout,
         "connect_timeout": connect_timeout,

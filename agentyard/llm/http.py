@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -115,7 +115,7 @@ class HttpUpstream:
 
     async def stream_events(
         self, body: dict[str, Any], read_events: EventReader
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncGenerator[dict[str, Any], None]:
         """Events `read_events` makes of the streamed response, as they arrive.
 
         Until the first event is yielded, failures are retried like `post_json` and finally

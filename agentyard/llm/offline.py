@@ -33,7 +33,7 @@ import hashlib
 import json
 import re
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 from agentyard.llm.base import UpstreamError, empty_usage, message
 from agentyard.llm.events import message_events
@@ -161,6 +161,7 @@ def _cut(text: str, request: dict[str, Any]) -> tuple[str, str, str | None]:
     spans = token_spans(text)
     limit_end = len(text) if limit is None or len(spans) <= limit else None
     if limit_end is None:
+        limit = cast(int, limit)  # limit_end is None only under a limit
         limit_end = spans[limit - 1][1] if limit > 0 else 0
     best: tuple[int, int, str] | None = None  # (end, start, sequence)
     for seq in request.get("stop_sequences") or []:

@@ -196,7 +196,7 @@ class _Generator:
     def string(self, schema: dict[str, Any], name: str, avoid: tuple = ()) -> str:
         low = schema.get("minLength", 0)
         high = schema.get("maxLength")
-        fmt = schema.get("format")
+        fmt: Any = schema.get("format")  # any JSON value; unknown ones fall back
         base = _FORMATS.get(fmt, f"offline-{name}" if name else "offline")
         checked = {k: v for k, v in schema.items() if k not in ("default", "examples")}
         checked["type"] = "string"
@@ -224,7 +224,7 @@ class _Generator:
             count = min(count, high)
         if items is False:
             count = min(count, len(prefix))
-        out = []
+        out: list[Any] = []
         for i in range(count):
             sub = prefix[i] if i < len(prefix) else items
             label = f"{name}-{i + 1}" if name else f"item-{i + 1}"

@@ -30,6 +30,7 @@ async def parse_sse(lines: AsyncIterable[str]) -> AsyncIterator[SSEEvent]:
     `:` comments, repeated `data:` joined with newlines, a blank line dispatches, an event
     with no data is dropped, and an unterminated event at the end of the stream is discarded.
     """
+    data: list[str]
     event, data, last_id = "", [], None
     async for raw in lines:
         line = raw.rstrip("\r\n")

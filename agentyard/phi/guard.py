@@ -46,7 +46,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from agentyard.phi.cache import (
     KeyedCache,
@@ -118,7 +118,7 @@ class Guard:
 
         settings = _settings() if processes is None or cache is FROM_SETTINGS else None
         if processes is None:
-            processes = 0 if analyzer is not None else settings.phi_scan_processes
+            processes = 0 if analyzer is not None else cast("Settings", settings).phi_scan_processes
         self._analyzer = analyzer
         self.threshold = threshold
         self._anonymizer = AnonymizerEngine()
@@ -131,7 +131,9 @@ class Guard:
         if self.pool is None and analyzer is None:
             self._analyzer = self.analyzer  # load now, as before: not inside a request's timeout
         self.cache: KeyedCache | None = (
-            cache_from_settings(settings, threshold) if cache is FROM_SETTINGS else cache
+            cache_from_settings(cast("Settings", settings), threshold)
+            if cache is FROM_SETTINGS
+            else cast("KeyedCache | None", cache)
         )
 
     @property

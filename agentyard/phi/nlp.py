@@ -12,6 +12,7 @@ onto a recognizer context word when it is an inflection of one ("records" -> "re
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import spacy
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
@@ -71,7 +72,8 @@ class NerOnlySpacyEngine(SpacyNlpEngine):
 
     def load(self) -> None:
         """Load the model without the components the guard does not use."""
-        self.nlp = {}
+        # presidio types `nlp` by its None default; its own load() also sets a dict
+        self.nlp: dict[str, Any] = {}  # type: ignore[assignment]
         for model in self.models:
             self.nlp[model["lang_code"]] = spacy.load(
                 model["model_name"], exclude=list(UNUSED_COMPONENTS)

@@ -74,7 +74,7 @@ def _scanner_main(conn: Connection, threshold: float) -> None:
 class _Scanner:
     """One scanner process and the parent's end of its pipe."""
 
-    def __init__(self, ctx: mp.context.BaseContext, threshold: float) -> None:
+    def __init__(self, ctx: mp.context.SpawnContext, threshold: float) -> None:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(
             target=_scanner_main,

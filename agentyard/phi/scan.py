@@ -13,14 +13,14 @@ spaCy's entities.
 from __future__ import annotations
 
 from itertools import groupby
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from agentyard.phi.filters import drop_false_ner
 from agentyard.phi.findings import Finding, resolve_overlaps
 
 if TYPE_CHECKING:
     from presidio_analyzer import AnalyzerEngine
-    from presidio_analyzer.nlp_engine import NlpArtifacts
+    from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
 
 HALVES = ("ner", "patterns")
 # Raw half results: (entity_type, start, end, unrounded score).
@@ -59,7 +59,7 @@ def scan_half(analyzer: AnalyzerEngine, text: str, threshold: float, half: str) 
     """One half of a split scan (see the module doc), before merging."""
     if not text or text.isspace():
         return []
-    nlp_engine = analyzer.nlp_engine
+    nlp_engine = cast("SpacyNlpEngine", analyzer.nlp_engine)  # the guard builds it on spaCy
     ner = _ner_recognizers(analyzer)
     if half == "ner":
         artifacts = nlp_engine.process_text(text, "en")

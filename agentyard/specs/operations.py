@@ -64,7 +64,7 @@ class Operation:
 
 
 def _annotation(schema: dict[str, Any] | None) -> str:
-    kind = (schema or {}).get("type")
+    kind: Any = (schema or {}).get("type")  # any JSON value; unknown ones give "object"
     return {
         "string": "str",
         "integer": "int",
@@ -75,7 +75,7 @@ def _annotation(schema: dict[str, Any] | None) -> str:
     }.get(kind, "object")
 
 
-def _deref(doc: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+def _deref(doc: dict[str, Any], node: Any) -> dict[str, Any]:
     seen = 0
     while isinstance(node, dict) and "$ref" in node and seen < 32:
         target: Any = doc

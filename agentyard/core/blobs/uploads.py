@@ -41,7 +41,7 @@ _SRI = re.compile(r"sha256-([A-Za-z0-9+/]{43}|[A-Za-z0-9_-]{43})=?")
 _DRIVE = re.compile(r"[A-Za-z]:")
 
 
-def check_name(name: str) -> str:
+def check_name(name: object) -> str:
     """`name` if it is a safe relative POSIX file path, else `ManifestError`.
 
     1..512 characters, `/`-separated non-empty segments, none `.` or `..`; no leading `/`,
@@ -83,7 +83,7 @@ def check_names(names: Iterable[str], *, max_files: int | None = None) -> list[s
     return sorted(seen)
 
 
-def parse_hash(value: str) -> str:
+def parse_hash(value: object) -> str:
     """The blob digest (hex) of an SRI hash `sha256-<base64 of 32 bytes>` (url-safe base64
     and missing padding are accepted); `ManifestError` otherwise."""
     if not isinstance(value, str) or not _SRI.fullmatch(value):

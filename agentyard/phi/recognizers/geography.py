@@ -7,11 +7,15 @@ guard drop NER locations that are only that.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
 
 from agentyard.phi.recognizers._common import words
 from agentyard.phi.recognizers.names import NOT_NAMES
+
+if TYPE_CHECKING:
+    from presidio_analyzer.nlp_engine import NlpArtifacts
 
 STATE_ABBREVIATIONS = words(
     """
@@ -249,7 +253,7 @@ class CityCountyRecognizer(PatternRecognizer):
         self,
         text: str,
         entities: list[str],
-        nlp_artifacts: object = None,
+        nlp_artifacts: NlpArtifacts | None = None,
         regex_flags: int | None = None,
     ) -> list:
         results = super().analyze(text, entities, nlp_artifacts, regex_flags)
