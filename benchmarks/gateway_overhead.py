@@ -405,7 +405,7 @@ class Breakdown:
         )
 
     def __enter__(self) -> Breakdown:
-        from agentyard.hasp import credits, gateway
+        from agentyard.hasp.ai import credits, gateway
         from agentyard.phi.guard import get_guard
         from handlers.hasp_ai import security
 
@@ -661,7 +661,7 @@ def main() -> None:
             agentyard_in_process(data_dir) as base,
             litellm_ctx(fake, tmp) as litellm,
         ):
-            from agentyard.hasp import gateway as gw
+            from agentyard.hasp.ai import gateway as gw
             from agentyard.llm import make_provider
             from agentyard.phi.guard import get_guard
 

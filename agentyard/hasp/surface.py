@@ -8,6 +8,8 @@ from agentyard.hasp import SURFACE, auth, bootstrap, errors
 # The modules that register tables, migrations, tasks or hooks when imported.
 MODULES = (
     "agentyard.hasp.models",
+    "agentyard.hasp.ai.models",
+    "agentyard.hasp.schema",
     "agentyard.hasp.webhooks",
 )
 

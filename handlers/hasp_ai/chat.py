@@ -8,8 +8,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
 from agentyard.core import sse
-from agentyard.hasp import chat as native
 from agentyard.hasp import envelope
+from agentyard.hasp.ai import chat as native
 from generated.hasp_ai.models import ChatRequest
 from handlers.hasp_ai.security import require
 

@@ -10,7 +10,8 @@ from starlette.responses import JSONResponse
 
 from agentyard.core import sse
 from agentyard.core.store import with_connection
-from agentyard.hasp import catalog, gateway, orgs
+from agentyard.hasp import orgs
+from agentyard.hasp.ai import catalog, gateway
 from agentyard.llm import count_input_tokens, encode_event
 from generated.hasp_ai.models import CountTokensRequest, MessageCreateRequest
 from handlers.hasp_ai.security import require

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from agentyard.core.errors import not_found
-from agentyard.hasp import catalog, orgs
+from agentyard.hasp import orgs
+from agentyard.hasp.ai import catalog
 from handlers.hasp_ai.security import require
 
 

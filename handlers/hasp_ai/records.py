@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentyard.hasp import envelope, records
+from agentyard.hasp import envelope
+from agentyard.hasp.ai import records
 from handlers.hasp_ai.security import require
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentyard.hasp import credits, envelope, events
+from agentyard.hasp import envelope, events
+from agentyard.hasp.ai import credits
 from generated.hasp_ai.models import BudgetUpdateRequest
 from handlers.hasp_ai.security import require
 

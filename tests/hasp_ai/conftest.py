@@ -12,7 +12,8 @@ import pytest
 
 from agentyard.core import keys
 from agentyard.core.store import connection
-from agentyard.hasp import SURFACE, gateway
+from agentyard.hasp import SURFACE
+from agentyard.hasp.ai import gateway
 from agentyard.hasp.auth import SCOPES, new_secret
 
 BAA = {

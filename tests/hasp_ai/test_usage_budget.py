@@ -5,7 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import math
 
-from agentyard.hasp.catalog import MODELS
+from agentyard.hasp.ai.catalog import MODELS
 
 
 def usage(org) -> dict:

@@ -34,7 +34,7 @@ def test_shared_provider_is_built_once_from_the_settings(settings):
 
 def test_use_provider_replaces_it_everywhere(settings):
     from agentyard.harnesslayer import runs
-    from agentyard.hasp import gateway
+    from agentyard.hasp.ai import gateway
 
     fake = OfflineProvider()
     gateway.use_provider(fake)  # the old names still work

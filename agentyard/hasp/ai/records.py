@@ -9,7 +9,7 @@ from agentyard.core import clock
 from agentyard.core.errors import not_found
 from agentyard.core.keys import Tenant
 from agentyard.core.tenancy import find_in_tenant
-from agentyard.hasp.models import InferenceRecord
+from agentyard.hasp.ai.models import InferenceRecord
 
 _ID = re.compile(r"(?:msg_|req_)?([0-9A-HJKMNP-TV-Z]{26})")
 

@@ -10,7 +10,7 @@ from agentyard.core.errors import not_found
 from agentyard.core.keys import Tenant
 from agentyard.core.store import write
 from agentyard.core.tenancy import find_in_tenant
-from agentyard.hasp.models import Conversation, Turn
+from agentyard.hasp.ai.models import Conversation, Turn
 
 _ID = re.compile(r"(?:conv_)?([0-9A-HJKMNP-TV-Z]{26})")
 MAX_TURNS = 200  # history sent upstream: the latest turns

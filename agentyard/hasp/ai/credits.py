@@ -16,7 +16,8 @@ from agentyard.core import clock, ids
 from agentyard.core.errors import ApiError
 from agentyard.core.keys import Tenant
 from agentyard.core.store import is_sqlite, write
-from agentyard.hasp.models import CreditPeriod, OrgSettings, Reservation
+from agentyard.hasp.ai.models import CreditPeriod, Reservation
+from agentyard.hasp.models import OrgSettings
 from agentyard.hasp.orgs import settings_of
 
 THRESHOLDS = (50, 80, 100)

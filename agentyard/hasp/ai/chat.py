@@ -17,9 +17,9 @@ from typing import Any
 from agentyard.core import ids, sse
 from agentyard.core.aio import in_thread
 from agentyard.core.store import with_connection
-from agentyard.hasp import conversations, gateway
+from agentyard.hasp.ai import conversations, gateway
+from agentyard.hasp.ai.gateway import Call
 from agentyard.hasp.auth import Caller
-from agentyard.hasp.gateway import Call
 
 API_VERSION = "2026-04-01"
 

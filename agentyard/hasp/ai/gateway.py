@@ -21,10 +21,11 @@ from agentyard.core import clock, request_context, runtime
 from agentyard.core.errors import ApiError
 from agentyard.core.request_context import RequestInfo
 from agentyard.core.store import connection, with_connection, write
-from agentyard.hasp import baa, catalog, credits, events, orgs, texts
+from agentyard.hasp import baa, events, orgs
+from agentyard.hasp.ai import catalog, credits, texts
+from agentyard.hasp.ai.catalog import Model
+from agentyard.hasp.ai.models import InferenceRecord
 from agentyard.hasp.auth import Caller
-from agentyard.hasp.catalog import Model
-from agentyard.hasp.models import InferenceRecord
 from agentyard.llm import MessageAccumulator, UpstreamError, count_input_tokens, provider
 from agentyard.llm import use_provider as use_provider  # re-exported: tests, benchmarks
 from agentyard.phi.errors import PhiScanError
