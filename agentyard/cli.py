@@ -1,4 +1,5 @@
-"""The `agentyard` command: serve, db upgrade, keys create/list/revoke, per surface."""
+"""The `agentyard` command: serve, db upgrade, keys create/list/revoke per surface, specs export,
+surfaces new."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from agentyard import surfaces
+from agentyard import scaffold, surfaces
 from agentyard.config import Settings
 from agentyard.core import jobs, keys, migrations, runtime
 from agentyard.core.store import connection
@@ -291,6 +292,52 @@ def specs_export(directory: Path, surface: str | None, server_url: str | None) -
             path = directory / f"{s.name}.openapi.{suffix}"
             path.write_text(render(doc), encoding="utf-8")
             click.echo(f"{path}  (servers: {url})")
+
+
+@main.group(name="surfaces")
+def surfaces_group() -> None:
+    """The surfaces of this source tree."""
+
+
+@surfaces_group.command("new")
+@click.argument("name")
+@click.option(
+    "--spec",
+    "spec",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Its OpenAPI 3 spec: servers, a security scheme, operations under handlers.<module>.",
+)
+@click.option("--product", default=None, help="The product package (default: NAME, '_' for '-').")
+@click.option("--tenant-label", default="tenant", show_default=True, help="realm, org, ...")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=scaffold.ROOT,
+    show_default=True,
+    help="The source tree to write into.",
+)
+@click.option("--codegen/--no-codegen", default=True, help="Run `python codegen.py` afterwards.")
+def surfaces_new(
+    name: str, spec: Path, product: str | None, tenant_label: str, root: Path, codegen: bool
+) -> None:
+    """Scaffold surface NAME: product package, security, bootstrap, registration, tests."""
+    if name in surfaces.SURFACES and root.resolve() == scaffold.ROOT:
+        raise click.ClickException(f"surface {name!r} exists already")
+    try:
+        plan = scaffold.plan(name, spec, product=product, tenant_label=tenant_label, root=root)
+        written = scaffold.write(plan)
+    except scaffold.ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for path in written:
+        click.echo(f"wrote {path.relative_to(plan.root)}")
+    if codegen:
+        if scaffold.codegen(plan.root) != 0:
+            raise click.ClickException("`python codegen.py` failed (its output is above)")
+    else:
+        click.echo("next: python codegen.py  (models and a 501 scaffold per operation)")
+    for step in scaffold.next_steps(plan):
+        click.echo(f"next: {step}")
 
 
 if __name__ == "__main__":

@@ -91,11 +91,11 @@ def write(root: Path, missing: list[Operation]) -> list[Path]:
                 defined.add(op.target[1])
         source.write_text(text, encoding="utf-8")
         written.append(source)
-    _tidy(written)
+    tidy(written)
     return written
 
 
-def _tidy(files: list[Path]) -> None:
+def tidy(files: list[Path]) -> None:
     """Sort imports and format the files written, with the project's ruff (when installed)."""
     beside = Path(sys.executable).with_name("ruff")
     ruff = str(beside) if beside.exists() else shutil.which("ruff")

@@ -40,22 +40,22 @@ OWN = "https://yard.example/harness/v1/blobs/"
 def store(app, settings):
     """The configured database with the blobs migration, and blobs under the data dir."""
     migrations.upgrade()
-    saved = blobs._config
+    saved = blobs.configured()
     blobs.configure(settings.data_dir)
     yield settings
-    blobs._config = saved
+    blobs.restore(saved)
 
 
 @pytest.fixture
 def config(store):
     """Reconfigure blobs for one test (restored afterwards)."""
-    saved = blobs._config
+    saved = blobs.configured()
 
     def apply(**kwargs):
         return blobs.configure(store.data_dir, **kwargs)
 
     yield apply
-    blobs._config = saved
+    blobs.restore(saved)
 
 
 def sri_of(data: bytes) -> str:
@@ -591,7 +591,7 @@ def test_fetch_allowed_storage_urls(store, config, storage_server):
 
 
 def test_configure_from_env(monkeypatch, tmp_path):
-    saved = blobs._config
+    saved = blobs.configured()
     try:
         monkeypatch.setenv(blobs.SIGNING_KEY_ENV, "s" * 40)
         monkeypatch.setenv(blobs.MAX_FILE_BYTES_ENV, "123")
@@ -603,4 +603,4 @@ def test_configure_from_env(monkeypatch, tmp_path):
         assert cfg.store.root == Path(tmp_path) / "blobs"
         assert "sss" not in repr(cfg)
     finally:
-        blobs._config = saved
+        blobs.restore(saved)

@@ -80,14 +80,14 @@ def test_the_readers_take_settings(monkeypatch, tmp_path):
     )
     assert isinstance(stamper, timestamping.HttpTimestamper) and stamper.timeout == 2.0
 
-    saved = blobs._config
+    saved = blobs.configured()
     try:
         cfg = blobs.configure_from_env(
             settings=Settings(data_dir=tmp_path, blob_max_archive_bytes=789)
         )
         assert cfg.max_archive_bytes == 789 and cfg.store.root == Path(tmp_path) / "blobs"
     finally:
-        blobs._config = saved
+        blobs.restore(saved)
 
     saved_keys = vault._configured
     try:

@@ -74,13 +74,14 @@ def probe() -> dict:
 
 
 def test_the_three_surfaces_keep_their_mounts() -> None:
+    """New surfaces come after the first three (`agentyard surfaces new` appends to PRODUCTS)."""
     mounts = {name: s.mount for name, s in surfaces.SURFACES.items()}
-    assert mounts == {
+    assert {name: mounts.get(name) for name in ("aisp-hub", "hasp-ai", "harnesslayer")} == {
         "aisp-hub": "/aisp-hub",
         "hasp-ai": "/hasp-ai",
         "harnesslayer": "/harnesslayer",
     }
-    assert list(surfaces.SURFACES) == ["aisp-hub", "hasp-ai", "harnesslayer"]
+    assert list(surfaces.SURFACES)[:3] == ["aisp-hub", "hasp-ai", "harnesslayer"]
     assert surfaces.products() == sorted(surfaces.PRODUCTS)
 
 

@@ -687,8 +687,10 @@ def storage(monkeypatch):
         fetch_allow=(base,),
         fetch_allow_private=netguard.AllowList.parse("127.0.0.1/32"),
     )
-    monkeypatch.setattr(blobs, "_config", allowed)
+    saved = blobs.configured()
+    blobs.restore(allowed)
     yield base, _Files.content, monkeypatch
+    blobs.restore(saved)
     httpd.shutdown()
 
 
@@ -717,11 +719,7 @@ def test_snapshot_from_an_allowed_storage_host_tar_gz(ws, consumer, storage):
     )
     assert r.status_code == 409
     # An allowed host is still refused when it resolves to a private address (no SSRF).
-    monkeypatch.setattr(
-        blobs,
-        "_config",
-        dataclasses.replace(blobs.config(), fetch_allow_private=netguard.AllowList()),
-    )
+    blobs.restore(dataclasses.replace(blobs.config(), fetch_allow_private=netguard.AllowList()))
     blocked = _snapshot(ws, profile, base + "good.tar.gz").json()["data"]
     result = _settled(ws, blocked["id"])
     assert result["status"] == "failed" and result["failure"]["code"] == "fetch_failed"

@@ -8,7 +8,8 @@ its modules, one per concept:
 - `storage`: `BlobStore` / `FileBlobStore`, blobs named by the SHA-256 hex of their bytes.
   Deduplication means a blob may be referenced by several owners: delete only after checking
   no one references it.
-- `configuration`: `configure()` / `configure_from_env()` / `config()` / `store()`.
+- `configuration`: `configure()` / `configure_from_env()` / `config()` / `store()`;
+  `configured()` / `restore(saved)` to save and put back the configuration (tests).
 - `secret`: the signing key persisted in `core_blob_secret` when none is configured
   (`AGENTYARD_BLOB_SIGNING_KEY`: comma-separated secrets, the first signs, all verify).
 - `signing`: `sign(purpose, claims, ttl)` / `verify(token, purpose)`, `agentyard.core.tokens`
@@ -23,10 +24,6 @@ Importing the package registers the `blobs` migration (the `core_blob_secret` ta
 
 from __future__ import annotations
 
-import sys
-import types
-
-from agentyard.core.blobs import configuration as _configuration
 from agentyard.core.blobs.archives import (
     ARCHIVE_DATE,
     ARCHIVE_LEVEL,
@@ -47,7 +44,9 @@ from agentyard.core.blobs.configuration import (
     config,
     configure,
     configure_from_env,
+    configured,
     parse_signing_keys,
+    restore,
     store,
 )
 from agentyard.core.blobs.errors import (
@@ -146,6 +145,7 @@ __all__ = [
     "config",
     "configure",
     "configure_from_env",
+    "configured",
     "declare",
     "digest_of",
     "download_token",
@@ -160,6 +160,7 @@ __all__ = [
     "receive",
     "receive_spool",
     "redeem_download",
+    "restore",
     "sign",
     "signer",
     "signing_keys",
@@ -170,19 +171,3 @@ __all__ = [
     "upload_token",
     "verify",
 ]
-
-
-class _Facade(types.ModuleType):
-    """`blobs._config` reads and writes the configuration module's state, so code (and tests)
-    that save, swap or restore it through the facade keep working."""
-
-    @property
-    def _config(self) -> BlobConfig | None:
-        return _configuration._config
-
-    @_config.setter
-    def _config(self, value: BlobConfig | None) -> None:
-        _configuration._config = value
-
-
-sys.modules[__name__].__class__ = _Facade

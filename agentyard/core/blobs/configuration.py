@@ -106,6 +106,19 @@ def configure_from_env(
     )
 
 
+def configured() -> BlobConfig | None:
+    """The configuration `configure()` set, or None when it was never called (nor since
+    `restore(None)`): what a test saves before reconfiguring, and gives back to `restore`."""
+    return _config
+
+
+def restore(saved: BlobConfig | None) -> None:
+    """Put back a configuration `configured()` returned (None: read the environment again
+    on next use)."""
+    global _config
+    _config = saved
+
+
 def config() -> BlobConfig:
     """The current configuration (from the environment if `configure()` was never called)."""
     return _config or configure_from_env()
