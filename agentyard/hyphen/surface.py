@@ -7,7 +7,7 @@ from agentyard.hyphen import SURFACE, bootstrap, errors
 from agentyard.hyphen.auth import new_secret
 
 # The modules that register tables, migrations, tasks or hooks when imported.
-MODULES = ("agentyard.hyphen.models",)
+MODULES = ("agentyard.hyphen.models", "agentyard.hyphen.webhooks")
 
 SURFACES = (
     Surface(
