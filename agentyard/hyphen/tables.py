@@ -142,7 +142,10 @@ def _coerce(field: Field, value: Any, where: str) -> Any:
         if isinstance(value, float) and not math.isfinite(value):
             raise FieldError(field.name, f"{label} must be a finite number")
         if isinstance(value, int) and not -INT64 <= value < INT64:
-            value = float(value)  # kept as a number both stores compare
+            try:
+                value = float(value)  # kept as a number both stores compare
+            except OverflowError:
+                raise FieldError(field.name, f"{label} is out of range") from None
         return value
     if kind == "boolean":
         if not isinstance(value, bool):
@@ -192,8 +195,8 @@ def _check_filter(
     out: dict[str, Any] = {}
     for key, value in where.items():
         if key == "id":
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise FieldError("id", f"{label}id must be an integer")
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < INT64:
+                raise FieldError("id", f"{label}id must be a row id (a positive integer)")
             out[key] = value
             continue
         if key not in known:
