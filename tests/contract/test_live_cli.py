@@ -264,6 +264,13 @@ include-operation-id-regex = "{exact(STATEFUL_400)}"
 checks.positive_data_acceptance.expected-statuses = [
   "2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx",
 ]
+
+# A schema-violating body past the size limit is refused by its size first (413), as in the
+# in-process contract tests (tests.kit.contract.NEGATIVE_DATA_REJECTION).
+[checks.negative_data_rejection]
+expected-statuses = [
+  "400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429",
+]
 """
 
 RUNS = [
