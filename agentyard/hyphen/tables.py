@@ -248,9 +248,13 @@ def find(org_id: str, name: str) -> CustomTable:
 
 
 def _lock(table: CustomTable) -> None:
-    """Serialize writers of one table (inside `write()`); SQLite's write lock already does."""
+    """Inside `write()`: serialize writers of one table (a row lock on its definition on
+    PostgreSQL; SQLite's write lock already does) and check it was not deleted meanwhile."""
+    query = CustomTable.select(CustomTable.id).where(CustomTable.id == table.id)
     if not is_sqlite():
-        CustomTable.select(CustomTable.id).where(CustomTable.id == table.id).for_update().get()
+        query = query.for_update()
+    if query.first() is None:
+        raise not_found(WHAT, table.name)
 
 
 def _audit(
@@ -316,6 +320,7 @@ def delete_table(org_id: str, name: str) -> None:
     """Delete the table with its rows and audit."""
     with write():
         table = find(org_id, name)
+        _lock(table)
         TableAudit.delete().where(TableAudit.table == table.id).execute()
         TableRow.delete().where(TableRow.table == table.id).execute()
         CustomTable.delete().where(CustomTable.id == table.id).execute()

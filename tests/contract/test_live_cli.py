@@ -271,6 +271,14 @@ checks.positive_data_acceptance.expected-statuses = [
 expected-statuses = [
   "400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429",
 ]
+
+# Schemathesis 4.32's dependency analysis reads the `X-Org-Id` header of the OrgId security
+# scheme as an input of a resource "XOrg", links integer row ids into it, and then cannot send
+# the request ("Header part (232) from ('X-Org-Id', 232) must be of type str or bytes"), a
+# client-side error that fails the run. Stateful links for this run come from Location
+# headers only.
+[phases.stateful.inference]
+algorithms = ["location-headers"]
 """
 
 RUNS = [

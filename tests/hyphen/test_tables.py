@@ -235,3 +235,21 @@ def test_values_out_of_range_are_400s(http, table) -> None:
     for bad in ('{"id": 99999999999999999999}', '{"id": 0}', '{"id": "1"}'):
         error(http.get(f"/custom-tables/{table}/rows", params={"filter": bad}), 400)
     assert rows(http, filter=f'{{"id": {big.json()["id"]}}}')["total"] == 1
+
+
+def test_concurrent_upserts_of_one_key_make_one_row(http, org, table) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    oid = org_id(org)
+
+    def upsert(n: int) -> int:
+        with connection():
+            row = {"invoice": "SAME", "qty": n}
+            return tables.upsert_row(oid, table, ["invoice"], row, f"run:{n}")["id"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = list(pool.map(upsert, range(16)))
+    assert len(set(ids)) == 1
+    assert rows(http, filter='{"invoice": "SAME"}')["total"] == 1
+    ops = [e["operation"] for e in http.get(f"/custom-tables/{table}/audit").json()["entries"]]
+    assert ops.count("insert") == 1 and ops.count("update") == 15
