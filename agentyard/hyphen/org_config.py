@@ -14,6 +14,7 @@ import peewee
 
 from agentyard.core import clock, vault
 from agentyard.core.store import write
+from agentyard.hyphen import trail
 from agentyard.hyphen.models import OrgConfig
 
 KINDS = ("api", "db")
@@ -52,8 +53,9 @@ def _entry(row: OrgConfig) -> Entry:
     )
 
 
-def put(org_id: str, kind: str, key: str, value: str) -> tuple[Entry, bool]:
-    """Store (or replace) `orgconfig:<kind>:<key>`; the entry and whether it is new."""
+def put(org_id: str, kind: str, key: str, value: str, actor: str = "") -> tuple[Entry, bool]:
+    """Store (or replace) `orgconfig:<kind>:<key>`; the entry and whether it is new. The
+    change goes to the org's audit log (`hyphen.orgconfig.set`, with the mask, not the value)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
     token = vault.encrypt(value, _context(org_id, kind, key))
@@ -74,13 +76,26 @@ def put(org_id: str, kind: str, key: str, value: str) -> tuple[Entry, bool]:
                         created_at=now,
                         updated_at=now,
                     )
+                    _trail(org_id, kind, key, row.masked, actor, created=True)
                     return _entry(row), True
                 row.value, row.masked, row.updated_at = token, mask(value), now
                 row.save()
+                _trail(org_id, kind, key, row.masked, actor, created=False)
                 return _entry(row), False
         except peewee.IntegrityError:
             continue
     raise RuntimeError(f"could not store orgconfig:{kind}:{key}")
+
+
+def _trail(org_id: str, kind: str, key: str, masked: str, actor: str, *, created: bool) -> None:
+    trail.record(
+        org_id,
+        "hyphen.orgconfig.set",
+        "org_config",
+        f"{REF_PREFIX}{kind}:{key}",
+        actor,
+        {"kind": kind, "key": key, "masked_value": masked, "created": created},
+    )
 
 
 def entries(org_id: str) -> list[Entry]:

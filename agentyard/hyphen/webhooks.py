@@ -32,6 +32,7 @@ from agentyard.core import webhooks as deliveries
 from agentyard.core.errors import invalid
 from agentyard.core.store import write
 from agentyard.core.tenancy import find_in_tenant
+from agentyard.hyphen import trail
 from agentyard.hyphen.models import WebhookRegistration
 
 log = logging.getLogger("agentyard.hyphen.webhooks")
@@ -120,8 +121,10 @@ def create(
     filter: Mapping[str, Any] | None = None,
     auto_payload: bool = True,
     active: bool = True,
+    actor: str = "",
 ) -> tuple[WebhookRegistration, str]:
-    """Register an endpoint; the row and its secret (made when none is given)."""
+    """Register an endpoint; the row and its secret (made when none is given). Registrations,
+    changes and deletions go to the org's audit log (never the secret)."""
     check_url(url)
     secret = secret or deliveries.new_secret()
     now = clock.now()
@@ -138,10 +141,15 @@ def create(
             created_at=now,
             updated_at=now,
         )
+        trail.record(
+            org_id, "hyphen.webhook.create", "webhook", row.id, actor, {"event": event, "url": url}
+        )
     return row, secret
 
 
-def update(org_id: str, webhook_id: str, changes: Mapping[str, Any]) -> WebhookRegistration:
+def update(
+    org_id: str, webhook_id: str, changes: Mapping[str, Any], actor: str = ""
+) -> WebhookRegistration:
     """Change the fields `changes` names (`filter: {}` removes the filter)."""
     if "url" in changes:
         check_url(changes["url"])
@@ -152,14 +160,23 @@ def update(org_id: str, webhook_id: str, changes: Mapping[str, Any]) -> WebhookR
                 setattr(row, name, changes[name] if name != "filter" else changes[name] or None)
         row.updated_at = clock.now()
         row.save()
+        trail.record(
+            org_id,
+            "hyphen.webhook.update",
+            "webhook",
+            row.id,
+            actor,
+            {"changed": sorted(changes), "event": row.event, "url": row.url},
+        )
     return row
 
 
-def delete(org_id: str, webhook_id: str) -> None:
+def delete(org_id: str, webhook_id: str, actor: str = "") -> None:
     """Delete the registration (its pending deliveries fail at their next attempt)."""
     with write():
         row = find(org_id, webhook_id)
         WebhookRegistration.delete().where(WebhookRegistration.id == row.id).execute()
+        trail.record(org_id, "hyphen.webhook.delete", "webhook", row.id, actor, {"url": row.url})
 
 
 def page(org_id: str, limit: int, offset: int) -> tuple[list[WebhookRegistration], int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentyard.hyphen import org_config
+from agentyard.hyphen import auth, org_config
 from handlers.hyphen.security import caller
 
 
@@ -21,8 +21,9 @@ def _view(entry: org_config.Entry) -> dict[str, Any]:
 
 def setOrgConfig(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Set org config."""
+    who = caller()
     entry, created = org_config.put(
-        caller().org_id, body.get("kind", "api"), body["key"], body["value"]
+        who.org_id, body.get("kind", "api"), body["key"], body["value"], auth.actor(who)
     )
     return _view(entry), 201 if created else 200
 

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentyard.hyphen import webhooks
+from agentyard.hyphen import auth, webhooks
 from handlers.hyphen.security import caller
 
 
 def createWebhook(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Register webhook."""
+    who = caller()
     row, secret = webhooks.create(
-        caller().org_id,
+        who.org_id,
         body["event"],
         body["url"],
         secret=body.get("secret"),
         filter=body.get("filter"),
         auto_payload=body.get("auto_payload", True),
         active=body.get("active", True),
+        actor=auth.actor(who),
     )
     return {**webhooks.view(row), "secret": secret}, 201
 
@@ -37,10 +39,12 @@ def getWebhook(id_: str) -> dict[str, Any]:
 
 def updateWebhook(id_: str, body: dict[str, Any]) -> dict[str, Any]:
     """Update webhook."""
-    return webhooks.view(webhooks.update(caller().org_id, id_, body))
+    who = caller()
+    return webhooks.view(webhooks.update(who.org_id, id_, body, auth.actor(who)))
 
 
 def deleteWebhook(id_: str) -> dict[str, Any]:
     """Delete webhook."""
-    webhooks.delete(caller().org_id, id_)
+    who = caller()
+    webhooks.delete(who.org_id, id_, auth.actor(who))
     return {"id": id_, "deleted": True}

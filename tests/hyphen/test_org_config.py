@@ -54,3 +54,35 @@ def test_refs_parse() -> None:
     assert org_config.parse_ref("orgconfig:db:a:b") == ("db", "a:b")
     assert org_config.parse_ref("orgconfig:oauth:x") is None
     assert org_config.parse_ref("stripe") is None
+
+
+def test_changes_are_in_the_orgs_signed_audit_log(http, org) -> None:
+    from agentyard.core import audit
+    from agentyard.core.keys import Tenant
+
+    http.post("/org-config", json={"key": "stripe", "value": SECRET})
+    http.post("/org-config", json={"key": "stripe", "value": SECRET + "2"})
+    hook = http.post(
+        "/webhooks", json={"event": "*", "url": "https://example.com/h", "secret": "hook-secret-1"}
+    ).json()
+    http.patch(f"/webhooks/{hook['id']}", json={"secret": "hook-secret-2"})
+    http.delete(f"/webhooks/{hook['id']}")
+    with connection():
+        tenant = Tenant.get_by_id(org_id(org))
+        entries = list(
+            audit.AuditEntry.select()
+            .where(audit.AuditEntry.tenant == tenant)
+            .order_by(audit.AuditEntry.seq)
+        )
+        assert audit.verify_chain(tenant).ok
+    assert [e.action for e in entries] == [
+        "hyphen.orgconfig.set",
+        "hyphen.orgconfig.set",
+        "hyphen.webhook.create",
+        "hyphen.webhook.update",
+        "hyphen.webhook.delete",
+    ]
+    assert {e.user_id for e in entries} == {org.id}
+    assert entries[0].entity_id == "orgconfig:api:stripe"
+    text = " ".join(e.metadata_json or "" for e in entries)
+    assert SECRET not in text and "hook-secret" not in text and "****WXYZ" in text
