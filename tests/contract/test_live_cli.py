@@ -275,8 +275,8 @@ expected-statuses = [
 # Schemathesis 4.32's dependency analysis reads the `X-Org-Id` header of the OrgId security
 # scheme as an input of a resource "XOrg", links integer row ids into it, and then cannot send
 # the request ("Header part (232) from ('X-Org-Id', 232) must be of type str or bytes"), a
-# client-side error that fails the run. Stateful links for this run come from Location
-# headers only.
+# client-side error that fails the run. Stateful links for this run come from the links the
+# spec declares (tables -> rows -> row patch, schemas, webhooks) and Location headers.
 [phases.stateful.inference]
 algorithms = ["location-headers"]
 """
