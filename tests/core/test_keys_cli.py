@@ -27,7 +27,7 @@ from tests.conftest import BACKENDS, PG_URL, REDIS_URL, free_port
 
 AGENTYARD = [sys.executable, "-m", "agentyard.cli"]
 BIN = Path(sys.executable).parent  # where the `agentyard` command the hints name lives
-SURFACE_NAMES = ("aisp-hub", "hasp-ai", "harnesslayer")
+SURFACE_NAMES = ("aisp-hub", "hasp-ai", "harnesslayer", "hyphen")
 MOUNTS = {name: f"/{name}" for name in SURFACE_NAMES}
 BAA = {
     "version": "2026-04-01",
@@ -239,6 +239,21 @@ def test_harnesslayer_cli_keys_work_at_once(store):
             assert hl.get("/v1/app/list", headers=user).status_code == 401  # not an org key
 
 
+def test_hyphen_cli_keys_work_at_once(store):
+    with Served(store) as srv:
+        dev = {"Authorization": f"Bearer {dev_secret(srv.lines, r'sk-hyp-[0-9a-f]{32}')}"}
+        hy = httpx.Client(base_url=srv.base + "/hyphen", timeout=30)
+        for n, (args, is_dev, _name) in enumerate(tenant_cases()):
+            secret, err = mint(store, "--surface", "hyphen", *args)
+            assert secret.startswith("sk-hyp-")
+            assert ("created org" in err) is (not is_dev), err
+            hdr = {"Authorization": f"Bearer {secret}"}
+            made = hy.post("/schemas", headers=hdr, json={"name": f"s{n}", "schema": {}})
+            assert made.status_code == 201, made.text
+            seen = hy.get(f"/schemas/{made.json()['id']}", headers=dev)
+            assert seen.status_code == (200 if is_dev else 404)
+
+
 # -- 2. scopes ------------------------------------------------------------------------------
 
 
@@ -358,11 +373,13 @@ SECRETS = {
     "aisp-hub": r"aisp_key_[0-9a-f]{32}",
     "hasp-ai": r"wa_live_[0-9a-f]{32}",
     "harnesslayer": r"dk-[0-9a-f]{32}",
+    "hyphen": r"sk-hyp-[0-9a-f]{32}",
 }
 HEADERS = {
     "aisp-hub": lambda s: {"X-AISP-Key": s},
     "hasp-ai": lambda s: {"x-api-key": s},
     "harnesslayer": lambda s: {"Authorization": f"Bearer {s}"},
+    "hyphen": lambda s: {"Authorization": f"Bearer {s}"},
 }
 
 
@@ -384,7 +401,7 @@ def test_every_url_serve_prints_answers(store, alone):
                     r = httpx.get(url, headers=headers, timeout=30)
                     assert r.status_code == 200, (line, r.status_code)
                 checked.append(url)
-        expected = 2 * (1 if alone else 3) + (0 if alone else 1)  # ui + spec; landing page
+        expected = 2 * (1 if alone else len(SECRETS)) + (0 if alone else 1)  # ui + spec; landing
         expected += 1 if alone in (None, "hasp-ai") else 0  # the BAA hint
         assert len(checked) == expected, lines
         if alone in (None, "hasp-ai"):

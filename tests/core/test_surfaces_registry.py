@@ -73,15 +73,17 @@ def probe() -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_the_three_surfaces_keep_their_mounts() -> None:
-    """New surfaces come after the first three (`agentyard surfaces new` appends to PRODUCTS)."""
+def test_the_surfaces_keep_their_mounts() -> None:
+    """New surfaces come after these (`agentyard surfaces new` appends to PRODUCTS)."""
     mounts = {name: s.mount for name, s in surfaces.SURFACES.items()}
-    assert {name: mounts.get(name) for name in ("aisp-hub", "hasp-ai", "harnesslayer")} == {
+    known = ("aisp-hub", "hasp-ai", "harnesslayer", "hyphen")
+    assert {name: mounts.get(name) for name in known} == {
         "aisp-hub": "/aisp-hub",
         "hasp-ai": "/hasp-ai",
         "harnesslayer": "/harnesslayer",
+        "hyphen": "/hyphen",
     }
-    assert list(surfaces.SURFACES)[:3] == ["aisp-hub", "hasp-ai", "harnesslayer"]
+    assert list(surfaces.SURFACES)[: len(known)] == list(known)
     assert surfaces.products() == sorted(surfaces.PRODUCTS)
 
 
