@@ -5,7 +5,7 @@ an agent tool.
 Each kind's configuration (stored as the action's `config`, flattened on the wire):
 
 - `http`: `url` (required; `{{param}}` templates filled from the step's properties, then the
-  run context), `http_method` (GET | POST | PUT | PATCH | DELETE, default GET), `headers`
+  run context), `http_method` (GET | POST | PUT | PATCH | DELETE, default POST), `headers`
   (values are templates and may hold `orgconfig:api:<key>` secrets), `content_type`
   (`application/json`), `body` (a template object; default: the step's properties, for
   methods with a body), `timeout_seconds` (30, at most 120), `retries` (2, at most 5: on
@@ -86,7 +86,7 @@ def _check(spec: ActionSpec) -> None:
         url = c.get("url")
         if not isinstance(url, str) or not url:
             raise invalid("url is required for an http action")
-        method = str(c.get("http_method") or "GET").upper()
+        method = str(c.get("http_method") or "POST").upper()
         if method not in HTTP_METHODS:
             raise invalid(f"http_method must be one of {', '.join(HTTP_METHODS)}")
         headers = c.get("headers") or {}
@@ -203,6 +203,11 @@ def list_actions(org_id: str, *, limit: int = 100, offset: int = 0) -> list[Acti
         .limit(limit)
         .offset(offset)
     )
+
+
+def count(org_id: str) -> int:
+    """How many actions the org has."""
+    return Action.select().where(Action.org == org_id).count()
 
 
 def names(org_id: str) -> dict[str, str]:
@@ -322,7 +327,7 @@ def _backoff(attempt: int, retry_after: str | None) -> float:
 def _http(action: Action, config: dict[str, Any], call: Call) -> Any:
     scope = call.scope()
     url = context.resolve(config["url"], scope)
-    method = str(config.get("http_method") or "GET").upper()
+    method = str(config.get("http_method") or "POST").upper()
     headers = {
         str(k): str(v) for k, v in context.resolve(config.get("headers") or {}, scope).items()
     }

@@ -433,6 +433,18 @@ def list_agents(
     return [status(org_id, r.run_id) for r in rows]
 
 
+def count(org_id: str, status_filter: str | None = None) -> int:
+    """How many agent runs the org has (of one status)."""
+    query = RunIndex.select().where((RunIndex.org == org_id) & (RunIndex.kind == AGENT))
+    if status_filter:
+        from agentyard.flows.models import Run
+
+        wanted = [status_filter] + (["waiting"] if status_filter == "paused" else [])
+        ids = Run.select(Run.id).where(Run.status.in_(wanted) & (Run.tenant == org_id))
+        query = query.where(RunIndex.run_id.in_(ids))
+    return query.count()
+
+
 def resume(org_id: str, run_id: str, human_input: Any) -> None:
     """Give a paused agent the human's answer (its next observation) and continue it."""
     _find(org_id, run_id)

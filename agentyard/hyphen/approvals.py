@@ -43,13 +43,17 @@ def _pending_runs(org_id: str, kind: str, limit: int, offset: int) -> list[tuple
 
 
 def _pending_wire(run: Run, index: RunIndex) -> dict[str, Any]:
+    pending = pending_of(run) or {}
+    pending.pop("type", None)
+    top = str(run.pause_path or "").split("/", 1)[0]
     return {
         "run_id": run.id,
         "workflow_id": index.workflow_id,
         "workflow_name": index.workflow_name,
-        **(pending_of(run) or {}),
+        **pending,
+        **({"step_index": int(top)} if top.isdigit() else {}),
         "status": "pending",
-        "requested_at": clock.iso(run.updated_at),
+        "created_at": clock.iso(run.updated_at),
     }
 
 
@@ -66,25 +70,31 @@ def pending_forms(org_id: str, *, limit: int = 100, offset: int = 0) -> list[dic
 def run_approvals(org_id: str, run_id: str) -> dict[str, Any]:
     """A run's approvals: the pending one and those decided."""
     run = find_run(org_id, run_id)
+    index = RunIndex.get_by_id(run_id)
     items: list[dict[str, Any]] = []
     for record in flows.step_records(run_id):
         if record.type != "PbotApproval":
             continue
         payload = record.input if isinstance(record.input, dict) else {}
+        decision = (record.decisions or {}).get("0")
+        top = record.path.split("/", 1)[0]
         item: dict[str, Any] = {
+            "run_id": run_id,
             "step_id": record.path,
+            **({"step_index": int(top)} if top.isdigit() else {}),
+            "workflow_id": index.workflow_id,
             "comment": payload.get("comment"),
             "request_payload": payload.get("request_payload") or {},
+            "status": "pending",
+            "created_at": clock.iso(record.started_at),
         }
-        if record.status == "completed" and isinstance(record.output, dict):
+        if isinstance(decision, dict):
             item.update(
-                status="approved" if record.output.get("approved") else "rejected",
-                decision=record.output,
+                status="approved" if decision.get("approved") else "rejected",
+                decision_comment=decision.get("comment"),
+                decided_at=decision.get("decided_at"),
+                data=decision.get("data") or {},
             )
-        elif run.status == "paused" and run.pause_path == record.path:
-            item["status"] = "pending"
-        else:
-            item["status"] = "rejected" if record.status == "failed" else record.status
         items.append(item)
     return {"run_id": run_id, "status": run.status, "approvals": items}
 
@@ -97,7 +107,7 @@ def _path(run: Run, step_id: str, kind: str) -> str:
         )
     path = run.pause_path
     top = path.split("/", 1)[0]
-    if step_id in (path, top):
+    if step_id in (path, top) or step_id.replace(".", "/") == path:
         return path
     raise conflict(
         f"the run {run.id} is not waiting for a {kind} at step {step_id}; it waits at {path}"
@@ -127,7 +137,14 @@ def decide(
         flows.resume(run_id, path, decision)
     except flows.NotPausedError as exc:
         raise conflict(str(exc)) from None
-    return {"run_id": run_id, "step_id": path, "status": "running", **decision}
+    return {
+        "run_id": run_id,
+        "step_id": path,
+        **decision,
+        "status": "approved" if approved else "rejected",
+        "decision_comment": comment,
+        "run_status": "running",
+    }
 
 
 def submit_form(
@@ -145,7 +162,14 @@ def submit_form(
         flows.resume(run_id, path, decision)
     except flows.NotPausedError as exc:
         raise conflict(str(exc)) from None
-    return {"run_id": run_id, "step_id": path, "status": "running", "data": data}
+    return {
+        "run_id": run_id,
+        "step_id": path,
+        "status": "submitted",
+        "data": data,
+        "expected_keys": payload.get("expected_keys") or [],
+        "run_status": "running",
+    }
 
 
 # -- form reminders --------------------------------------------------------------------------

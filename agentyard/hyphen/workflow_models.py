@@ -22,6 +22,7 @@ class Workflow(BaseModel):
     id = peewee.CharField(primary_key=True, max_length=48)
     org = peewee.CharField(max_length=40, index=True)
     name = peewee.CharField(max_length=200)
+    description = peewee.TextField(default="")
     definition = JsonField()
     input_schema_id = peewee.CharField(max_length=64, null=True)
     created_at = peewee.DateTimeField()

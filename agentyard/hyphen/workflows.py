@@ -33,6 +33,7 @@ class WorkflowSpec:
     name: str
     definition: Mapping[str, Any]
     input_schema_id: str | None = None
+    description: str | None = None
 
 
 def catalog(org_id: str) -> definitions.Catalog:
@@ -79,6 +80,7 @@ def create(org_id: str, spec: WorkflowSpec) -> Workflow:
             id=workflow_id,
             org=org_id,
             name=spec.name.strip(),
+            description=spec.description or "",
             definition=dict(spec.definition),
             input_schema_id=spec.input_schema_id,
             created_at=now,
@@ -115,12 +117,18 @@ def list_workflows(org_id: str, *, limit: int = 100, offset: int = 0) -> list[Wo
     )
 
 
+def count(org_id: str) -> int:
+    """How many workflows the org has."""
+    return Workflow.select().where(Workflow.org == org_id).count()
+
+
 def update(org_id: str, workflow_id: str, spec: WorkflowSpec) -> Workflow:
     """Replace a workflow's name and definition (validated whole)."""
     row = get(org_id, workflow_id)
     _check_spec(org_id, spec, workflow_id)
     with write():
         row.name = spec.name.strip()
+        row.description = spec.description or ""
         row.definition = dict(spec.definition)
         row.input_schema_id = spec.input_schema_id
         row.updated_at = clock.now()
@@ -140,8 +148,9 @@ def to_wire(row: Workflow) -> dict[str, Any]:
     return {
         "id": row.id,
         "name": row.name,
+        "description": row.description,
         "definition": row.definition,
-        "input_schema_id": row.input_schema_id,
+        "input_schema": row.input_schema_id,
         "created_at": clock.iso(row.created_at),
         "updated_at": clock.iso(row.updated_at),
     }
