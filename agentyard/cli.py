@@ -159,7 +159,7 @@ def keys_group() -> None:
     "--tenant",
     default="default",
     show_default=True,
-    help="Tenant: realm (aisp-hub), org name (hasp-ai), organization slug or id "
+    help="Tenant: realm (aisp-hub), org name (hasp-ai, hyphen), organization slug or id "
     "(harnesslayer); created when new. The default is the dev tenant of the first start.",
 )
 @click.option(

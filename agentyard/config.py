@@ -105,6 +105,10 @@ class Settings:
     harnesslayer_max_file_bytes: int = 100 * 1024 * 1024
     harnesslayer_max_archive_bytes: int = 100 * 1024 * 1024
     sendblue_base_url: str | None = None
+    # --- hyphen ---
+    hyphen_requests_per_minute: int = 600
+    # `X-Org-Id` with no secret: only behind a gateway that strips it from outside traffic.
+    hyphen_direct_engine_mode: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -175,6 +179,9 @@ class Settings:
                 env, "AGENTYARD_HARNESSLAYER_MAX_ARCHIVE_BYTES", 100 * 1024 * 1024
             ),
             "sendblue_base_url": _str(env, "AGENTYARD_SENDBLUE_BASE_URL"),
+            # hyphen
+            "hyphen_requests_per_minute": _int(env, "AGENTYARD_HYPHEN_REQUESTS_PER_MINUTE", 600),
+            "hyphen_direct_engine_mode": _bool(env, "AGENTYARD_HYPHEN_DIRECT_ENGINE_MODE", False),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -46,7 +46,7 @@ __all__ = [
 PACKAGE = "agentyard"
 # The product packages, in the order the landing page and the CLI list their surfaces. Each
 # has a `surface.py`; one missing here, or listed without it, fails the start.
-PRODUCTS: tuple[str, ...] = ("aisp", "hasp", "harnesslayer")
+PRODUCTS: tuple[str, ...] = ("aisp", "hasp", "harnesslayer", "hyphen")
 # Engine modules (agentyard/llm|phi|messaging|flows|specs) that register tables, migrations or
 # tasks when imported; loaded after core, before the products.
 ENGINE_MODULES: tuple[str, ...] = ("agentyard.flows.models", "agentyard.flows.runs")

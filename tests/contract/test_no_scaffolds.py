@@ -28,6 +28,21 @@ ROOT = Path(__file__).resolve().parents[2]
 INVENTORY = ROOT.parent / "shared" / "inventory" / "operations.tsv"
 MOUNTED = sorted(surfaces.SURFACES)
 COMPLETE = sorted(name for name, s in surfaces.SURFACES.items() if s.complete)
+# Seed operations (path prefixes) that a surface's open issue leaves to a later one; allowed to
+# be missing only while the surface is not complete. Hyphen: issue 13 is the core engine,
+# issue 14 adds documents, OAuth, AI generation, the SDK, the gateway and licensing.
+DEFERRED: dict[str, tuple[str, ...]] = {
+    "hyphen": (
+        "/documents",
+        "/oauth/",
+        "/ai/",
+        "/workflows/create-from-ai",
+        "/workflows/generation-status/",
+        "/sdk/",
+        "/gateway/",
+        "/licensing/",
+    ),
+}
 
 
 def _shape(path: str) -> str:
@@ -44,9 +59,15 @@ def seed_operations(surface: str) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("name", MOUNTED)
 def test_every_seed_operation_is_in_the_spec(name: str) -> None:
-    spec = surfaces.get(name).spec
+    surface = surfaces.get(name)
+    spec = surface.spec
     have = {(op.method.upper(), _shape(op.path)) for op in operations.operations(spec)}
-    missing = [f"{m} {p}" for m, p in seed_operations(name) if (m, _shape(p)) not in have]
+    deferred = () if surface.complete else DEFERRED.get(name, ())
+    missing = [
+        f"{m} {p}"
+        for m, p in seed_operations(name)
+        if (m, _shape(p)) not in have and not p.startswith(deferred)
+    ]
     assert not missing, f"{name}: seed operations missing from {spec.name}: {missing}"
 
 

@@ -27,7 +27,7 @@ from tests.conftest import BACKENDS, PG_URL, REDIS_URL, free_port
 
 AGENTYARD = [sys.executable, "-m", "agentyard.cli"]
 BIN = Path(sys.executable).parent  # where the `agentyard` command the hints name lives
-SURFACE_NAMES = ("aisp-hub", "hasp-ai", "harnesslayer")
+SURFACE_NAMES = ("aisp-hub", "hasp-ai", "harnesslayer", "hyphen")
 MOUNTS = {name: f"/{name}" for name in SURFACE_NAMES}
 BAA = {
     "version": "2026-04-01",
@@ -358,11 +358,13 @@ SECRETS = {
     "aisp-hub": r"aisp_key_[0-9a-f]{32}",
     "hasp-ai": r"wa_live_[0-9a-f]{32}",
     "harnesslayer": r"dk-[0-9a-f]{32}",
+    "hyphen": r"sk-hyp-[0-9a-f]{32}",
 }
 HEADERS = {
     "aisp-hub": lambda s: {"X-AISP-Key": s},
     "hasp-ai": lambda s: {"x-api-key": s},
     "harnesslayer": lambda s: {"Authorization": f"Bearer {s}"},
+    "hyphen": lambda s: {"Authorization": f"Bearer {s}"},
 }
 
 
@@ -384,7 +386,7 @@ def test_every_url_serve_prints_answers(store, alone):
                     r = httpx.get(url, headers=headers, timeout=30)
                     assert r.status_code == 200, (line, r.status_code)
                 checked.append(url)
-        expected = 2 * (1 if alone else 3) + (0 if alone else 1)  # ui + spec; landing page
+        expected = 2 * (1 if alone else len(SECRETS)) + (0 if alone else 1)  # ui + spec; landing
         expected += 1 if alone in (None, "hasp-ai") else 0  # the BAA hint
         assert len(checked) == expected, lines
         if alone in (None, "hasp-ai"):

@@ -73,14 +73,15 @@ def probe() -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_the_three_surfaces_keep_their_mounts() -> None:
+def test_the_surfaces_keep_their_mounts() -> None:
     mounts = {name: s.mount for name, s in surfaces.SURFACES.items()}
     assert mounts == {
         "aisp-hub": "/aisp-hub",
         "hasp-ai": "/hasp-ai",
         "harnesslayer": "/harnesslayer",
+        "hyphen": "/hyphen",
     }
-    assert list(surfaces.SURFACES) == ["aisp-hub", "hasp-ai", "harnesslayer"]
+    assert list(surfaces.SURFACES) == ["aisp-hub", "hasp-ai", "harnesslayer", "hyphen"]
     assert surfaces.products() == sorted(surfaces.PRODUCTS)
 
 

@@ -1,0 +1,28 @@
+"""The surface the Hyphen product serves."""
+
+from __future__ import annotations
+
+from agentyard.core.surfaces import Surface
+from agentyard.hyphen import SURFACE, bootstrap, errors
+from agentyard.hyphen.auth import new_secret
+
+# The modules that register tables, migrations, tasks or hooks when imported.
+MODULES = ("agentyard.hyphen.models",)
+
+SURFACES = (
+    Surface(
+        name=SURFACE,
+        mount="/hyphen",
+        title="Hyphen API",
+        tenant_label="org",
+        error_shape=errors.shape,
+        new_secret=new_secret,
+        mint=bootstrap.mint,
+        describe_key=bootstrap.describe,
+        bootstrap=bootstrap.bootstrap,
+        auth_headers=lambda secret: {"Authorization": f"Bearer {secret}"},
+        # Issue 13 delivers the core engine; documents, OAuth, AI generation, the SDK, the
+        # gateway and licensing (issue 14) are not in the spec yet.
+        complete=False,
+    ),
+)
