@@ -7,7 +7,14 @@ from agentyard.hyphen import SURFACE, bootstrap, errors
 from agentyard.hyphen.auth import new_secret
 
 # The modules that register tables, migrations, tasks or hooks when imported.
-MODULES = ("agentyard.hyphen.models",)
+MODULES = (
+    "agentyard.hyphen.models",
+    # the workflow engine's side (hyphen-engine): tables, the `hyphen` flows engine and its
+    # step types (every worker must import them), the form-reminder periodic task
+    "agentyard.hyphen.workflow_models",
+    "agentyard.hyphen.steps",
+    "agentyard.hyphen.approvals",
+)
 
 SURFACES = (
     Surface(
