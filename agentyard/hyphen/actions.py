@@ -8,7 +8,7 @@ Each kind's configuration (stored as the action's `config`, flattened on the wir
   run context), `http_method` (GET | POST | PUT | PATCH | DELETE, default POST), `headers`
   (values are templates and may hold `orgconfig:api:<key>` secrets), `content_type`
   (`application/json`), `body` (a template object; default: the step's properties, for
-  methods with a body), `timeout_seconds` (30, at most 120), `retries` (2, at most 5: on
+  methods with a body), `timeout_seconds` (30, at most 300), `retries` (2, at most 10: on
   429/5xx and network errors, with exponential backoff from 0.5 s, honouring `Retry-After` up
   to 10 s). Requests go through the same SSRF guard and policy as webhooks, carry an
   `Idempotency-Key` (the same on every retry of the step) and follow no redirects. The output
@@ -20,8 +20,10 @@ Each kind's configuration (stored as the action's `config`, flattened on the wir
   (required, parameters `$1..`), `params` (templates), `driver` (only `postgres`: PostgreSQL
   through psycopg2; other drivers are refused with 400 naming what is supported). Output:
   `{rows: [...], rowcount}` (at most 1000 rows).
-- `matcher`: any matcher properties (`matchOn`, `tolerance`, ...), completed by the step's.
-- `custom-table`: optional `table` / `operation`, completed by the step's or the agent's input.
+- `matcher`: matcher properties (`matchOn`, `tolerance`, ...) under `properties`, completed
+  by the step's.
+- `custom-table`: optional `table` / `operation` under `properties`, completed by the step's
+  or the agent's input.
 
 `passthrough: true` makes the output `{**properties, "result": <output>}` (the step's input
 passes through next to the result); `outputKey` is the default context key of the output.
@@ -55,7 +57,7 @@ DB_DRIVERS = ("postgres", "postgresql", "pg")
 TABLE_OPERATIONS = ("read", "write", "update", "upsert")
 MAX_RESPONSE = 1_000_000
 MAX_ROWS = 1000
-NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,127}$")
+NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,99}$")
 COMMON = ("action_name", "kind", "description", "passthrough", "outputKey")
 RESERVED_NAMES = frozenset({"matcher", "loop", "PbotApproval", "PbotForm", "custom-table"})
 
@@ -98,12 +100,12 @@ def _check(spec: ActionSpec) -> None:
             reason = webhooks.refusal(url)
             if reason:
                 raise invalid(f"url is refused: {reason}")
-        _number(c, "timeout_seconds", 1, 120)
-        _number(c, "retries", 0, 5)
+        _number(c, "timeout_seconds", 0.1, 300)
+        _number(c, "retries", 0, 10)
     elif spec.kind == "llm":
         if not isinstance(c.get("template"), str) or not c["template"]:
             raise invalid("template is required for an llm action")
-        _number(c, "max_tokens", 1, 64000)
+        _number(c, "max_tokens", 1, 200000)
         _number(c, "temperature", 0, 2)
     elif spec.kind == "db":
         driver = c.get("driver")
@@ -217,8 +219,11 @@ def names(org_id: str) -> dict[str, str]:
 
 def to_wire(action: Action) -> dict[str, Any]:
     """The action as the API shows it."""
+    config = {k: v for k, v in (action.config or {}).items() if k not in COMMON}
+    if action.kind in ("matcher", "custom-table"):
+        config = {"properties": config}
     return {
-        **{k: v for k, v in (action.config or {}).items() if k not in COMMON},
+        **config,
         "id": action.id,
         "action_name": action.action_name,
         "kind": action.kind,

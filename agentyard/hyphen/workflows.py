@@ -263,6 +263,7 @@ def status(org_id: str, run_id: str) -> dict[str, Any]:
         "context": run.context,
         "steps": [_step_wire(r) for r in records],
         "step_outputs": {r.path: r.output for r in records if r.status == "completed"},
+        "pending": pending,
         "pending_approval": pending if pending and pending["type"] == "approval" else None,
         "pending_form": pending if pending and pending["type"] == "form" else None,
         "output": run.output,

@@ -8,6 +8,14 @@ from handlers.hyphen.security import caller
 _COMMON = ("action_name", "kind", "description", "passthrough", "outputKey")
 
 
+def _config(body: dict) -> dict:
+    config = {k: v for k, v in body.items() if k not in _COMMON}
+    if body.get("kind") in ("matcher", "custom-table"):
+        nested = config.pop("properties", None) or {}
+        config = {**config, **nested}
+    return config
+
+
 def _spec(body: dict) -> actions.ActionSpec:
     return actions.ActionSpec(
         action_name=body["action_name"],
@@ -15,7 +23,7 @@ def _spec(body: dict) -> actions.ActionSpec:
         description=body.get("description") or "",
         passthrough=bool(body.get("passthrough", False)),
         output_key=body.get("outputKey"),
-        config={k: v for k, v in body.items() if k not in _COMMON},
+        config=_config(body),
     )
 
 
