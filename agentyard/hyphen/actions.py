@@ -212,6 +212,14 @@ def count(org_id: str) -> int:
     return Action.select().where(Action.org == org_id).count()
 
 
+def output_keys(org_id: str) -> dict[str, str]:
+    """action_name -> its default outputKey, for the org's actions that have one."""
+    rows = Action.select(Action.action_name, Action.output_key).where(
+        (Action.org == org_id) & Action.output_key.is_null(False)
+    )
+    return {a.action_name: a.output_key for a in rows}
+
+
 def names(org_id: str) -> dict[str, str]:
     """action_name -> kind for the org."""
     return {a.action_name: a.kind for a in Action.select().where(Action.org == org_id)}

@@ -50,6 +50,7 @@ class Catalog:
     actions: Mapping[str, Any] = field(default_factory=dict)  # action_name -> kind
     workflows: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     workflow_names: Mapping[str, str] = field(default_factory=dict)  # name -> id
+    action_output_keys: Mapping[str, str] = field(default_factory=dict)  # action -> outputKey
 
 
 @dataclass
@@ -215,6 +216,8 @@ def _step(walk: _Walk, step: Any, where: str) -> dict[str, Any]:
     elif kind in walk.catalog.actions:
         _check_refs(walk, props, pwhere)
         compiled.update(type="hyphen.action", props={"action": kind, "properties": dict(props)})
+        if walk.catalog.action_output_keys.get(kind):
+            walk.roots.add(walk.catalog.action_output_keys[kind])
     else:
         raise _fail(
             f"{where}.type",

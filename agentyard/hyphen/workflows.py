@@ -47,6 +47,7 @@ def catalog(org_id: str) -> definitions.Catalog:
         actions=actions.names(org_id),
         workflows={w.id: w.definition for w in rows},
         workflow_names={w.name: w.id for w in rows},
+        action_output_keys=actions.output_keys(org_id),
     )
 
 

@@ -246,3 +246,50 @@ def test_generate_dag_and_builtin_actions(api):
     assert [n["id"] for n in r.json()["nodes"]] == ["start", "0", "end"]
     names = [a["name"] for a in api.get("/builtin-actions").json()["actions"]]
     assert names[0] == "__complete__" and "__run_workflow__" in names
+
+
+def test_a_rejection_continues_by_default_or_fails_when_asked(api, consumer):
+    def run(on_reject=None) -> tuple[str, str]:
+        props = {"comment": "ok?", **({"on_reject": on_reject} if on_reject else {})}
+        definition = {
+            "actions": [
+                {"type": "PbotApproval", "properties": props},
+                {
+                    "type": "matcher",
+                    "filter": {"condition": {"equal": ["@__approved", False]}},
+                    "properties": {"left": [], "right": [], "outputMatched": "flagged"},
+                },
+            ]
+        }
+        wf = create(api, definition)
+        run_id = api.post(f"/workflows/{wf['id']}/execute", json={"input": {}}).json()["run_id"]
+        poll(api, run_id, "paused")
+        r = api.post(f"/approvals/{run_id}/0", json={"approved": False, "comment": "no"})
+        assert r.json()["status"] == "rejected"
+        return run_id, poll(api, run_id, "completed", "failed")["status"]
+
+    run_id, status = run()
+    assert status == "completed"
+    ctx = api.get(f"/runs/{run_id}/status").json()["context"]
+    assert (ctx["__approved"], ctx["__comment"], ctx["flagged"]) == (False, "no", [])
+    assert api.get(f"/approvals/{run_id}").json()["approvals"][0]["status"] == "rejected"
+    run_id, status = run("fail")
+    assert status == "failed"
+    assert api.get(f"/runs/{run_id}/status").json()["error"]["code"] == "rejected"
+
+
+def test_an_action_output_key_is_a_known_reference(api, consumer):
+    r = api.post(
+        "/actions",
+        json={"action_name": "note", "kind": "llm", "template": "note", "outputKey": "noted"},
+    )
+    assert r.status_code == 201
+    definition = {
+        "actions": [
+            {"type": "note"},
+            {"type": "PbotApproval", "properties": {"comment": "{{noted.text}}"}},
+        ]
+    }
+    wf = create(api, definition)
+    run_id = api.post(f"/workflows/{wf['id']}/execute", json={"input": {}}).json()["run_id"]
+    assert poll(api, run_id, "paused")["context"]["noted"]["text"]
