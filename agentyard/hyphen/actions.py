@@ -217,7 +217,7 @@ def output_keys(org_id: str) -> dict[str, str]:
     rows = Action.select(Action.action_name, Action.output_key).where(
         (Action.org == org_id) & Action.output_key.is_null(False)
     )
-    return {a.action_name: a.output_key for a in rows}
+    return {a.action_name: str(a.output_key) for a in rows}
 
 
 def names(org_id: str) -> dict[str, str]:
