@@ -6,6 +6,8 @@ default; see below for unsigned deliveries and other methods), records an `Attem
 on failure queues the next one per the delivery's retry schedule (by default: immediately,
 then +10 s, +60 s, +5 min, +30 min, +2 h; six attempts). Success is any 2xx within the
 timeout (10 s); a redirect is a failure (never followed); every attempt re-runs the SSRF guard.
+A delivery enqueued with `retry_statuses` (e.g. 408, 429 and 5xx) stops at the first answer
+outside them (a 404 is final); network errors and timeouts are retried either way.
 
 Products. `register_product(product, user_agent=..., schemes={name: scheme})` names the
 `User-Agent` and the signature schemes of a product's deliveries (all of them by default;
@@ -166,6 +168,9 @@ class DeliveryOptions:
     allow_private: netguard.AllowList = field(default_factory=netguard.AllowList)
     require_https: bool = True
     method: str = "POST"
+    # Answers worth retrying: None retries every failure (the default); otherwise a failed
+    # attempt that got an HTTP status not listed here is final (network errors always retry).
+    retry_statuses: tuple[int, ...] | None = None
 
     def to_json(self) -> str:
         return json.dumps(
@@ -177,6 +182,9 @@ class DeliveryOptions:
                 "allow_private": self.allow_private.to_list(),
                 "require_https": self.require_https,
                 "method": self.method,
+                "retry_statuses": (
+                    None if self.retry_statuses is None else list(self.retry_statuses)
+                ),
             }
         )
 
@@ -191,6 +199,11 @@ class DeliveryOptions:
             allow_private=netguard.AllowList.parse(raw["allow_private"]),
             require_https=bool(raw["require_https"]),
             method=str(raw.get("method", "POST")),
+            retry_statuses=(
+                None
+                if raw.get("retry_statuses") is None
+                else tuple(int(x) for x in raw["retry_statuses"])
+            ),
         )
 
 
@@ -473,12 +486,15 @@ def enqueue(
     schedule: Sequence[float] | None = None,
     timeout: float | None = None,
     method: str = "POST",
+    retry_statuses: Sequence[int] | None = None,
 ) -> Delivery:
     """Record a delivery of `payload` to `url` and queue its first attempt.
 
     Unset options come from `configure()` and `register_product()`: `signing` names some of
     the product's schemes (all by default), `signing=()` sends the delivery unsigned; `method`
-    is one of `METHODS` (GET and DELETE send no body and cannot be signed). Raises `ValueError`
+    is one of `METHODS` (GET and DELETE send no body and cannot be signed); `retry_statuses`,
+    when given, lists the HTTP answers worth another attempt (any other non-2xx answer is
+    final; network errors and timeouts are always retried). Raises `ValueError`
     for a URL that can never be sent to (shape, scheme, a non-public address literal; host
     names are resolved and checked at each attempt), a product with no secret resolver,
     over-long ids, or a payload that is not JSON-serialisable. Best called after the caller's
@@ -510,6 +526,7 @@ def enqueue(
         ),
         require_https=_policy.require_https if require_https is None else require_https,
         method=method,
+        retry_statuses=None if retry_statuses is None else tuple(int(x) for x in retry_statuses),
     )
     netguard.check_url(
         url, options.allow_private, require_https=options.require_https, resolve=False
@@ -676,6 +693,13 @@ def _send(
     return reply.status, f"HTTP {reply.status}", snippet
 
 
+def _worth_retrying(options: DeliveryOptions, status_code: int | None) -> bool:
+    """Whether a failed attempt may be retried under the delivery's `retry_statuses`."""
+    if options.retry_statuses is None or status_code is None:
+        return True
+    return status_code in options.retry_statuses
+
+
 def attempt(delivery_id: str, number: int) -> str:
     """Run attempt `number` of a delivery now (the job body; tests may call it directly).
 
@@ -737,6 +761,8 @@ def attempt(delivery_id: str, number: int) -> str:
 
     if error is None:
         outcome, next_at, delay = "succeeded", None, 0.0
+    elif not _worth_retrying(options, status_code):
+        outcome, next_at, delay = "failed", None, 0.0
     elif number < len(options.schedule):
         delay = options.schedule[number]
         outcome, next_at = "retrying", clock.now() + dt.timedelta(seconds=delay)

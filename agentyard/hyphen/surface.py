@@ -9,6 +9,7 @@ from agentyard.hyphen.auth import new_secret
 # The modules that register tables, migrations, tasks or hooks when imported.
 MODULES = (
     "agentyard.hyphen.models",
+    "agentyard.hyphen.webhooks",
     # the workflow engine's side (hyphen-engine): tables, the `hyphen` flows engine and its
     # step types (every worker must import them), the form-reminder periodic task
     "agentyard.hyphen.workflow_models",

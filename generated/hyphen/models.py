@@ -719,7 +719,7 @@ class Webhook(BaseModel):
         description="The runtime events, the document events (delivered once documents exist) and `*` for\nevery event. `external_form_reminder` is agentyard's event for a form's\n`reminder_intervals`.\n",
     )
     url: str
-    filter: WebhookFilter | None = Field(...)
+    filter: WebhookFilter
     auto_payload: bool
     active: bool
     created_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")

@@ -1,13 +1,26 @@
-"""Handlers for specs/hyphen.yaml, scaffolded by codegen.py: fill in each function."""
+"""/health and /health/ready: liveness and readiness, without a credential."""
 
-from agentyard.core.errors import not_implemented
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from agentyard.core import clock, readiness, runtime
+from agentyard.core.errors import ApiError
 
 
-def getHealth() -> dict:
-    """Liveness."""
-    raise not_implemented("getHealth")
+async def getHealth() -> dict[str, Any]:
+    """Liveness: the process answers (async: it touches no store connection)."""
+    return {"status": "ok", "service": "hyphen", "time": clock.iso(clock.now())}
 
 
-def getReadiness() -> dict:
-    """Readiness."""
-    raise not_implemented("getReadiness")
+async def getReadiness() -> dict[str, Any]:
+    """Readiness: the store, the job queue and Redis (when configured) answer; 503 naming
+    what is down otherwise."""
+    checks = await run_in_threadpool(readiness.check, runtime.settings())
+    failed = readiness.down(checks)
+    if failed:
+        states = "; ".join(f"{name} {checks[name]}" for name in failed)
+        raise ApiError(503, "unavailable", f"Not ready: {states}", {"checks": checks})
+    return {"status": "ready", "checks": checks}

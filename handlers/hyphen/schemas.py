@@ -1,13 +1,20 @@
-"""Handlers for specs/hyphen.yaml, scaffolded by codegen.py: fill in each function."""
+"""/schemas: JSON Schemas of the org."""
 
-from agentyard.core.errors import not_implemented
+from __future__ import annotations
+
+from typing import Any
+
+from agentyard.hyphen import schemas
+from handlers.hyphen.security import caller
 
 
-def createSchema(body: dict) -> dict:
+def createSchema(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Create schema."""
-    raise not_implemented("createSchema")
+    return schemas.create(
+        caller().org_id, body["schema"], body.get("name"), body.get("description")
+    ), 201
 
 
-def getSchema(id_: str) -> dict:
+def getSchema(id_: str) -> dict[str, Any]:
     """Get schema."""
-    raise not_implemented("getSchema")
+    return schemas.view(caller().org_id, id_)

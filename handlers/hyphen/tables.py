@@ -1,60 +1,84 @@
-"""Handlers for specs/hyphen.yaml, scaffolded by codegen.py: fill in each function."""
+"""/custom-tables: typed tables of the org, their rows and audit."""
 
-from agentyard.core.errors import not_implemented
+from __future__ import annotations
+
+from typing import Any
+
+from agentyard.hyphen import auth, tables
+from handlers.hyphen.security import caller
 
 
-def createCustomTable(body: dict) -> dict:
+def createCustomTable(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Create custom table."""
-    raise not_implemented("createCustomTable")
+    who = caller()
+    return tables.create_table(who.org_id, body["name"], body["fields"], auth.actor(who)), 201
 
 
-def getCustomTable(name: str) -> dict:
+def getCustomTable(name: str) -> dict[str, Any]:
     """Get custom table."""
-    raise not_implemented("getCustomTable")
+    return tables.table_view(caller().org_id, name)
 
 
-def deleteCustomTable(name: str) -> dict:
+def deleteCustomTable(name: str) -> dict[str, Any]:
     """Delete custom table."""
-    raise not_implemented("deleteCustomTable")
+    tables.delete_table(caller().org_id, name)
+    return {"name": name, "deleted": True}
 
 
-def insertCustomTableRow(name: str, body: dict) -> dict:
+def insertCustomTableRow(name: str, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Insert."""
-    raise not_implemented("insertCustomTableRow")
+    who = caller()
+    return tables.insert_row(who.org_id, name, body, auth.actor(who)), 201
 
 
-def bulkInsertCustomTableRows(name: str, body: dict) -> dict:
+def bulkInsertCustomTableRows(name: str, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Bulk insert."""
-    raise not_implemented("bulkInsertCustomTableRows")
+    who = caller()
+    rows = tables.insert_rows(who.org_id, name, body["rows"], auth.actor(who), bulk=True)
+    return {"inserted": len(rows), "rows": rows}, 201
 
 
-def updateCustomTableRows(name: str, body: dict) -> dict:
+def updateCustomTableRows(name: str, body: dict[str, Any]) -> dict[str, Any]:
     """Update rows."""
-    raise not_implemented("updateCustomTableRows")
+    who = caller()
+    count = tables.update_rows(who.org_id, name, body["where"], body["values"], auth.actor(who))
+    return {"updated": count}
 
 
 def listCustomTableRows(
     name: str,
-    limit: int | None = None,
-    offset: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
     filter_: str | None = None,
     order_by: str | None = None,
-    order: str | None = None,
-) -> dict:
+    order: str = "asc",
+) -> dict[str, Any]:
     """List rows."""
-    raise not_implemented("listCustomTableRows")
+    rows, total = tables.list_rows(
+        caller().org_id,
+        name,
+        tables.parse_filter(filter_),
+        order_by=order_by,
+        descending=order == "desc",
+        limit=limit,
+        offset=offset,
+    )
+    return {"rows": rows, "total": total, "limit": limit, "offset": offset}
 
 
-def createCustomTableRow(name: str, body: dict) -> dict:
+def createCustomTableRow(name: str, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Insert a row."""
-    raise not_implemented("createCustomTableRow")
+    who = caller()
+    return tables.insert_row(who.org_id, name, body["data"], auth.actor(who)), 201
 
 
-def updateCustomTableRow(name: str, row_id: int, body: dict) -> dict:
+def updateCustomTableRow(name: str, row_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """Update a row."""
-    raise not_implemented("updateCustomTableRow")
+    who = caller()
+    return tables.patch_row(who.org_id, name, row_id, body["data"], auth.actor(who))
 
 
-def getCustomTableAudit(name: str, limit: int | None = None, offset: int | None = None) -> dict:
+def getCustomTableAudit(name: str, limit: int = 100, offset: int = 0) -> dict[str, Any]:
     """Table audit."""
-    raise not_implemented("getCustomTableAudit")
+    entries, total = tables.audit(caller().org_id, name, limit, offset)
+    return {"entries": entries, "total": total, "limit": limit, "offset": offset}

@@ -239,6 +239,21 @@ def test_harnesslayer_cli_keys_work_at_once(store):
             assert hl.get("/v1/app/list", headers=user).status_code == 401  # not an org key
 
 
+def test_hyphen_cli_keys_work_at_once(store):
+    with Served(store) as srv:
+        dev = {"Authorization": f"Bearer {dev_secret(srv.lines, r'sk-hyp-[0-9a-f]{32}')}"}
+        hy = httpx.Client(base_url=srv.base + "/hyphen", timeout=30)
+        for n, (args, is_dev, _name) in enumerate(tenant_cases()):
+            secret, err = mint(store, "--surface", "hyphen", *args)
+            assert secret.startswith("sk-hyp-")
+            assert ("created org" in err) is (not is_dev), err
+            hdr = {"Authorization": f"Bearer {secret}"}
+            made = hy.post("/schemas", headers=hdr, json={"name": f"s{n}", "schema": {}})
+            assert made.status_code == 201, made.text
+            seen = hy.get(f"/schemas/{made.json()['id']}", headers=dev)
+            assert seen.status_code == (200 if is_dev else 404)
+
+
 # -- 2. scopes ------------------------------------------------------------------------------
 
 

@@ -270,6 +270,17 @@ def test_a_delivery_fails_after_six_attempts(queue, receiver, tenant):
     assert len(receiver.hits_for(url)) == 6
 
 
+def test_retry_statuses_make_other_answers_final(queue, receiver, tenant):
+    url, ref, _ = receiver.endpoint("500", "redirect", "ok")
+    delivery = send(tenant, url, ref, schedule=(0, 0.05, 0.05), retry_statuses=(500, 503))
+    done = settled(delivery.id)
+    assert done.status == "failed" and done.attempts == 2 and done.next_attempt_at is None
+    assert [r.status_code for r in attempts_of(delivery.id)] == [500, 302]
+    assert done.settings.retry_statuses == (500, 503)
+    time.sleep(0.2)
+    assert len(receiver.hits_for(url)) == 2
+
+
 def test_the_default_schedule_is_hasps():
     assert webhooks.SCHEDULE == (0, 10, 60, 300, 1800, 7200)
     assert webhooks.TIMEOUT == 10.0

@@ -1,0 +1,56 @@
+"""What the Hyphen contract runs (in-process and the live CLI) need to know beyond the spec.
+
+- `PENDING_H2`: hyphen-engine's operations still answering 501 on this branch, left out of
+  both runs until they are written (the tuple shrinks to nothing as their handlers land).
+- `STATEFUL_400`: the operations that may refuse a schema-valid request with 400 because the
+  rule depends on stored state or cannot be stated in JSON Schema: custom-table rows checked
+  against the table's own fields; reserved or repeated field names; documents that are not
+  JSON Schemas; webhook URLs no delivery could use (schemes and hosts the URL pattern admits).
+"""
+
+from __future__ import annotations
+
+PENDING_H2: tuple[str, ...] = (
+    "listBuiltinActions",
+    "createWorkflow",
+    "listWorkflows",
+    "getWorkflow",
+    "updateWorkflow",
+    "deleteWorkflow",
+    "executeWorkflow",
+    "getRunStatus",
+    "listPendingApprovals",
+    "getRunApprovals",
+    "decideApproval",
+    "submitForm",
+    "listPendingForms",
+    "executeAgent",
+    "listAgents",
+    "getAgentStatus",
+    "getAgentTrace",
+    "resumeAgent",
+    "cancelAgent",
+    "createAction",
+    "listActions",
+    "getAction",
+    "updateAction",
+    "generateDag",
+)
+
+STATEFUL_400: tuple[str, ...] = (
+    "createCustomTable",
+    "insertCustomTableRow",
+    "bulkInsertCustomTableRows",
+    "updateCustomTableRows",
+    "listCustomTableRows",
+    "createCustomTableRow",
+    "updateCustomTableRow",
+    "createSchema",
+    "createWebhook",
+    "updateWebhook",
+)
+
+
+def exact(names: tuple[str, ...]) -> str:
+    """A regex matching exactly these operation ids (`^$` when there are none)."""
+    return "^(" + "|".join(names) + ")$" if names else "^$"
