@@ -160,26 +160,9 @@ def to_wire(row: Workflow) -> dict[str, Any]:
 def _check_input(org_id: str, row: Workflow, data: Any) -> None:
     if not row.input_schema_id:
         return
-    import jsonschema
-
     import agentyard.hyphen.schemas as schemas
 
-    schema = schemas.get_schema(org_id, row.input_schema_id)
-    schema = (
-        schema.get("schema", schema)
-        if isinstance(schema, dict)
-        and "schema" in schema
-        and isinstance(schema.get("schema"), dict)
-        else schema
-    )
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        first = errors[0]
-        where = "input" + "".join(
-            f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path
-        )
-        raise invalid(f"input does not match the workflow's schema at {where}: {first.message}")
+    schemas.validate(schemas.get_schema(org_id, row.input_schema_id), data)
 
 
 def execute(

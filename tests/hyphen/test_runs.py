@@ -244,7 +244,7 @@ def test_form_ttl_fails_the_run_and_reminders_fire(consumer, org, events):
     run = wait_status(run_id, "failed")
     assert run.error["code"] == "timeout"
     names = [e for _, e, _ in events]
-    assert names.count("external_form_updated") == 2
+    assert names.count("external_form_reminder") == 2
     assert "external_form_deleted" in names and names[-1] == "workflow_run_failed"
 
 

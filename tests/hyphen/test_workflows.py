@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 
 import pytest
 
@@ -150,8 +151,11 @@ def test_execute_status_and_history_after_delete(api, other, consumer):
     assert api.get(f"/runs/{run_id}/status").json()["status"] == "completed"
 
 
-def test_invoice_reconciliation_over_http(api, other, consumer, fake, org_id, secrets_store):
-    secrets_store[(org_id, "api", "erp_token")] = "erp-token-5521"
+def test_invoice_reconciliation_over_http(api, other, consumer, fake):
+    r = api.post("/org-config", json={"key": "erp_token", "value": "erp-token-5521"})
+    assert r.status_code == 201, r.text
+    hook = api.post("/webhooks", json={"event": "*", "url": fake.url + "/hook"})
+    assert hook.status_code == 201, hook.text
     r = api.post(
         "/actions",
         json={
@@ -192,8 +196,9 @@ def test_invoice_reconciliation_over_http(api, other, consumer, fake, org_id, se
     findings = [r["finding"] for r in ctx["investigations"]["results"]]
     assert all(f["completed"] for f in findings)
     # the agent's tool calls went out with the templated url and the secret injected ...
-    assert sorted(r["path"].split("/")[1] for r in fake.requests) == ["po", "po"]
-    assert {r["headers"]["authorization"] for r in fake.requests} == {"Bearer erp-token-5521"}
+    calls = [r for r in fake.requests if r["path"].startswith("/po/")]
+    assert len(calls) == 2
+    assert {r["headers"]["authorization"] for r in calls} == {"Bearer erp-token-5521"}
     # ... and the secret is in nothing stored or answered
     assert "erp-token-5521" not in json.dumps(body)
     with connection():
@@ -204,6 +209,23 @@ def test_invoice_reconciliation_over_http(api, other, consumer, fake, org_id, se
     assert "erp-token-5521" not in stored
     decided = api.get(f"/approvals/{run_id}").json()["approvals"]
     assert [(a["step_id"], a["status"]) for a in decided] == [("2", "approved")]
+    # the run's events were delivered, signed, and carry no secret either
+    deadline = time.monotonic() + 20
+    while not any(json.loads(r["body"])["event"] == "workflow_run_completed" for r in hooks(fake)):
+        assert time.monotonic() < deadline, [json.loads(r["body"])["event"] for r in hooks(fake)]
+        time.sleep(0.05)
+    delivered = [json.loads(r["body"]) for r in hooks(fake)]
+    events = [d["event"] for d in delivered]
+    assert events[0] == "workflow_run_started"
+    assert {"pbot_approval_requested", "pbot_approval_decided"} <= set(events)
+    done = next(d for d in delivered if d["event"] == "workflow_run_completed")
+    assert done["payload"]["run_id"] == run_id and done["payload"]["workflow_id"] == wf["id"]
+    assert all(r["headers"]["x-hyphen-signature"].startswith("sha256=") for r in hooks(fake))
+    assert "erp-token-5521" not in json.dumps(delivered)
+
+
+def hooks(fake) -> list[dict]:
+    return [r for r in list(fake.requests) if r["path"] == "/hook"]
 
 
 def test_condition_not_met(api, consumer):
@@ -293,3 +315,128 @@ def test_an_action_output_key_is_a_known_reference(api, consumer):
     wf = create(api, definition)
     run_id = api.post(f"/workflows/{wf['id']}/execute", json={"input": {}}).json()["run_id"]
     assert poll(api, run_id, "paused")["context"]["noted"]["text"]
+
+
+def test_custom_table_steps_write_upsert_update_and_read(api, consumer):
+    fields = [
+        {"name": "run_id", "type": "text", "required": True},
+        {"name": "invoice", "type": "text"},
+        {"name": "status", "type": "text"},
+        {"name": "amount", "type": "numeric"},
+    ]
+    assert (
+        api.post("/custom-tables", json={"name": "recon_log", "fields": fields}).status_code == 201
+    )
+    table = {"table": "recon_log"}
+    definition = {
+        "actions": [
+            {
+                "type": "custom-table",
+                "properties": {
+                    **table,
+                    "operation": "write",
+                    "fields": {
+                        "run_id": "@__run_id",
+                        "invoice": "@input.invoice",
+                        "status": "open",
+                        "amount": "@input.amount",
+                    },
+                },
+                "outputKey": "written",
+            },
+            {
+                "type": "custom-table",
+                "properties": {
+                    **table,
+                    "operation": "upsert",
+                    "keys": ["invoice"],
+                    "fields": {
+                        "run_id": "@__run_id",
+                        "invoice": "@input.invoice",
+                        "status": "matched",
+                    },
+                },
+            },
+            {
+                "type": "custom-table",
+                "properties": {
+                    **table,
+                    "operation": "update",
+                    "keys": ["invoice"],
+                    "values": ["@input.invoice"],
+                    "fields": {"amount": 99.5},
+                },
+                "outputKey": "updated",
+            },
+            {
+                "type": "custom-table",
+                "properties": {
+                    **table,
+                    "operation": "read",
+                    "fields": {"invoice": "@input.invoice"},
+                },
+                "outputKey": "rows",
+            },
+        ]
+    }
+    wf = create(api, definition)
+    run_id = api.post(
+        f"/workflows/{wf['id']}/execute", json={"input": {"invoice": "I-7", "amount": 12}}
+    ).json()["run_id"]
+    ctx = poll(api, run_id, "completed")["context"]
+    assert ctx["updated"] == {"updated": 1}
+    [row] = ctx["rows"]
+    assert (row["run_id"], row["status"], float(row["amount"])) == (run_id, "matched", 99.5)
+    audit = api.get("/custom-tables/recon_log/audit").json()["entries"]
+    mutations = [e for e in audit if e["operation"] != "create_table"]
+    assert len(mutations) == 3 and {e["actor"] for e in mutations} == {f"run:{run_id}"}
+    # a type error fails the run, naming the field
+    bad = create(
+        api,
+        {
+            "actions": [
+                {
+                    "type": "custom-table",
+                    "properties": {
+                        **table,
+                        "operation": "write",
+                        "fields": {"run_id": "x", "amount": "lots"},
+                    },
+                }
+            ]
+        },
+    )
+    run_id = api.post(f"/workflows/{bad['id']}/execute", json={"input": {}}).json()["run_id"]
+    body = poll(api, run_id, "failed")
+    assert "amount" in body["error"]["message"]
+
+
+def test_execute_validates_the_input_against_the_workflow_schema(api, consumer):
+    schema = {
+        "type": "object",
+        "required": ["invoices"],
+        "properties": {
+            "invoices": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["amount"],
+                    "properties": {"amount": {"type": "number"}},
+                },
+            }
+        },
+    }
+    sid = api.post("/schemas", json={"name": "in", "schema": schema}).json()["id"]
+    missing = api.post(
+        "/workflows", json={"name": "x", "definition": SIMPLE, "input_schema": "sch-no"}
+    )
+    assert missing.status_code == 404
+    wf = create(api, SIMPLE, input_schema=sid)
+    assert wf["input_schema"] == sid
+    r = api.post(f"/workflows/{wf['id']}/execute", json={"input": {"invoices": [{"amount": "x"}]}})
+    assert r.status_code == 400 and "invoices/0/amount" in r.json()["message"]
+    r = api.post(
+        f"/workflows/{wf['id']}/execute",
+        json={"input": {"invoices": [{"amount": 1}], "a": [], "b": []}},
+    )
+    assert r.status_code == 202
