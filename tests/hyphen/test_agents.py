@@ -191,3 +191,37 @@ def test_the_same_loop_against_an_anthropic_upstream(api, consumer, model):
     assert (out["final_answer"], out["confidence"]) == ("INV-9 is paid", 0.9)
     assert out["trace"][0]["action_input"] == {"number": "INV-9"}
     assert len(requests) >= 2 and "lookup" in requests[0].json["system"]
+
+
+def test_workflow_tools_run_child_runs(api, consumer, model):
+    child = {
+        "actions": [
+            {
+                "type": "matcher",
+                "properties": {"left": [{"k": 1}], "right": [{"k": 1}], "matchOn": ["k"]},
+            }
+        ]
+    }
+    wf = api.post("/workflows", json={"name": "child_flow", "definition": child}).json()
+    out = api.post(
+        "/agents/execute",
+        json={"objective": "use the child", "tools": [{"type": "workflow", "id": wf["id"]}]},
+    ).json()
+    assert out["status"] == "completed"
+    assert [t["action"] for t in out["trace"]] == [wf["id"], "__complete__"]
+    [child_run] = out["triggered_runs"]
+    assert out["trace"][0]["observation"]["status"] == "completed"
+    status = api.get(f"/runs/{child_run}/status").json()
+    assert status["workflow_id"] == wf["id"] and len(status["context"]["matched"]) == 1
+    # the built-in tool, by name, from a (scripted) model
+    model.append(
+        Scripted(
+            [
+                act("__run_workflow__", workflow_name="child_flow", input={}),
+                act("__complete__", answer="ran it"),
+            ]
+        )
+    )
+    out = api.post("/agents/execute", json={"objective": "run it by name"}).json()
+    assert out["final_answer"] == "ran it" and len(out["triggered_runs"]) == 1
+    assert out["trace"][0]["observation"]["status"] == "completed"
