@@ -14,6 +14,9 @@ malformed or names nothing defined before the step (`input`, `now`, `__run_id`, 
 name, since its `data` is merged into the context), an undeclared agent tool, or a cycle of
 workflows calling each other through agent tools (`{"type": "workflow", "id"}` or
 `__run_workflow__` with a fixed `workflow_id`).
+
+Limits: at most 500 steps; a foreach's `max_concurrency` above 32 runs 32 at once; a react
+loop's `max_iterations` is at most 100.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ TABLE_OPERATIONS = ("read", "write", "update", "upsert")
 ON_STUCK_ACTIONS = ("fail", "escalate", "retry_with_hint")
 BASE_ROOTS = frozenset({"input", "now", "__run_id", "__approved", "__comment"})
 MAX_STEPS = 500
+MAX_CONCURRENCY = 32  # threads one foreach may run at once (more is clamped)
+MAX_ITERATIONS = 100
 
 
 class DefinitionError(ValueError):
@@ -268,7 +273,7 @@ def _loop(walk: _Walk, props: Mapping[str, Any], pwhere: str, step: Mapping) -> 
                 "item_variable": variable,
                 "index_variable": "__index",
                 "steps": steps,
-                "max_concurrency": int(props.get("max_concurrency") or 1),
+                "max_concurrency": min(int(props.get("max_concurrency") or 1), MAX_CONCURRENCY),
                 "failure_strategy": strategy,
                 "collect_results": bool(props.get("collect_results", False)),
             },
@@ -276,6 +281,8 @@ def _loop(walk: _Walk, props: Mapping[str, Any], pwhere: str, step: Mapping) -> 
     else:
         _require(props, "objective", pwhere, str)
         _optional_number(props, "max_iterations", pwhere, 1)
+        if (props.get("max_iterations") or 1) > MAX_ITERATIONS:
+            raise _fail(f"{pwhere}.max_iterations", f"must be at most {MAX_ITERATIONS}")
         _check_tools(walk, props.get("tools"), f"{pwhere}.tools")
         on_stuck = props.get("on_stuck")
         if on_stuck is not None:
