@@ -1,6 +1,7 @@
 """Hyphen's context references and templates, resolved against a run's context.
 
-- `@input.x`, `@item`, `@<item_variable_name>.x`, `@<outputKey>`, `@__approved`, `@__comment`:
+- `@input.x`, `@item` (a foreach's current item, whatever its `item_variable_name`),
+  `@<item_variable_name>.x`, `@<outputKey>`, `@__approved`, `@__comment`:
   a dotted path into the context (`a.b.0.c`, `a[0].c`; `.length` of a list, string or object).
 - `@__run_id` is the run's id and `@now` the current time (RFC 3339 UTC).
 - `"... {{ input.amount }} ..."`: string templates (the same paths without `@`).

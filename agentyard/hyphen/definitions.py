@@ -262,7 +262,7 @@ def _loop(walk: _Walk, props: Mapping[str, Any], pwhere: str, step: Mapping) -> 
             props["collect_results"], bool
         ):
             raise _fail(f"{pwhere}.collect_results", "must be a boolean")
-        inner = _Walk(walk.catalog, set(walk.roots) | {variable}, walk.open, walk.count)
+        inner = _Walk(walk.catalog, set(walk.roots) | {variable, "item"}, walk.open, walk.count)
         inner.workflow_refs = walk.workflow_refs
         steps = [_step(inner, s, f"{pwhere}.actions_to_execute[{i}]") for i, s in enumerate(body)]
         walk.count = inner.count
@@ -271,6 +271,7 @@ def _loop(walk: _Walk, props: Mapping[str, Any], pwhere: str, step: Mapping) -> 
             "props": {
                 "items": items,
                 "item_variable": variable,
+                "item_aliases": ["item"],
                 "index_variable": "__index",
                 "steps": steps,
                 "max_concurrency": min(int(props.get("max_concurrency") or 1), MAX_CONCURRENCY),

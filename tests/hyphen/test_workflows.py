@@ -440,3 +440,34 @@ def test_execute_validates_the_input_against_the_workflow_schema(api, consumer):
         json={"input": {"invoices": [{"amount": 1}], "a": [], "b": []}},
     )
     assert r.status_code == 202
+
+
+def test_foreach_items_are_at_item_and_their_own_name(api, consumer):
+    definition = {
+        "actions": [
+            {
+                "type": "loop",
+                "properties": {
+                    "mode": "foreach",
+                    "items_path": "@input.rows",
+                    "item_variable_name": "row",
+                    "collect_results": True,
+                    "result_key": "out",
+                    "actions_to_execute": [
+                        {
+                            "type": "matcher",
+                            "properties": {"left": ["@row"], "right": ["@item"]},
+                            "outputKey": "m",
+                        }
+                    ],
+                },
+            }
+        ]
+    }
+    wf = create(api, definition)
+    rows = [{"k": 1}, {"k": 2}]
+    run_id = api.post(f"/workflows/{wf['id']}/execute", json={"input": {"rows": rows}}).json()[
+        "run_id"
+    ]
+    out = poll(api, run_id, "completed")["context"]["out"]
+    assert [r["m"]["matched"][0]["left"] for r in out["results"]] == rows
