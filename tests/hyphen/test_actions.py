@@ -115,3 +115,39 @@ def test_pg_query_placeholders():
     assert actions.pg_query("a = $1 and b like '5%' and c = $1 or d = $10") == (
         "a = %(p1)s and b like '5%%' and c = %(p1)s or d = %(p10)s"
     )
+
+
+def test_llm_action_against_an_anthropic_upstream(consumer, org):
+    from agentyard.llm import make_provider, use_provider
+    from tests.llm.fakes import FakeAnthropic, Reply
+
+    with FakeAnthropic() as fake:
+        fake.enqueue(Reply(text="It is about invoices."))
+        use_provider(make_provider("anthropic", base_url=fake.url, api_key=fake.api_key))
+        try:
+            with connection():
+                actions.create(
+                    org,
+                    spec(
+                        "summarise",
+                        "llm",
+                        template="Summarise: {{input.text}} ({{tone}})",
+                        model="claude-test",
+                        max_tokens=64,
+                        temperature=0.2,
+                    ),
+                )
+                definition = {
+                    "actions": [
+                        {"type": "summarise", "properties": {"tone": "dry"}, "outputKey": "s"}
+                    ]
+                }
+                wid = workflows.create(org, workflows.WorkflowSpec("s", definition)).id
+                run_id = workflows.execute(org, wid, {"text": "three invoices"}).id
+            run = wait_status(run_id, "completed")
+        finally:
+            use_provider(None)
+        sent = [r.json for r in fake.requests if r.path.endswith("/v1/messages")][0]
+    assert run.context["s"]["text"] == "It is about invoices."
+    assert (sent["model"], sent["max_tokens"], sent["temperature"]) == ("claude-test", 64, 0.2)
+    assert sent["messages"][0]["content"] == "Summarise: three invoices (dry)"
