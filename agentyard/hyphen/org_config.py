@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import peewee
+
 from agentyard.core import clock, vault
 from agentyard.core.store import write
 from agentyard.hyphen.models import OrgConfig
@@ -55,25 +57,30 @@ def put(org_id: str, kind: str, key: str, value: str) -> tuple[Entry, bool]:
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
     token = vault.encrypt(value, _context(org_id, kind, key))
-    now = clock.now()
-    with write():
-        row = OrgConfig.get_or_none(
-            (OrgConfig.org == org_id) & (OrgConfig.kind == kind) & (OrgConfig.key == key)
-        )
-        if row is None:
-            row = OrgConfig.create(
-                org=org_id,
-                kind=kind,
-                key=key,
-                value=token,
-                masked=mask(value),
-                created_at=now,
-                updated_at=now,
-            )
-            return _entry(row), True
-        row.value, row.masked, row.updated_at = token, mask(value), now
-        row.save()
-    return _entry(row), False
+    for _attempt in range(2):  # a concurrent first write of the same key: update it instead
+        now = clock.now()
+        try:
+            with write():
+                row = OrgConfig.get_or_none(
+                    (OrgConfig.org == org_id) & (OrgConfig.kind == kind) & (OrgConfig.key == key)
+                )
+                if row is None:
+                    row = OrgConfig.create(
+                        org=org_id,
+                        kind=kind,
+                        key=key,
+                        value=token,
+                        masked=mask(value),
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    return _entry(row), True
+                row.value, row.masked, row.updated_at = token, mask(value), now
+                row.save()
+                return _entry(row), False
+        except peewee.IntegrityError:
+            continue
+    raise RuntimeError(f"could not store orgconfig:{kind}:{key}")
 
 
 def entries(org_id: str) -> list[Entry]:

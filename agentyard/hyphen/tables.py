@@ -142,7 +142,10 @@ def _coerce(field: Field, value: Any, where: str) -> Any:
         if isinstance(value, float) and not math.isfinite(value):
             raise FieldError(field.name, f"{label} must be a finite number")
         if isinstance(value, int) and not -INT64 <= value < INT64:
-            value = float(value)  # kept as a number both stores compare
+            try:
+                value = float(value)  # kept as a number both stores compare
+            except OverflowError:
+                raise FieldError(field.name, f"{label} is out of range") from None
         return value
     if kind == "boolean":
         if not isinstance(value, bool):
@@ -192,8 +195,8 @@ def _check_filter(
     out: dict[str, Any] = {}
     for key, value in where.items():
         if key == "id":
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise FieldError("id", f"{label}id must be an integer")
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < INT64:
+                raise FieldError("id", f"{label}id must be a row id (a positive integer)")
             out[key] = value
             continue
         if key not in known:
@@ -245,9 +248,13 @@ def find(org_id: str, name: str) -> CustomTable:
 
 
 def _lock(table: CustomTable) -> None:
-    """Serialize writers of one table (inside `write()`); SQLite's write lock already does."""
+    """Inside `write()`: serialize writers of one table (a row lock on its definition on
+    PostgreSQL; SQLite's write lock already does) and check it was not deleted meanwhile."""
+    query = CustomTable.select(CustomTable.id).where(CustomTable.id == table.id)
     if not is_sqlite():
-        CustomTable.select(CustomTable.id).where(CustomTable.id == table.id).for_update().get()
+        query = query.for_update()
+    if query.first() is None:
+        raise not_found(WHAT, table.name)
 
 
 def _audit(
@@ -313,6 +320,7 @@ def delete_table(org_id: str, name: str) -> None:
     """Delete the table with its rows and audit."""
     with write():
         table = find(org_id, name)
+        _lock(table)
         TableAudit.delete().where(TableAudit.table == table.id).execute()
         TableRow.delete().where(TableRow.table == table.id).execute()
         CustomTable.delete().where(CustomTable.id == table.id).execute()

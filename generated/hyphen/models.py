@@ -617,7 +617,6 @@ class WebhookCreate(BaseModel):
         "external_form_updated",
         "external_form_deleted",
         "external_form_submitted",
-        "external_form_reminder",
         "document.uploaded",
         "document.version_created",
         "document.deleted",
@@ -627,7 +626,7 @@ class WebhookCreate(BaseModel):
         "llm_key_missing",
     ] = Field(
         ...,
-        description="The runtime events, the document events (delivered once documents exist) and `*` for\nevery event. `external_form_reminder` is agentyard's event for a form's\n`reminder_intervals`.\n",
+        description='The runtime events, the document events (delivered once documents exist) and `*` for\nevery event. A form\'s `reminder_intervals` are delivered as `external_form_updated`\nwith `reason: "reminder"` in the payload.\n',
     )
     url: str = Field(
         ...,
@@ -662,7 +661,6 @@ class WebhookUpdate(BaseModel):
             "external_form_updated",
             "external_form_deleted",
             "external_form_submitted",
-            "external_form_reminder",
             "document.uploaded",
             "document.version_created",
             "document.deleted",
@@ -674,7 +672,7 @@ class WebhookUpdate(BaseModel):
         | None
     ) = Field(
         None,
-        description="The runtime events, the document events (delivered once documents exist) and `*` for\nevery event. `external_form_reminder` is agentyard's event for a form's\n`reminder_intervals`.\n",
+        description='The runtime events, the document events (delivered once documents exist) and `*` for\nevery event. A form\'s `reminder_intervals` are delivered as `external_form_updated`\nwith `reason: "reminder"` in the payload.\n',
     )
     url: str | None = Field(
         None,
@@ -706,7 +704,6 @@ class Webhook(BaseModel):
         "external_form_updated",
         "external_form_deleted",
         "external_form_submitted",
-        "external_form_reminder",
         "document.uploaded",
         "document.version_created",
         "document.deleted",
@@ -716,7 +713,7 @@ class Webhook(BaseModel):
         "llm_key_missing",
     ] = Field(
         ...,
-        description="The runtime events, the document events (delivered once documents exist) and `*` for\nevery event. `external_form_reminder` is agentyard's event for a form's\n`reminder_intervals`.\n",
+        description='The runtime events, the document events (delivered once documents exist) and `*` for\nevery event. A form\'s `reminder_intervals` are delivered as `external_form_updated`\nwith `reason: "reminder"` in the payload.\n',
     )
     url: str
     filter: WebhookFilter

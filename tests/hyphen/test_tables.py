@@ -214,3 +214,42 @@ def test_engine_functions_read_insert_update_upsert(http, org, table) -> None:
         assert bad.value.status == 400 and "qty" in bad.value.message
     audit = http.get(f"/custom-tables/{table}/audit").json()["entries"]
     assert audit[-1]["actor"] == "run:r1"
+
+
+def test_values_out_of_range_are_400s(http, table) -> None:
+    huge = 10**400
+    r = http.post(
+        f"/custom-tables/{table}/insert",
+        content=f'{{"invoice": "A", "amount": {huge}}}'.encode(),
+        headers={"content-type": "application/json"},
+    )
+    assert error(r, 400)["details"]["field"] == "amount"
+    r = http.post(
+        f"/custom-tables/{table}/insert",
+        content=f'{{"invoice": "A", "qty": {2**63}}}'.encode(),
+        headers={"content-type": "application/json"},
+    )
+    assert error(r, 400)["details"]["field"] == "qty"
+    big = http.post(f"/custom-tables/{table}/insert", json={"invoice": "B", "amount": 2**70})
+    assert big.status_code == 201 and big.json()["amount"] == float(2**70)
+    for bad in ('{"id": 99999999999999999999}', '{"id": 0}', '{"id": "1"}'):
+        error(http.get(f"/custom-tables/{table}/rows", params={"filter": bad}), 400)
+    assert rows(http, filter=f'{{"id": {big.json()["id"]}}}')["total"] == 1
+
+
+def test_concurrent_upserts_of_one_key_make_one_row(http, org, table) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    oid = org_id(org)
+
+    def upsert(n: int) -> int:
+        with connection():
+            row = {"invoice": "SAME", "qty": n}
+            return tables.upsert_row(oid, table, ["invoice"], row, f"run:{n}")["id"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = list(pool.map(upsert, range(16)))
+    assert len(set(ids)) == 1
+    assert rows(http, filter='{"invoice": "SAME"}')["total"] == 1
+    ops = [e["operation"] for e in http.get(f"/custom-tables/{table}/audit").json()["entries"]]
+    assert ops.count("insert") == 1 and ops.count("update") == 15
