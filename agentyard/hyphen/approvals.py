@@ -176,7 +176,7 @@ def submit_form(
 
 
 def send_reminders(now: dt.datetime | None = None) -> int:
-    """Emit `external_form_reminder` for every pending form whose next
+    """Emit `external_form_updated` (`reason: reminder`) for every pending form whose next
     reminder interval (seconds since it was requested) has passed; returns how many."""
     now = now or clock.now()
     sent = 0
@@ -208,7 +208,7 @@ def send_reminders(now: dt.datetime | None = None) -> int:
         for number in range(done + 1, due + 1):
             engine.emit(
                 index.org,
-                "external_form_reminder",
+                "external_form_updated",
                 {
                     "run_id": run.id,
                     "step_id": run.pause_path,

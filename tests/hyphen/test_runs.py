@@ -244,7 +244,7 @@ def test_form_ttl_fails_the_run_and_reminders_fire(consumer, org, events):
     run = wait_status(run_id, "failed")
     assert run.error["code"] == "timeout"
     names = [e for _, e, p in events if p.get("run_id") == run_id]
-    reminders = [p for _, e, p in events if e == "external_form_reminder" and p["run_id"] == run_id]
+    reminders = [p for _, e, p in events if e == "external_form_updated" and p["run_id"] == run_id]
     assert [p["reminder"] for p in reminders] == [1, 2]
     assert "external_form_deleted" in names and names[-1] == "workflow_run_failed"
 
