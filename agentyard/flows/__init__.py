@@ -24,9 +24,10 @@ The compiled form:
 A false definition `when` ends the run `condition_not_met` with no step run (or runs
 `when_false` instead when given). A step whose `when` is false is skipped, or its `else`
 steps run. Built-in control steps: `foreach` (props `items`, `item_variable` = "item",
-`index_variable` = "index", `steps`, `max_concurrency` = 1 - really concurrent threads, at
-most that many -, `failure_strategy` "fail_fast" | "continue" (also "stop_on_error" |
-"continue_on_error"), `collect_results` = true; output `{count, succeeded, failed, errors,
+`index_variable` = "index", `item_aliases` (more names for the item), `steps`,
+`max_concurrency` = 1 - really concurrent threads, at most that many -,
+`failure_strategy` "fail_fast" | "continue" (also "stop_on_error" | "continue_on_error"),
+`collect_results` = true; output `{count, succeeded, failed, errors,
 results}` where each result holds the iteration's output keys) and `condition` (props
 `branches: [{when, steps}]`, `else: [steps]`; the chosen branch's outputs land in the
 enclosing context). `flows.react` adds a ReAct agent loop as a step type.

@@ -438,7 +438,8 @@ class Execution:
             if halt.is_set():
                 return
             with connection():
-                child = scope.child(**{variable: items[i], index_variable: i})
+                names = {variable, *(props.get("item_aliases") or ())}
+                child = scope.child(**({n: items[i] for n in names} | {index_variable: i}))
                 try:
                     self.run_steps(body, f"{path}/items/{i}", child)
                 except _Failed as failure:

@@ -6,7 +6,8 @@ action_input}` → allowlist check → tool → observation → stuck detection 
 
 Step props: `objective` (templated by the product's resolver), `tools` (names, or
 `{name, description, input_schema}`), `max_iterations` (10), `on_stuck` `fail` | `escalate` |
-`retry_with_hint` (`fail`), `stuck_threshold` (3), `model`, `max_tokens` (1024), `system`
+`retry_with_hint` (`fail`), `stuck_threshold` (3), `stuck_hint` (the hint `retry_with_hint` adds;
+a generic one by default), `model`, `max_tokens` (1024), `system`
 (extra instructions), `context` (anything the prompt should show).
 
 Built-in tools are always allowed: `__complete__ {answer, confidence}`, `__pause_for_human__
@@ -62,7 +63,12 @@ BUILTIN_TOOLS: dict[str, dict[str, Any]] = {
     COMPLETE: {
         "description": "Finish: give the final answer and your confidence (0-1).",
         "input_schema": _schema(
-            {"answer": {"type": "string"}, "confidence": {"type": "number"}}, ["answer"]
+            {
+                "answer": {"type": "string"},
+                "confidence": {"type": "number"},
+                "summary": {"type": "string"},
+            },
+            ["answer"],
         ),
     },
     PAUSE_FOR_HUMAN: {
@@ -372,10 +378,10 @@ class ReactStep:
                     payload = {"reason": reason, "iteration": n}
                     self._pause(ctx, state, "escalation", f"stuck-{n}", payload)
                 else:
-                    state["hints"].append(
-                        f"You look stuck ({reason}). Try a different action or different "
-                        f"input, or finish with {COMPLETE}."
+                    hint = props.get("stuck_hint") or (
+                        f"Try a different action or different input, or finish with {COMPLETE}."
                     )
+                    state["hints"].append(f"You look stuck ({reason}). {hint}")
             ctx.save_state(state)
         return self._output(state, "max_iterations", None)
 
@@ -455,6 +461,7 @@ class ReactStep:
             "stop_reason": reason,
             "final_answer": final.get("answer"),
             "confidence": final.get("confidence"),
+            "summary": final.get("summary"),
             "iterations": len(state["iterations"]),
             "trace": state["iterations"],
             "memory": state["memory"],

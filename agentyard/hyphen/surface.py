@@ -7,7 +7,15 @@ from agentyard.hyphen import SURFACE, bootstrap, errors
 from agentyard.hyphen.auth import new_secret
 
 # The modules that register tables, migrations, tasks or hooks when imported.
-MODULES = ("agentyard.hyphen.models", "agentyard.hyphen.webhooks")
+MODULES = (
+    "agentyard.hyphen.models",
+    "agentyard.hyphen.webhooks",
+    # the workflow engine's side (hyphen-engine): tables, the `hyphen` flows engine and its
+    # step types (every worker must import them), the form-reminder periodic task
+    "agentyard.hyphen.workflow_models",
+    "agentyard.hyphen.steps",
+    "agentyard.hyphen.approvals",
+)
 
 SURFACES = (
     Surface(

@@ -108,7 +108,10 @@ class RunStatus(BaseModel):
     pending: dict[str, Any] | None = Field(
         None, description="The approval or form the run waits for, when paused."
     )
-    error: str | None = None
+    error: dict[str, Any] | None = Field(
+        None,
+        description="Why the run failed: `{code, message, path}` (`path` is the failing step's path;\n`code` is e.g. `timeout` for a form whose TTL passed, `stuck`, `http_status`).\n",
+    )
     created_at: AwareDatetime | None = Field(None, description="RFC 3339, UTC.")
     updated_at: AwareDatetime | None = Field(None, description="RFC 3339, UTC.")
 
@@ -295,7 +298,11 @@ class ActionCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    action_name: str = Field(..., pattern="^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
+    action_name: str = Field(
+        ...,
+        description="Unique in the org (409). The primitives' names (`matcher`, `loop`, `PbotApproval`,\n`PbotForm`, `custom-table`) are refused (400).\n",
+        pattern="^[A-Za-z][A-Za-z0-9_-]{0,99}$",
+    )
     kind: Literal["http", "llm", "db", "matcher", "custom-table"]
     description: str | None = Field(None, max_length=4000)
     passthrough: bool = False
@@ -310,7 +317,20 @@ class ActionCreate(BaseModel):
     model: str | None = Field(None, max_length=200)
     max_tokens: int = Field(1024, ge=1, le=200000)
     temperature: float = Field(0.7, ge=0.0, le=2.0)
-    datasource: str | None = Field(None, max_length=300)
+    datasource: str | None = Field(
+        None,
+        description="db: an `orgconfig:db:<key>` reference whose value is a `postgresql://` URL.",
+        max_length=300,
+    )
+    driver: str | None = Field(
+        None,
+        description="db: the datasource's driver. Only PostgreSQL (`postgres`, `postgresql`, `pg`) is\nsupported; any other (MySQL, MongoDB, Neo4j, ...) is a 400 naming what is.\n",
+        max_length=50,
+    )
+    body: Any | None = Field(
+        None,
+        description="http: the request body template (any JSON; strings may hold `{{param}}` and\n`orgconfig:` references). Default: the step's properties, for POST/PUT/PATCH.\n",
+    )
     query: str | None = Field(None, max_length=100000)
     params: list[Any] | None = Field(None, max_length=1000)
     properties: JsonObject | None = None

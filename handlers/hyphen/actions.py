@@ -1,23 +1,49 @@
-"""Handlers for specs/hyphen.yaml, scaffolded by codegen.py: fill in each function."""
+"""Registered actions."""
 
-from agentyard.core.errors import not_implemented
+from __future__ import annotations
+
+from agentyard.hyphen import actions
+from handlers.hyphen.security import caller
+
+_COMMON = ("action_name", "kind", "description", "passthrough", "outputKey")
+
+
+def _config(body: dict) -> dict:
+    config = {k: v for k, v in body.items() if k not in _COMMON}
+    if body.get("kind") in ("matcher", "custom-table"):
+        nested = config.pop("properties", None) or {}
+        config = {**config, **nested}
+    return config
+
+
+def _spec(body: dict) -> actions.ActionSpec:
+    return actions.ActionSpec(
+        action_name=body["action_name"],
+        kind=body["kind"],
+        description=body.get("description") or "",
+        passthrough=bool(body.get("passthrough", False)),
+        output_key=body.get("outputKey"),
+        config=_config(body),
+    )
+
+
+def createAction(body: dict) -> tuple[dict, int]:
+    """Create action."""
+    return actions.to_wire(actions.create(caller().org_id, _spec(body))), 201
 
 
 def listActions(limit: int | None = None, offset: int | None = None) -> dict:
     """List actions."""
-    raise not_implemented("listActions")
-
-
-def createAction(body: dict) -> dict:
-    """Create action."""
-    raise not_implemented("createAction")
+    org = caller().org_id
+    rows = actions.list_actions(org, limit=limit or 100, offset=offset or 0)
+    return {"actions": [actions.to_wire(a) for a in rows], "total": actions.count(org)}
 
 
 def getAction(id_: str) -> dict:
     """Get action."""
-    raise not_implemented("getAction")
+    return actions.to_wire(actions.get(caller().org_id, id_))
 
 
 def updateAction(id_: str, body: dict) -> dict:
     """Update action."""
-    raise not_implemented("updateAction")
+    return actions.to_wire(actions.update(caller().org_id, id_, _spec(body)))

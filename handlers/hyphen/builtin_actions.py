@@ -1,8 +1,12 @@
-"""Handlers for specs/hyphen.yaml, scaffolded by codegen.py: fill in each function."""
+"""Built-in actions."""
 
-from agentyard.core.errors import not_implemented
+from __future__ import annotations
+
+from agentyard.hyphen import builtin_actions
+from handlers.hyphen.security import caller
 
 
 def listBuiltinActions() -> dict:
     """Built-in actions."""
-    raise not_implemented("listBuiltinActions")
+    caller()
+    return {"actions": builtin_actions.listing()}

@@ -1,13 +1,18 @@
-"""Handlers for specs/hyphen.yaml, scaffolded by codegen.py: fill in each function."""
+"""Forms: pending, and submissions."""
 
-from agentyard.core.errors import not_implemented
+from __future__ import annotations
+
+from agentyard.hyphen import approvals
+from handlers.hyphen.security import caller
 
 
 def submitForm(run_id: str, step_id: str, body: dict) -> dict:
-    """Submit form."""
-    raise not_implemented("submitForm")
+    """Submit form: `{"data": {...}}`, or the keys at the top level (the older form)."""
+    who = caller()
+    data = body["data"] if isinstance(body.get("data"), dict) else dict(body)
+    return approvals.submit_form(who.org_id, run_id, step_id, data, who.key_id)
 
 
 def listPendingForms() -> dict:
     """Pending forms."""
-    raise not_implemented("listPendingForms")
+    return {"forms": approvals.pending_forms(caller().org_id)}

@@ -1,8 +1,11 @@
-"""Handlers for specs/hyphen.yaml, scaffolded by codegen.py: fill in each function."""
+"""Run status."""
 
-from agentyard.core.errors import not_implemented
+from __future__ import annotations
+
+from agentyard.hyphen import workflows
+from handlers.hyphen.security import caller
 
 
 def getRunStatus(run_id: str) -> dict:
     """Run status."""
-    raise not_implemented("getRunStatus")
+    return workflows.status(caller().org_id, run_id)

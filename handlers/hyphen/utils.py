@@ -1,8 +1,12 @@
-"""Handlers for specs/hyphen.yaml, scaffolded by codegen.py: fill in each function."""
+"""Utilities: the DAG of a workflow definition."""
 
-from agentyard.core.errors import not_implemented
+from __future__ import annotations
+
+from agentyard.hyphen import dag, workflows
+from handlers.hyphen.security import caller
 
 
 def generateDag(body: dict) -> dict:
-    """Generate DAG."""
-    raise not_implemented("generateDag")
+    """Generate DAG (an invalid definition is the same 400 as on workflow create)."""
+    workflows.compile_definition(caller().org_id, body["definition"])
+    return dag.generate(body["definition"])

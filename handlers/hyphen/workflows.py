@@ -1,33 +1,50 @@
-"""Handlers for specs/hyphen.yaml, scaffolded by codegen.py: fill in each function."""
+"""Workflows: create / list / get / update / delete, and execute."""
 
-from agentyard.core.errors import not_implemented
+from __future__ import annotations
+
+from agentyard.hyphen import workflows
+from handlers.hyphen.security import caller
+
+
+def _spec(body: dict) -> workflows.WorkflowSpec:
+    return workflows.WorkflowSpec(
+        name=body["name"],
+        definition=body["definition"],
+        input_schema_id=body.get("input_schema"),
+        description=body.get("description"),
+    )
+
+
+def createWorkflow(body: dict) -> tuple[dict, int]:
+    """Create workflow."""
+    row = workflows.create(caller().org_id, _spec(body))
+    return workflows.to_wire(row), 201
 
 
 def listWorkflows(limit: int | None = None, offset: int | None = None) -> dict:
     """List workflows."""
-    raise not_implemented("listWorkflows")
-
-
-def createWorkflow(body: dict) -> dict:
-    """Create workflow."""
-    raise not_implemented("createWorkflow")
+    org = caller().org_id
+    rows = workflows.list_workflows(org, limit=limit or 100, offset=offset or 0)
+    return {"workflows": [workflows.to_wire(r) for r in rows], "total": workflows.count(org)}
 
 
 def getWorkflow(id_: str) -> dict:
     """Get workflow."""
-    raise not_implemented("getWorkflow")
+    return workflows.to_wire(workflows.get(caller().org_id, id_))
 
 
 def updateWorkflow(id_: str, body: dict) -> dict:
     """Update workflow."""
-    raise not_implemented("updateWorkflow")
+    return workflows.to_wire(workflows.update(caller().org_id, id_, _spec(body)))
 
 
 def deleteWorkflow(id_: str) -> dict:
     """Delete workflow."""
-    raise not_implemented("deleteWorkflow")
+    workflows.delete(caller().org_id, id_)
+    return {"id": id_, "deleted": True}
 
 
-def executeWorkflow(id_: str, body: dict) -> dict:
+def executeWorkflow(id_: str, body: dict) -> tuple[dict, int]:
     """Execute workflow."""
-    raise not_implemented("executeWorkflow")
+    run = workflows.execute(caller().org_id, id_, body.get("input"))
+    return {"run_id": run.id, "workflow_id": id_, "status": run.status}, 202

@@ -68,3 +68,10 @@ def test_results_are_left_out_unless_collected(consumer, engine, tenant):
     body = [{"type": "echo", "props": {"x": "@row"}, "output_key": "e"}]
     run = wait_status(start(engine, tenant, loop([1], 1, body, collect_results=False)), "completed")
     assert "results" not in run.context["loop"]
+
+
+def test_item_aliases_name_the_item_too(consumer, engine, tenant):
+    body = [{"type": "echo", "props": {"a": "@row", "b": "@it", "i": "@index"}, "output_key": "e"}]
+    run_id = start(engine, tenant, loop([5, 6], 1, body, item_aliases=["it"]))
+    out = wait_status(run_id, "completed").context["loop"]
+    assert [r["e"] for r in out["results"]] == [{"a": 5, "b": 5, "i": 0}, {"a": 6, "b": 6, "i": 1}]

@@ -10,32 +10,7 @@
 
 from __future__ import annotations
 
-PENDING_H2: tuple[str, ...] = (
-    "listBuiltinActions",
-    "createWorkflow",
-    "listWorkflows",
-    "getWorkflow",
-    "updateWorkflow",
-    "deleteWorkflow",
-    "executeWorkflow",
-    "getRunStatus",
-    "listPendingApprovals",
-    "getRunApprovals",
-    "decideApproval",
-    "submitForm",
-    "listPendingForms",
-    "executeAgent",
-    "listAgents",
-    "getAgentStatus",
-    "getAgentTrace",
-    "resumeAgent",
-    "cancelAgent",
-    "createAction",
-    "listActions",
-    "getAction",
-    "updateAction",
-    "generateDag",
-)
+PENDING_H2: tuple[str, ...] = ()
 
 STATEFUL_400: tuple[str, ...] = (
     "createCustomTable",
@@ -48,6 +23,18 @@ STATEFUL_400: tuple[str, ...] = (
     "createSchema",
     "createWebhook",
     "updateWebhook",
+    # hyphen-engine: a workflow definition is validated as a whole (step types that must be
+    # registered actions, @paths that must name something defined earlier, cycles between
+    # workflows); an input checked against a stored schema; a form's expected keys; an agent's
+    # tools that must exist; an action's kind-specific fields and URL policy.
+    "createWorkflow",
+    "updateWorkflow",
+    "executeWorkflow",
+    "generateDag",
+    "submitForm",
+    "executeAgent",
+    "createAction",
+    "updateAction",
 )
 
 

@@ -1,0 +1,105 @@
+"""Domain-level fixtures for the Hyphen engine tests (no HTTP): the flows test queue and
+consumer, an org (a core tenant), an in-memory org config, recorded webhook events, and a
+scripted model for agents. Test modules import the fixtures they use from here."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from agentyard import flows
+from agentyard.core import webhooks as core_webhooks
+from agentyard.core.store import connection
+from agentyard.flows.models import FINAL_STATUSES
+from agentyard.hyphen import agents, context
+from agentyard.hyphen import engine as hyphen_engine
+from agentyard.hyphen import steps as _steps  # noqa: F401 - registers the step types
+from agentyard.llm.base import message
+from tests.flows.conftest import consumer, queue_name, tenant
+
+__all__ = ["consumer", "queue_name", "tenant"]
+
+
+@pytest.fixture
+def org(tenant) -> str:
+    return tenant
+
+
+@pytest.fixture
+def secrets_store(monkeypatch) -> dict[tuple[str, str, str], str]:
+    store: dict[tuple[str, str, str], str] = {}
+    monkeypatch.setattr(context, "secret_lookup", [lambda o, k, n: store.get((o, k, n))])
+    return store
+
+
+@pytest.fixture
+def events(monkeypatch) -> list[tuple[str, str, dict]]:
+    seen: list[tuple[str, str, dict]] = []
+    monkeypatch.setattr(hyphen_engine, "emit", lambda o, e, p: seen.append((o, e, p)))
+    return seen
+
+
+@pytest.fixture
+def private_ok(monkeypatch) -> None:
+    policy = core_webhooks.Policy(
+        allow_private=core_webhooks.netguard.AllowList.parse("127.0.0.1/32"),
+        require_https=False,
+    )
+    monkeypatch.setattr(core_webhooks, "_policy", policy)
+
+
+class Scripted:
+    """A provider answering scripted JSON turns (the last one repeats)."""
+
+    offline = False
+    name = "scripted"
+
+    def __init__(self, turns: list[dict]) -> None:
+        self.turns = list(turns)
+        self.requests: list[dict] = []
+
+    def __call__(self) -> Scripted:
+        return self
+
+    async def create(self, request: dict) -> dict:
+        self.requests.append(request)
+        turn = self.turns.pop(0) if len(self.turns) > 1 else self.turns[0]
+        return message(
+            id="msg_1",
+            model="m",
+            content=[{"type": "text", "text": json.dumps(turn)}],
+            stop_reason="end_turn",
+        )
+
+    async def aclose(self) -> None:
+        pass
+
+
+@pytest.fixture
+def model(monkeypatch) -> Iterator[list]:
+    factories: list = [agents.provider_factory[-1]]
+    monkeypatch.setattr(agents, "provider_factory", factories)
+    yield factories
+
+
+def act(action: str, thought: str | None = None, **action_input: Any) -> dict:
+    thought = thought or f"next: {action} {sorted(action_input.items())}"
+    return {"thought": thought, "action": action, "action_input": action_input}
+
+
+def wait_status(run_id: str, *statuses: str, timeout: float = 30.0) -> flows.Run:
+    deadline = time.monotonic() + timeout
+    while True:
+        with connection():
+            run = flows.get_run(run_id)
+        if run.status in statuses:
+            return run
+        if run.status in FINAL_STATUSES:
+            raise AssertionError(f"run {run_id} ended {run.status}: {run.error}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"run {run_id} is {run.status}, not {statuses}")
+        time.sleep(0.03)
