@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import html
+import logging
 import os
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +35,8 @@ from agentyard.core.http_guard import BodyGuard, register_limit
 from agentyard.core.request_context import RequestContext
 from agentyard.core.store import with_connection
 from agentyard.specs import document
+
+log = logging.getLogger(__name__)
 
 
 def resolve_handler(name: str) -> Callable[..., Any]:
@@ -93,8 +97,10 @@ def create_app(
     surface: str | None = None,
     validate_responses: bool = False,
     upgrade: bool = True,
+    warm: bool = False,
 ) -> AsyncApp:
-    """The agentyard ASGI app (all surfaces, or one at its original root paths)."""
+    """The agentyard ASGI app (all surfaces, or one at its original root paths). `warm`: start
+    each surface's one-off warm-up (`Surface.warm`) in the background now."""
     settings = settings or Settings.from_env()
     runtime.configure(settings)
     if upgrade:
@@ -134,6 +140,11 @@ def create_app(
                 methods=["GET"],
             )
             routes.register_path(base_path, f"/openapi.{suffix}", {"GET"})
+    for s in mounted:
+        if warm and s.warm is not None:
+            threading.Thread(
+                target=_warm, args=(s.name, s.warm), name=f"warm-{s.name}", daemon=True
+            ).start()
     if not surface:
         app.add_url_rule("/", "landing", _landing(mounted), methods=["GET"])
     errors.install(app)
@@ -147,6 +158,14 @@ def create_app(
     return app
 
 
+def _warm(name: str, warm: Callable[[], object]) -> None:
+    try:
+        warm()
+    except Exception:  # the request that needs it will fail closed and say why
+        log.exception("%s: warming up failed", name)
+
+
 def app_from_env() -> AsyncApp:
-    """Factory for uvicorn/gunicorn workers: settings and surface from the environment."""
-    return create_app(surface=os.environ.get("AGENTYARD_SURFACE") or None)
+    """Factory for uvicorn/gunicorn workers: settings and surface from the environment; the
+    surfaces' warm-ups start at once, so no client's first request waits for them."""
+    return create_app(surface=os.environ.get("AGENTYARD_SURFACE") or None, warm=True)

@@ -66,6 +66,9 @@ class Surface:
     body_limits: dict[str, BodyLimit] = field(default_factory=dict)
     request_id_prefix: str | None = None  # numbers requests (`request-id` header) when set
     complete: bool = True  # False while its issue is open: scaffolds may still answer 501
+    # One-off work the first request would otherwise pay (e.g. starting the PHI scanners), run
+    # in a background thread when the app is created; a failure is logged, never raised.
+    warm: Callable[[], object] | None = None
 
     @property
     def spec(self) -> Path:

@@ -13,6 +13,14 @@ MODULES = (
     "agentyard.hasp.webhooks",
 )
 
+
+def _phi_guard() -> object:
+    """The PHI guard, built (imported lazily: loading it takes a CLI command half a second)."""
+    from agentyard.phi.guard import get_guard
+
+    return get_guard()
+
+
 SURFACES = (
     Surface(
         name=SURFACE,
@@ -30,5 +38,7 @@ SURFACES = (
             "/v1/models": errors.anthropic_shape,
         },
         request_id_prefix="req_",
+        # The PHI scanner processes take seconds to start: not inside a client's first request.
+        warm=lambda: _phi_guard(),
     ),
 )

@@ -19,6 +19,7 @@ from agentyard.core import keys
 from agentyard.core.store import connection
 from agentyard.hasp import SURFACE, baa
 from agentyard.hasp.auth import SCOPES, Caller
+from agentyard.phi.guard import get_guard
 from tests.kit.contract import (
     NEGATIVE_DATA_REJECTION,
     config,
@@ -80,6 +81,9 @@ def hasp_key(app) -> str:
 
 @pytest.fixture(scope="module")
 def hasp_schema(app, hasp_key):
+    # Start the PHI scanners now (a served app does it at start, `Surface.warm`), not inside
+    # the first inference request's read timeout.
+    get_guard()
     settings = config(
         auth={"ApiKey": {"api_key": hasp_key}},
         max_examples=MAX_EXAMPLES,
