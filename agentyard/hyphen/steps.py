@@ -4,9 +4,9 @@
   their output keys (and the step's `outputKey`, if any, gets all three).
 - `PbotApproval`: pauses (kind `approval`) with `{comment, request_payload}`; the decision
   `{approved, comment, data}` is merged into the context as `__approved`, `__comment` and the
-  keys of `data`, and the run resumes at the next step whatever the decision, as Hyphen's docs
-  describe ("the run resumes from the next step"; branch on `@__approved`). Extension:
-  `"on_reject": "fail"` ends the run `failed` (code `rejected`) on a rejection instead.
+  keys of `data`. An approval resumes the run at the next step; a rejection ends the run
+  `failed` (error code `rejected`). Extension: `"on_reject": "continue"` resumes the run after a
+  rejection too, with `@__approved` false to branch on.
 - `PbotForm`: pauses (kind `form`) with `{expected_keys, ttl_seconds, reminder_intervals}`;
   the submitted keys are merged into the context. `ttl_seconds` fails the run with a timeout
   error when it passes (the flows reaper).
@@ -59,7 +59,7 @@ def approval_step(ctx: StepContext) -> Any:
     approved = bool(decision.get("approved"))
     comment = decision.get("comment")
     data = decision.get("data") if isinstance(decision.get("data"), dict) else {}
-    if not approved and props.get("on_reject") == "fail":
+    if not approved and props.get("on_reject") != "continue":
         raise StepFailed(
             f"the approval was rejected{': ' + comment if comment else ''}", code="rejected"
         )

@@ -270,7 +270,7 @@ def test_generate_dag_and_builtin_actions(api):
     assert names[0] == "__complete__" and "__run_workflow__" in names
 
 
-def test_a_rejection_continues_by_default_or_fails_when_asked(api, consumer):
+def test_a_rejection_ends_the_run_or_continues_when_asked(api, consumer):
     def run(on_reject=None) -> tuple[str, str]:
         props = {"comment": "ok?", **({"on_reject": on_reject} if on_reject else {})}
         definition = {
@@ -291,13 +291,13 @@ def test_a_rejection_continues_by_default_or_fails_when_asked(api, consumer):
         return run_id, poll(api, run_id, "completed", "failed")["status"]
 
     run_id, status = run()
+    assert status == "failed"
+    assert api.get(f"/runs/{run_id}/status").json()["error"]["code"] == "rejected"
+    run_id, status = run("continue")
     assert status == "completed"
     ctx = api.get(f"/runs/{run_id}/status").json()["context"]
     assert (ctx["__approved"], ctx["__comment"], ctx["flagged"]) == (False, "no", [])
     assert api.get(f"/approvals/{run_id}").json()["approvals"][0]["status"] == "rejected"
-    run_id, status = run("fail")
-    assert status == "failed"
-    assert api.get(f"/runs/{run_id}/status").json()["error"]["code"] == "rejected"
 
 
 def test_an_action_output_key_is_a_known_reference(api, consumer):
