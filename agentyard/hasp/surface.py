@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agentyard.core.surfaces import Surface
-from agentyard.hasp import SURFACE, auth, bootstrap, errors
+from agentyard.hasp import SURFACE, auth, bootstrap, errors, warmup
 
 # The modules that register tables, migrations, tasks or hooks when imported.
 MODULES = (
@@ -12,13 +12,6 @@ MODULES = (
     "agentyard.hasp.schema",
     "agentyard.hasp.webhooks",
 )
-
-
-def _phi_guard() -> object:
-    """The PHI guard, built (imported lazily: loading it takes a CLI command half a second)."""
-    from agentyard.phi.guard import get_guard
-
-    return get_guard()
 
 
 SURFACES = (
@@ -39,6 +32,6 @@ SURFACES = (
         },
         request_id_prefix="req_",
         # The PHI scanner processes take seconds to start: not inside a client's first request.
-        warm=lambda: _phi_guard(),
+        warm=warmup.start_phi_scanners,
     ),
 )

@@ -9,6 +9,7 @@ there, AGENTYARD_* settings unset: SQLite only), so nothing touches this tree.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -123,8 +124,11 @@ def test_the_scaffold_writes_the_surface_and_codegen_its_scaffolds(copy: Path) -
         assert (copy / name).is_file(), name
         assert not (ROOT / name).exists(), f"{name} was written into the real tree"
     assert 'raise not_implemented("get_thing")' in (copy / "handlers/toy/things.py").read_text()
-    assert '"harnesslayer", "toy")' in (copy / "agentyard/surfaces.py").read_text()
-    assert "agentyard.harnesslayer | agentyard.toy" in (copy / "pyproject.toml").read_text()
+    listed = (copy / "agentyard/surfaces.py").read_text()
+    assert re.search(r'PRODUCTS: tuple\[str, \.\.\.\] = \(.*"aisp".*, "toy"\)', listed)
+    assert re.search(
+        r"agentyard\.aisp \|.* \| agentyard\.toy\"", (copy / "pyproject.toml").read_text()
+    )
     assert "toy" not in (ROOT / "agentyard/surfaces.py").read_text()
 
 
