@@ -17,6 +17,7 @@ from agentyard.aisp.models import Session
 from agentyard.core import clock, keys, runtime
 from agentyard.core.errors import ApiError, unauthorized
 from agentyard.core.keys import Tenant
+from agentyard.core.store import Prepared
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -127,15 +128,20 @@ def _active_session(session_id: str) -> Session | None:
     )
 
 
-def _key_sessions(key_id: str) -> list[Session]:
-    """Up to two active sessions the key registered (enough to tell one from several)."""
-    return list(
+_KEY_SESSIONS: Prepared[Session] = Prepared(
+    lambda key_id: (
         Session.select(Session, Tenant)
         .join(Tenant)
         .where((Session.registered_by == key_id) & (Session.status == "active"))
         .order_by(Session.id)
         .limit(2)
     )
+)
+
+
+def _key_sessions(key_id: str) -> list[Session]:
+    """Up to two active sessions the key registered (enough to tell one from several)."""
+    return _KEY_SESSIONS(key_id)  # on every key-authenticated request: SQL compiled once
 
 
 def from_api_key(secret: str, acting_session: str | None, method: str) -> Caller:

@@ -30,6 +30,14 @@ def decode(cursor: str) -> tuple[Any, str]:
         raise ApiError(400, "invalid_cursor", "cursor is not a valid paging cursor") from exc
 
 
+def total_of(query: peewee.SelectBase, page: list[Any], limit: int, first_page: bool) -> int:
+    """How many rows `query` (without paging) matches, given its page of at most `limit`
+    rows: a first page holding fewer than `limit` rows is all of them, so no COUNT runs."""
+    if first_page and len(page) < limit:
+        return len(page)
+    return int(query.count())
+
+
 def newest_first(
     query: peewee.ModelSelect[Any],
     created: peewee.Field,
