@@ -111,21 +111,31 @@ def _rate_limit(identity: str, method: str) -> None:
     runtime.limiter().enforce(limit, SURFACE, identity, kind)
 
 
+# Run on every session-authenticated request and send: their SQL is compiled once.
+_TOUCH: Prepared[Session] = Prepared(
+    lambda now, session_id: Session.update(last_seen=now).where(Session.id == session_id)
+)
+_ACTIVE_SESSION: Prepared[Session] = Prepared(
+    lambda session_id: (
+        Session.select(Session, Tenant)
+        .join(Tenant)
+        .where((Session.id == session_id) & (Session.status == "active"))
+        .limit(1)
+    )
+)
+
+
 def _touch(session: Session) -> None:
     """Record activity; at most one write per session per second."""
     now = clock.now()
     if session.last_seen is None or now.replace(microsecond=0) > session.last_seen:
-        Session.update(last_seen=now).where(Session.id == session.id).execute()
+        _TOUCH.execute(now, session.id)
         session.last_seen = now
 
 
 def _active_session(session_id: str) -> Session | None:
-    return (
-        Session.select(Session, Tenant)
-        .join(Tenant)
-        .where((Session.id == session_id) & (Session.status == "active"))
-        .first()
-    )
+    found = _ACTIVE_SESSION(session_id)
+    return found[0] if found else None
 
 
 _KEY_SESSIONS: Prepared[Session] = Prepared(

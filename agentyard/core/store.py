@@ -237,7 +237,8 @@ class RequestConnection:
 class Prepared(Generic[M]):
     """A query built once per database with placeholder values, its SQL compiled once, and
     run again with new values: `by_digest = Prepared(lambda d: Key.select().where(Key.digest
-    == d))`, then `by_digest(d)` -> the rows, as the built query would give them.
+    == d))`, then `by_digest(d)` -> the rows, as the built query would give them; a write
+    query (insert, update, delete) runs with `.execute(...)`.
 
     Values pass to the driver unchanged, so use parameters where a column converts nothing:
     text columns, LIMIT. A parameter that does not reach the SQL is a programming error
@@ -246,9 +247,7 @@ class Prepared(Generic[M]):
 
     _MARK = "\x00agentyard-param-{}\x00"
 
-    def __init__(
-        self, build: Callable[..., peewee.ModelSelect[M]], arity: int | None = None
-    ) -> None:
+    def __init__(self, build: Callable[..., Any], arity: int | None = None) -> None:
         self._build = build
         self._arity = len(inspect.signature(build).parameters) if arity is None else arity
         self._compiled: dict[int, tuple[peewee.Database, Any, str, list[Any], list[int]]] = {}
@@ -268,12 +267,20 @@ class Prepared(Generic[M]):
             self._compiled[id(database)] = (database, query, sql, params, slots)
         return query, sql, params, slots
 
-    def __call__(self, *values: Any) -> list[M]:
+    def _run(self, values: tuple[Any, ...]) -> tuple[Any, Any]:
         database = db.obj
         query, sql, params, slots = self._compile(database)
         args = [values[s] if s >= 0 else p for p, s in zip(params, slots, strict=True)]
-        cursor = database.execute_sql(sql, args)
+        return query, database.execute_sql(sql, args)
+
+    def __call__(self, *values: Any) -> list[M]:
+        """The rows of a prepared SELECT."""
+        query, cursor = self._run(values)
         return list(query._get_cursor_wrapper(cursor))
+
+    def execute(self, *values: Any) -> int:
+        """Run a prepared INSERT, UPDATE or DELETE; the number of rows it changed."""
+        return int(self._run(values)[1].rowcount)
 
 
 def write() -> peewee._atomic:
