@@ -95,7 +95,7 @@ def list_sessions(
         query = query.where(Session.kind == kind)
     values = [caller.realm.id, status or "active", limit] + [kind] * bool(kind)
     rows = _PAGES[bool(kind), bool(after)](*values, *([after] if after else []))
-    return rows, paging.total_of(query, rows, limit, first_page=not after)
+    return rows, paging.total_of(query, rows, limit, None if after else 0)
 
 
 def _page_query(with_kind: bool, with_after: bool) -> Prepared[Session]:

@@ -30,11 +30,13 @@ def decode(cursor: str) -> tuple[Any, str]:
         raise ApiError(400, "invalid_cursor", "cursor is not a valid paging cursor") from exc
 
 
-def total_of(query: peewee.SelectBase, page: list[Any], limit: int, first_page: bool) -> int:
-    """How many rows `query` (without paging) matches, given its page of at most `limit`
-    rows: a first page holding fewer than `limit` rows is all of them, so no COUNT runs."""
-    if first_page and len(page) < limit:
-        return len(page)
+def total_of(query: peewee.SelectBase, page: list[Any], limit: int, offset: int | None = 0) -> int:
+    """How many rows `query` (without paging) matches, given its page of at most `limit` rows
+    after `offset` others (None: unknown, e.g. after a cursor). A page short of `limit` rows
+    is the last one, so the total is known without a COUNT (unless it is empty past the
+    start: then the offset may overshoot)."""
+    if offset is not None and len(page) < limit and (page or offset == 0):
+        return offset + len(page)
     return int(query.count())
 
 

@@ -84,7 +84,7 @@ def make_database(database_url: str | None, data_dir: Path) -> peewee.Database:
         str(data_dir / "agentyard.db"),
         pragmas=SQLITE_PRAGMAS,
         check_same_thread=False,
-        max_connections=64,
+        max_connections=128,  # HOLD_RESERVE for threads, the rest for requests between steps
         stale_timeout=300,
         timeout=10,
     )
@@ -105,6 +105,30 @@ def is_sqlite() -> bool:
     return isinstance(db.obj, peewee.SqliteDatabase)
 
 
+# A request keeps its connection between its steps only while enough stay free for every
+# thread that may need one at once (Starlette's 40 threadpool threads, job and flow threads),
+# so a request waiting for a thread never leaves a thread waiting for a connection.
+HOLD_RESERVE = 48
+_slots_lock = threading.Lock()
+_slots_taken = 0
+
+
+def _take_slot(database: Any) -> bool:
+    global _slots_taken
+    limit = int(getattr(database, "_max_connections", 0) or 0)
+    with _slots_lock:
+        if _slots_taken < limit - HOLD_RESERVE:
+            _slots_taken += 1
+            return True
+        return False
+
+
+def _give_slot() -> None:
+    global _slots_taken
+    with _slots_lock:
+        _slots_taken -= 1
+
+
 class _Held:
     """The connection one request's threadpool steps share (see `RequestConnection`)."""
 
@@ -114,7 +138,7 @@ class _Held:
         self.conn: Any = None
         self.database: Any = None  # the pooled database it came from
         self.users = 0  # threads using it right now
-        self.released = False  # past the handler: no more sharing
+        self.released = False  # past the handler (or no slot): no more sharing
         self.lock = threading.Lock()
 
     def release(self) -> None:
@@ -123,9 +147,13 @@ class _Held:
             self.released = True
             if self.users:
                 return  # the last thread using it gives it back
-            conn, database, self.conn = self.conn, self.database, None
-        if conn is not None and database is not None:
-            database._close(conn)  # back to the pool
+            conn, self.conn = self.conn, None
+        if conn is not None:
+            self.give_back(conn)
+
+    def give_back(self, conn: Any) -> None:
+        self.database._close(conn)  # back to the pool
+        _give_slot()
 
 
 _held: contextvars.ContextVar[_Held | None] = contextvars.ContextVar(
@@ -144,6 +172,11 @@ def connection() -> Iterator[None]:
         yield
         return
     held = _held.get()
+    database: Any = db.obj  # a pooled database (playhouse.pool)
+    if held is not None and held.conn is None and not held.released:
+        with held.lock:
+            if held.conn is None and not _take_slot(database):
+                held.released = True  # no slot free: this request checks out per step
     if held is None or held.released:
         db.connect()
         try:
@@ -152,10 +185,14 @@ def connection() -> Iterator[None]:
             if not db.is_closed():
                 db.close()
         return
-    database: Any = db.obj  # a pooled database (playhouse.pool)
     with held.lock:
-        if held.conn is None or held.database is not database:
-            db.connect()
+        if held.conn is None:
+            try:
+                db.connect()
+            except BaseException:
+                held.released = True
+                _give_slot()
+                raise
             held.conn, held.database = database._state.conn, database
         else:
             database._state.set_connection(held.conn)
@@ -172,7 +209,7 @@ def connection() -> Iterator[None]:
             if held.released and held.users == 0:
                 conn, held.conn = held.conn, None
         if conn is not None:
-            database._close(conn)  # released while this thread used it: back to the pool
+            held.give_back(conn)  # released while this thread used it
 
 
 def with_connection(func: F) -> F:
