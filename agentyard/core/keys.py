@@ -149,6 +149,7 @@ class KeyCache:
         self._marks_seen = self._marks_size()
         self._listener: Listener | None = None
         self._listener_pid = 0
+        self._listener_lock = threading.Lock()
 
     @property
     def enabled(self) -> bool:
@@ -166,18 +167,27 @@ class KeyCache:
         """Whether cached entries may be served: listening, and no other process's forget
         unseen (else everything is dropped first)."""
         if self.broker is not None:
-            if self._listener is None or self._listener_pid != os.getpid():
-                self._listener_pid = os.getpid()  # (again) in a forked worker
-                self._listener = self.broker.listen(
-                    CHANNEL, self._on_message, on_gap=lambda: self.drop(None)
-                )
-            if not self._listener.healthy:
+            listener = self._listener
+            if listener is None or self._listener_pid != os.getpid():
+                listener = self._listen()
+            if not listener.healthy:
                 return False
         size = self._marks_size()
         if size != self._marks_seen:
             self.drop(None)
             self._marks_seen = size
         return True
+
+    def _listen(self) -> Listener:
+        """This process's listener for forgets (started once; again in a forked worker)."""
+        assert self.broker is not None
+        with self._listener_lock:
+            if self._listener is None or self._listener_pid != os.getpid():
+                self._listener = self.broker.listen(
+                    CHANNEL, self._on_message, on_gap=lambda: self.drop(None)
+                )
+                self._listener_pid = os.getpid()
+            return self._listener
 
     def _on_message(self, message: dict[str, Any]) -> None:
         key_id = message.get("key")
