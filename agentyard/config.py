@@ -56,6 +56,8 @@ class Settings:
     redis_url: str | None = None
     max_body_bytes: int = 1_048_576
     sse_heartbeat_seconds: float = 15.0
+    key_cache_seconds: float = 5.0  # API key lookups cached per process (0: off); core/keys
+    key_cache_entries: int = 10_000
     # --- aisp-hub ---
     aisp_reads_per_minute: int = 1000
     aisp_writes_per_minute: int = 200
@@ -123,6 +125,8 @@ class Settings:
             "redis_url": _str(env, "REDIS_URL"),
             "max_body_bytes": _int(env, "AGENTYARD_MAX_BODY_BYTES", 1_048_576),
             "sse_heartbeat_seconds": _float(env, "AGENTYARD_SSE_HEARTBEAT_SECONDS", 15.0),
+            "key_cache_seconds": _float(env, "AGENTYARD_KEY_CACHE_SECONDS", 5.0),
+            "key_cache_entries": _int(env, "AGENTYARD_KEY_CACHE_ENTRIES", 10_000),
             # aisp-hub
             "aisp_reads_per_minute": _int(env, "AGENTYARD_AISP_READS_PER_MINUTE", 1000),
             "aisp_writes_per_minute": _int(env, "AGENTYARD_AISP_WRITES_PER_MINUTE", 200),

@@ -17,6 +17,7 @@ from agentyard.aisp.models import Session
 from agentyard.core import clock, keys, runtime
 from agentyard.core.errors import ApiError, unauthorized
 from agentyard.core.keys import Tenant
+from agentyard.core.store import Prepared
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -110,32 +111,47 @@ def _rate_limit(identity: str, method: str) -> None:
     runtime.limiter().enforce(limit, SURFACE, identity, kind)
 
 
+# Run on every session-authenticated request and send: their SQL is compiled once.
+_TOUCH: Prepared[Session] = Prepared(
+    lambda now, session_id: Session.update(last_seen=now).where(Session.id == session_id)
+)
+_ACTIVE_SESSION: Prepared[Session] = Prepared(
+    lambda session_id: (
+        Session.select(Session, Tenant)
+        .join(Tenant)
+        .where((Session.id == session_id) & (Session.status == "active"))
+        .limit(1)
+    )
+)
+
+
 def _touch(session: Session) -> None:
     """Record activity; at most one write per session per second."""
     now = clock.now()
     if session.last_seen is None or now.replace(microsecond=0) > session.last_seen:
-        Session.update(last_seen=now).where(Session.id == session.id).execute()
+        _TOUCH.execute(now, session.id)
         session.last_seen = now
 
 
 def _active_session(session_id: str) -> Session | None:
-    return (
-        Session.select(Session, Tenant)
-        .join(Tenant)
-        .where((Session.id == session_id) & (Session.status == "active"))
-        .first()
-    )
+    found = _ACTIVE_SESSION(session_id)
+    return found[0] if found else None
 
 
-def _key_sessions(key_id: str) -> list[Session]:
-    """Up to two active sessions the key registered (enough to tell one from several)."""
-    return list(
+_KEY_SESSIONS: Prepared[Session] = Prepared(
+    lambda key_id: (
         Session.select(Session, Tenant)
         .join(Tenant)
         .where((Session.registered_by == key_id) & (Session.status == "active"))
         .order_by(Session.id)
         .limit(2)
     )
+)
+
+
+def _key_sessions(key_id: str) -> list[Session]:
+    """Up to two active sessions the key registered (enough to tell one from several)."""
+    return _KEY_SESSIONS(key_id)  # on every key-authenticated request: SQL compiled once
 
 
 def from_api_key(secret: str, acting_session: str | None, method: str) -> Caller:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,7 @@ from agentyard.aisp.views import message_view
 from agentyard.core import clock, ids, runtime
 from agentyard.core.errors import ApiError, not_found
 from agentyard.core.keys import Tenant
-from agentyard.core.store import is_sqlite, write
+from agentyard.core.store import Prepared, is_sqlite, write
 
 PROTOCOL_VERSIONS = frozenset({"0.1"})
 CLIENT_CATEGORIES = frozenset(
@@ -45,9 +46,48 @@ def pong_channel(ping_id: str) -> str:
     return f"{SURFACE}:pong:{ping_id}"
 
 
+# The statements of every send and stream delivery: their SQL is compiled once.
+_BUMP_SEQ: Prepared[Session] = Prepared(
+    lambda session_id: Session.update(inbox_seq=Session.inbox_seq + 1).where(
+        Session.id == session_id
+    )
+)
+_SEQ: Prepared[Session] = Prepared(
+    lambda session_id: Session.select(Session.inbox_seq).where(Session.id == session_id)
+)
+_MESSAGE_FIELDS = (
+    Message.id,
+    Message.realm,
+    Message.sender,
+    Message.category,
+    Message.payload,
+    Message.reply_to,
+    Message.sent_at,
+)
+_INSERT_MESSAGE: Prepared[Message] = Prepared(
+    lambda *values: Message.insert(dict(zip(_MESSAGE_FIELDS, values, strict=True))),
+    arity=7,
+)
+_INSERT_DELIVERY: Prepared[Delivery] = Prepared(
+    lambda message_id, recipient, seq: Delivery.insert(
+        message=message_id, recipient=recipient, seq=seq
+    )
+)
+_CLAIM: Prepared[Delivery] = Prepared(
+    lambda now, session_id, seq: Delivery.update(read_at=now).where(
+        (Delivery.recipient == session_id) & Delivery.read_at.is_null() & (Delivery.seq == seq)
+    )
+)
+_ONE_RECIPIENT: Prepared[Session] = Prepared(
+    lambda session_id, realm_id: Session.select().where(
+        (Session.id == session_id) & (Session.realm == realm_id) & (Session.status == "active")
+    )
+)
+
+
 def _next_seq(session_id: str) -> int:
-    Session.update(inbox_seq=Session.inbox_seq + 1).where(Session.id == session_id).execute()
-    return Session.select(Session.inbox_seq).where(Session.id == session_id).scalar()
+    _BUMP_SEQ.execute(session_id)
+    return int(_SEQ(session_id)[0].inbox_seq)
 
 
 def store(
@@ -60,7 +100,7 @@ def store(
     message_id: str | None = None,
 ) -> Stored:
     """Store a message for each recipient; call inside a write transaction."""
-    message = Message.create(
+    message = Message(
         id=message_id or ids.new_id("msg"),
         realm=realm,
         sender=sender,
@@ -69,10 +109,11 @@ def store(
         reply_to=reply_to,
         sent_at=clock.now(),
     )
+    _INSERT_MESSAGE.execute(*(message.__data__[f.name] for f in _MESSAGE_FIELDS))
     deliveries = []
     for recipient in sorted(recipients):  # one lock order, no deadlocks between senders
         seq = _next_seq(recipient)
-        Delivery.create(message=message, recipient=recipient, seq=seq)
+        _INSERT_DELIVERY.execute(message.id, recipient, seq)
         deliveries.append((recipient, seq))
     return Stored(message, realm.name, deliveries)
 
@@ -92,12 +133,14 @@ def notify(stored: Stored) -> dict[str, bool]:
 
 
 def _recipients(caller: Caller, to: list[str]) -> list[Session]:
-    found = {
-        s.id: s
-        for s in Session.select().where(
+    rows: Iterable[Session]
+    if len(to) == 1:
+        rows = _ONE_RECIPIENT(to[0], caller.realm.id)
+    else:
+        rows = Session.select().where(
             (Session.id << to) & (Session.realm == caller.realm.id) & (Session.status == "active")
         )
-    }
+    found = {s.id: s for s in rows}
     for session_id in to:
         if session_id not in found:
             raise not_found(
@@ -243,12 +286,7 @@ def missed(session_id: str, realm_name: str, after: int, upto: int) -> list[dict
 def claim(session_id: str, seq: int) -> bool:
     """Mark one delivery read for a stream; False when a poll took it first."""
     with write():
-        return (
-            Delivery.update(read_at=clock.now())
-            .where(_unread(session_id) & (Delivery.seq == seq))
-            .execute()
-            > 0
-        )
+        return _CLAIM.execute(clock.now(), session_id, seq) > 0
 
 
 def send_ping(caller: Caller, target_id: str, nonce: str, ping_id: str) -> dict[str, bool]:

@@ -9,10 +9,10 @@ import peewee
 from agentyard.aisp import SURFACE
 from agentyard.aisp.auth import Caller, owner_key, parse_public_key
 from agentyard.aisp.models import Delivery, Grant, MemoryEntry, Namespace, Session
-from agentyard.core import clock, ids, runtime
+from agentyard.core import clock, ids, paging, runtime
 from agentyard.core.errors import ApiError
 from agentyard.core.keys import Tenant
-from agentyard.core.store import write
+from agentyard.core.store import Prepared, write
 from agentyard.core.tenancy import found
 
 
@@ -93,10 +93,30 @@ def list_sessions(
     )
     if kind:
         query = query.where(Session.kind == kind)
-    total = query.count()
-    if after:
-        query = query.where(Session.id > after)
-    return list(query.order_by(Session.id).limit(limit)), total
+    values = [caller.realm.id, status or "active", limit] + [kind] * bool(kind)
+    rows = _PAGES[bool(kind), bool(after)](*values, *([after] if after else []))
+    return rows, paging.total_of(query, rows, limit, None if after else 0)
+
+
+def _page_query(with_kind: bool, with_after: bool) -> Prepared[Session]:
+    """The page query of `list_sessions` for one combination of filters, compiled once."""
+
+    def build(realm_id: str, status: str, limit: int, *more: str) -> peewee.ModelSelect[Session]:
+        query = (
+            Session.select(Session, Tenant)
+            .join(Tenant)
+            .where((Session.realm == realm_id) & (Session.status == status))
+        )
+        if with_kind:
+            query = query.where(Session.kind == more[0])
+        if with_after:
+            query = query.where(Session.id > more[-1])
+        return query.order_by(Session.id).limit(limit)
+
+    return Prepared(build, arity=3 + with_kind + with_after)
+
+
+_PAGES = {(k, a): _page_query(k, a) for k in (False, True) for a in (False, True)}
 
 
 def deregister(caller: Caller, session_id: str) -> None:

@@ -5,22 +5,39 @@ Each surface picks its key format (`secret_factory`) and names its tenants (real
 A key has a *kind*: most surfaces have one (`api`); a surface with several kinds of credential
 (Harnesslayer's user keys beside its organization keys) looks each up in its own kind, so a key
 of one kind never authenticates a route of another.
+
+Lookups are cached in each process (`KeyCache`: keyed by the secret's digest, a short TTL,
+bounded). Whatever revokes or changes a key calls `forget()`, which acts once the change is
+committed: this process drops its entries at once, a marks file in the data dir tells every
+other process on the host before their next lookup (a `stat()` per lookup), and a pub/sub
+message (Redis) tells other hosts. A process whose Redis listener is down serves no cached
+key. So a revoked key is refused by the very next request, whichever worker serves it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
+import os
 import re
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import peewee
 
 from agentyard.core import clock, ids
 from agentyard.core.migrations import Migration, add_columns, create_tables, register
-from agentyard.core.store import BaseModel, write
+from agentyard.core.pubsub import Broker, Listener
+from agentyard.core.store import BaseModel, Prepared, db, write
+
+log = logging.getLogger("agentyard.keys")
 
 
 class Tenant(BaseModel):
@@ -56,6 +73,18 @@ class ApiKey(BaseModel):
     @property
     def scope_list(self) -> list[str]:
         return [s for s in self.scopes.split(",") if s]
+
+    def save(self, force_insert: bool = False, only: Any = None) -> int | bool:
+        """Save; a change to an existing key is forgotten by every key cache once committed."""
+        saved = super().save(force_insert=force_insert, only=only)
+        if not force_insert:
+            forget(self.id)
+        return saved
+
+    def delete_instance(self, recursive: bool = False, delete_nullable: bool = False) -> int:
+        deleted = super().delete_instance(recursive=recursive, delete_nullable=delete_nullable)
+        forget(self.id)
+        return int(deleted)
 
 
 register(
@@ -94,6 +123,148 @@ class Minted:
 
 # A key's last use is written at most this often, so hot keys do not write on every request.
 LAST_USED_RESOLUTION = dt.timedelta(seconds=60)
+
+
+CHANNEL = "core.keys"  # pub/sub: {"key": id} or {"key": null} (every key)
+MARKS_FILE = "key-cache.marks"  # in the data dir: one byte appended per forget()
+
+
+class KeyCache:
+    """Recent key lookups of this process: (surface, kind, digest) -> key row with its tenant.
+
+    Entries live `ttl` seconds at most, `max_entries` at most (least recently used out
+    first). `generation` counts forgets: a lookup that started before one does not cache.
+    """
+
+    def __init__(
+        self, ttl: float, max_entries: int, marks: Path | None, broker: Broker | None
+    ) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self.marks = marks
+        self.broker = broker
+        self.generation = 0
+        self._entries: OrderedDict[tuple[str, str, str], tuple[float, ApiKey]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._marks_seen = self._marks_size()
+        self._listener: Listener | None = None
+        self._listener_pid = 0
+        self._listener_lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self.ttl > 0 and self.max_entries > 0
+
+    def _marks_size(self) -> int:
+        if self.marks is None:
+            return 0
+        try:
+            return os.stat(self.marks).st_size
+        except OSError:
+            return -1
+
+    def _fresh(self) -> bool:
+        """Whether cached entries may be served: listening, and no other process's forget
+        unseen (else everything is dropped first)."""
+        if self.broker is not None:
+            listener = self._listener
+            if listener is None or self._listener_pid != os.getpid():
+                listener = self._listen()
+            if not listener.healthy:
+                return False
+        size = self._marks_size()
+        if size != self._marks_seen:
+            self.drop(None)
+            self._marks_seen = size
+        return True
+
+    def _listen(self) -> Listener:
+        """This process's listener for forgets (started once; again in a forked worker)."""
+        assert self.broker is not None
+        with self._listener_lock:
+            if self._listener is None or self._listener_pid != os.getpid():
+                self._listener = self.broker.listen(
+                    CHANNEL, self._on_message, on_gap=lambda: self.drop(None)
+                )
+                self._listener_pid = os.getpid()
+            return self._listener
+
+    def _on_message(self, message: dict[str, Any]) -> None:
+        key_id = message.get("key")
+        self.drop(key_id if isinstance(key_id, str) else None)
+
+    def get(self, ident: tuple[str, str, str]) -> ApiKey | None:
+        if not self._fresh():
+            return None
+        with self._lock:
+            found = self._entries.get(ident)
+            if found is None:
+                return None
+            if found[0] < time.monotonic():
+                del self._entries[ident]
+                return None
+            self._entries.move_to_end(ident)
+            return found[1]
+
+    def put(self, ident: tuple[str, str, str], key: ApiKey, generation: int) -> None:
+        with self._lock:
+            if generation != self.generation:
+                return  # a forget ran meanwhile: the row read may be stale
+            self._entries[ident] = (time.monotonic() + self.ttl, key)
+            self._entries.move_to_end(ident)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def drop(self, key_id: str | None) -> None:
+        """Drop the entries of `key_id` (None: every entry)."""
+        with self._lock:
+            self.generation += 1
+            if key_id is None:
+                self._entries.clear()
+                return
+            for ident in [i for i, (_, k) in self._entries.items() if k.id == key_id]:
+                del self._entries[ident]
+
+    def announce(self, key_id: str | None) -> None:
+        """Tell every process (this one at once) to drop `key_id`."""
+        self.drop(key_id)
+        if self.marks is not None:
+            try:
+                with open(self.marks, "ab") as marks:
+                    marks.write(b".")
+            except OSError:
+                log.exception("could not append to %s", self.marks)
+        if self.broker is not None:
+            try:
+                self.broker.publish(CHANNEL, {"key": key_id})
+            except Exception:  # the change is committed; listeners that missed it go unhealthy
+                log.exception("could not publish a key cache forget")
+
+
+_cache = KeyCache(0, 0, None, None)  # off until configure_cache()
+
+
+def configure_cache(
+    ttl: float, max_entries: int, data_dir: Path | None, broker: Broker | None
+) -> KeyCache:
+    """Start a fresh key cache (the process's store or broker changed)."""
+    global _cache
+    marks = None
+    if data_dir is not None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        marks = data_dir / MARKS_FILE
+        marks.touch()
+    old, _cache = _cache, KeyCache(ttl, max_entries, marks, broker)
+    if old._listener is not None:
+        old._listener.close()
+    return _cache
+
+
+def forget(key_id: str | None = None) -> None:
+    """Once the running transaction commits (at once outside one), make every process drop
+    the cached lookups of `key_id` (None: of every key). Call it on any change to a key."""
+    cache = _cache
+    db.after_commit(lambda: cache.announce(key_id))
 
 
 def digest(secret: str) -> str:
@@ -184,24 +355,39 @@ def create_key(
     return key, secret
 
 
-def lookup(surface: str, secret: str, kind: str = DEFAULT_KIND) -> ApiKey | None:
-    """The live (unrevoked) key of `surface` and `kind` whose secret this is, with its tenant.
-
-    One query on the unique digest index.
-    """
-    if not secret or len(secret) > 256:
-        return None
-    return (
+_by_digest: Prepared[ApiKey] = Prepared(
+    lambda hexdigest, surface, kind: (
         ApiKey.select(ApiKey, Tenant)
         .join(Tenant)
         .where(
-            (ApiKey.digest == digest(secret))
+            (ApiKey.digest == hexdigest)
             & (ApiKey.surface == surface)
             & (ApiKey.kind == kind)
             & (ApiKey.revoked_at.is_null())
         )
-        .first()
     )
+)
+
+
+def lookup(surface: str, secret: str, kind: str = DEFAULT_KIND) -> ApiKey | None:
+    """The live (unrevoked) key of `surface` and `kind` whose secret this is, with its tenant.
+
+    From the process's key cache, else one query on the unique digest index.
+    """
+    if not secret or len(secret) > 256:
+        return None
+    ident = (surface, kind, digest(secret))
+    cache = _cache
+    if cache.enabled:
+        cached = cache.get(ident)
+        if cached is not None:
+            return cached
+    generation = cache.generation
+    rows = _by_digest(ident[2], surface, kind)
+    key = rows[0] if rows else None
+    if key is not None and cache.enabled:
+        cache.put(ident, key, generation)
+    return key
 
 
 def touch(key: ApiKey) -> None:
@@ -262,6 +448,7 @@ def revoke(surface: str, ref: str) -> ApiKey | None:
         key = live[0]
         key.revoked_at = clock.now()
         ApiKey.update(revoked_at=key.revoked_at).where(ApiKey.id == key.id).execute()
+        forget(key.id)
     return key
 
 

@@ -30,6 +30,16 @@ def decode(cursor: str) -> tuple[Any, str]:
         raise ApiError(400, "invalid_cursor", "cursor is not a valid paging cursor") from exc
 
 
+def total_of(query: peewee.SelectBase, page: list[Any], limit: int, offset: int | None = 0) -> int:
+    """How many rows `query` (without paging) matches, given its page of at most `limit` rows
+    after `offset` others (None: unknown, e.g. after a cursor). A page short of `limit` rows
+    is the last one, so the total is known without a COUNT (unless it is empty past the
+    start: then the offset may overshoot)."""
+    if offset is not None and len(page) < limit and (page or offset == 0):
+        return offset + len(page)
+    return int(query.count())
+
+
 def newest_first(
     query: peewee.ModelSelect[Any],
     created: peewee.Field,

@@ -5,6 +5,10 @@ live subscribers got the message (for Redis: how many processes hold a subscript
 `subscribe()` is used from async code (SSE streams, long-polls) and holds no thread while
 waiting. With Redis, each process keeps one subscriber connection per event loop and fans
 messages out to its local subscriptions, so hundreds of streams need one Redis connection.
+
+`listen()` is for process-wide control messages (e.g. "forget this cached key"): a callback
+run for every message on a channel, from a background thread (Redis) or inline (in-process),
+with an `on_gap` callback for when messages may have been missed (a lost Redis connection).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 log = logging.getLogger("agentyard.pubsub")
@@ -78,10 +82,90 @@ class LocalFanout:
             return list(self._subs)
 
 
+Callback = Callable[[dict[str, Any]], None]
+
+
+class Listener:
+    """A process-wide listener on one channel (see `Broker.listen`)."""
+
+    @property
+    def healthy(self) -> bool:
+        """Whether every message published since it started has reached the callback."""
+        return True
+
+    def close(self) -> None:
+        """Stop listening."""
+
+
+class _LocalListener(Listener):
+    def __init__(self, callbacks: dict[str, list[Callback]], channel: str, cb: Callback) -> None:
+        self._callbacks, self._channel, self._cb = callbacks, channel, cb
+        callbacks.setdefault(channel, []).append(cb)
+
+    def close(self) -> None:
+        with contextlib.suppress(KeyError, ValueError):
+            self._callbacks[self._channel].remove(self._cb)
+
+
+class _ThreadListener(Listener):
+    """One Redis subscriber connection in a daemon thread; reconnects after a failure and then
+    calls `on_gap` (messages published meanwhile are lost)."""
+
+    def __init__(
+        self, url: str, channel: str, callback: Callback, on_gap: Callable[[], None]
+    ) -> None:
+        import redis
+
+        self._client = redis.Redis.from_url(url)
+        self._channel, self._callback, self._on_gap = channel, callback, on_gap
+        self._ok = False
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"listen:{channel}", daemon=True)
+        self._thread.start()
+        self._ready.wait(5.0)
+
+    @property
+    def healthy(self) -> bool:
+        return self._ok
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(self._channel)
+                self._on_gap()  # anything published before this subscription is unknown
+                self._ok = True
+                self._ready.set()
+                while not self._stop.is_set():
+                    raw = pubsub.get_message(timeout=1.0)
+                    if raw is not None and raw.get("type") == "message":
+                        self._callback(json.loads(raw["data"]))
+            except Exception:  # connection trouble: unhealthy until subscribed again
+                self._ok = False
+                self._ready.set()
+                log.exception("redis listener on %s failed; reconnecting", self._channel)
+                self._stop.wait(0.5)
+            finally:
+                with contextlib.suppress(Exception):
+                    pubsub.close()
+        self._ok = False
+
+    def close(self) -> None:
+        self._stop.set()
+
+
 class Broker:
     """The interface every surface uses."""
 
     def publish(self, channel: str, message: dict[str, Any]) -> int:
+        raise NotImplementedError
+
+    def listen(
+        self, channel: str, callback: Callback, on_gap: Callable[[], None] = lambda: None
+    ) -> Listener:
+        """Call `callback(message)` for every message on `channel`, process-wide, until the
+        listener is closed; `on_gap()` when messages may have been missed."""
         raise NotImplementedError
 
     @contextlib.asynccontextmanager
@@ -98,9 +182,17 @@ class MemoryBroker(Broker):
 
     def __init__(self) -> None:
         self.fanout = LocalFanout()
+        self._callbacks: dict[str, list[Callback]] = {}
 
     def publish(self, channel: str, message: dict[str, Any]) -> int:
+        for callback in list(self._callbacks.get(channel, ())):
+            callback(message)
         return self.fanout.deliver(channel, message)
+
+    def listen(
+        self, channel: str, callback: Callback, on_gap: Callable[[], None] = lambda: None
+    ) -> Listener:
+        return _LocalListener(self._callbacks, channel, callback)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
@@ -168,6 +260,11 @@ class RedisBroker(Broker):
 
     def publish(self, channel: str, message: dict[str, Any]) -> int:
         return int(self.client.publish(self.prefix + channel, json.dumps(message)))
+
+    def listen(
+        self, channel: str, callback: Callback, on_gap: Callable[[], None] = lambda: None
+    ) -> Listener:
+        return _ThreadListener(self.url, self.prefix + channel, callback, on_gap)
 
     def _listener(self) -> _LoopListener:
         loop = asyncio.get_running_loop()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agentyard.config import Settings
-from agentyard.core import blobs, jobs, webhooks
+from agentyard.core import blobs, jobs, keys, webhooks
 from agentyard.core.pubsub import Broker, make_broker
 from agentyard.core.ratelimit import RateLimiter
 from agentyard.core.store import open_database
@@ -38,6 +38,12 @@ def configure(settings: Settings) -> Runtime:
         require_https=settings.webhook_require_https,
     )
     _current = Runtime(settings, make_broker(settings.redis_url), RateLimiter(settings.redis_url))
+    keys.configure_cache(
+        settings.key_cache_seconds,
+        settings.key_cache_entries,
+        settings.data_dir,
+        _current.broker if settings.redis_url else None,  # in-process: forget() is enough
+    )
     return _current
 
 

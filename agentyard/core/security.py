@@ -17,6 +17,7 @@ Handlers read the caller with `current_caller()`.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, overload
 
@@ -60,6 +61,8 @@ def security_info(
 
     info.__doc__ = authenticate.__doc__
     info.__qualname__ = info.__name__ = f"info_{getattr(authenticate, '__name__', 'caller')}"
+    # Connexion inspects it on every request (which keywords it takes): computed once.
+    info.__signature__ = inspect.signature(info)  # type: ignore[attr-defined]
     return info
 
 

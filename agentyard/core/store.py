@@ -6,20 +6,33 @@ and always gives it back (both backends pool connections, so pragmas and handsha
 once per pooled connection, not per request); `write()` opens a write transaction
 (`BEGIN IMMEDIATE` on SQLite, so concurrent writers queue on the busy timeout instead of
 failing on lock upgrade).
+
+One checkout per request: `RequestConnection` (ASGI middleware) lets the threadpool steps of
+one HTTP request share the connection the first of them checks out — the security lookup
+and then the handler, which may run in different threads — and returns it to the pool when
+the handler has run, when the response starts (an SSE stream does not hold one while it
+waits) or when the request ends, whichever comes first.
+
+`Prepared` compiles a hot query to SQL once per database (peewee spends far longer building
+SQL than SQLite spends running a keyed lookup) and re-runs it with new parameter values.
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
+import inspect
 import json
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import peewee
 from playhouse.db_url import connect as connect_url
 from playhouse.pool import PooledSqliteDatabase
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 db = peewee.DatabaseProxy()
 
@@ -28,9 +41,11 @@ SQLITE_PRAGMAS = {
     "busy_timeout": 10_000,
     "synchronous": "normal",
     "foreign_keys": 1,
+    "temp_store": "memory",  # ORDER BY sorts without a temp file
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
+M = TypeVar("M", bound=peewee.Model)
 
 
 class BaseModel(peewee.Model):
@@ -69,7 +84,7 @@ def make_database(database_url: str | None, data_dir: Path) -> peewee.Database:
         str(data_dir / "agentyard.db"),
         pragmas=SQLITE_PRAGMAS,
         check_same_thread=False,
-        max_connections=64,
+        max_connections=128,  # HOLD_RESERVE for threads, the rest for requests between steps
         stale_timeout=300,
         timeout=10,
     )
@@ -90,18 +105,111 @@ def is_sqlite() -> bool:
     return isinstance(db.obj, peewee.SqliteDatabase)
 
 
+# A request keeps its connection between its steps only while enough stay free for every
+# thread that may need one at once (Starlette's 40 threadpool threads, job and flow threads),
+# so a request waiting for a thread never leaves a thread waiting for a connection.
+HOLD_RESERVE = 48
+_slots_lock = threading.Lock()
+_slots_taken = 0
+
+
+def _take_slot(database: Any) -> bool:
+    global _slots_taken
+    limit = int(getattr(database, "_max_connections", 0) or 0)
+    with _slots_lock:
+        if _slots_taken < limit - HOLD_RESERVE:
+            _slots_taken += 1
+            return True
+        return False
+
+
+def _give_slot() -> None:
+    global _slots_taken
+    with _slots_lock:
+        _slots_taken -= 1
+
+
+class _Held:
+    """The connection one request's threadpool steps share (see `RequestConnection`)."""
+
+    __slots__ = ("conn", "database", "lock", "released", "users")
+
+    def __init__(self) -> None:
+        self.conn: Any = None
+        self.database: Any = None  # the pooled database it came from
+        self.users = 0  # threads using it right now
+        self.released = False  # past the handler (or no slot): no more sharing
+        self.lock = threading.Lock()
+
+    def release(self) -> None:
+        """No more sharing; the connection goes back to the pool once no thread uses it."""
+        with self.lock:
+            self.released = True
+            if self.users:
+                return  # the last thread using it gives it back
+            conn, self.conn = self.conn, None
+        if conn is not None:
+            self.give_back(conn)
+
+    def give_back(self, conn: Any) -> None:
+        self.database._close(conn)  # back to the pool
+        _give_slot()
+
+
+_held: contextvars.ContextVar[_Held | None] = contextvars.ContextVar(
+    "agentyard_request_connection", default=None
+)
+
+
 @contextmanager
 def connection() -> Iterator[None]:
-    """One connection for one unit of work, closed (or returned to the pool) afterwards."""
+    """One connection for one unit of work, closed (or returned to the pool) afterwards.
+
+    Inside a request served under `RequestConnection`, the first step to ask checks one out
+    and the request's later steps (in any thread) use the same one until it is released.
+    """
     if not db.is_closed():
         yield
         return
-    db.connect()
+    held = _held.get()
+    database: Any = db.obj  # a pooled database (playhouse.pool)
+    if held is not None and held.conn is None and not held.released:
+        with held.lock:
+            if held.conn is None and not _take_slot(database):
+                held.released = True  # no slot free: this request checks out per step
+    if held is None or held.released:
+        db.connect()
+        try:
+            yield
+        finally:
+            if not db.is_closed():
+                db.close()
+        return
+    with held.lock:
+        if held.conn is None:
+            try:
+                db.connect()
+            except BaseException:
+                held.released = True
+                _give_slot()
+                raise
+            held.conn, held.database = database._state.conn, database
+        else:
+            database._state.set_connection(held.conn)
+        held.users += 1
     try:
         yield
     finally:
-        if not db.is_closed():
-            db.close()
+        if database.in_transaction():  # never left open by write(); be safe
+            database.rollback()
+        database._state.reset()  # this thread lets go; the connection stays checked out
+        conn = None
+        with held.lock:
+            held.users -= 1
+            if held.released and held.users == 0:
+                conn, held.conn = held.conn, None
+        if conn is not None:
+            held.give_back(conn)  # released while this thread used it
 
 
 def with_connection(func: F) -> F:
@@ -113,6 +221,103 @@ def with_connection(func: F) -> F:
             return func(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def with_last_connection(func: F) -> F:
+    """Like `with_connection`, for the last store step of a request (its handler): the
+    request's shared connection goes back to the pool when `func` returns."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            with connection():
+                return func(*args, **kwargs)
+        finally:
+            release_request_connection()
+
+    return wrapper  # type: ignore[return-value]
+
+
+def release_request_connection() -> None:
+    """End the running request's connection sharing (an async handler about to wait calls
+    this first, so no connection is held while it waits)."""
+    held = _held.get()
+    if held is not None:
+        held.release()
+
+
+class RequestConnection:
+    """ASGI middleware: one store connection per HTTP request, shared by its steps."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        held = _Held()
+        token = _held.set(held)
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                held.release()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            held.release()
+            _held.reset(token)
+
+
+class Prepared(Generic[M]):
+    """A query built once per database with placeholder values, its SQL compiled once, and
+    run again with new values: `by_digest = Prepared(lambda d: Key.select().where(Key.digest
+    == d))`, then `by_digest(d)` -> the rows, as the built query would give them; a write
+    query (insert, update, delete) runs with `.execute(...)`.
+
+    Values pass to the driver unchanged, so use parameters where a column converts nothing:
+    text columns, LIMIT. A parameter that does not reach the SQL is a programming error
+    (ValueError).
+    """
+
+    _MARK = "\x00agentyard-param-{}\x00"
+
+    def __init__(self, build: Callable[..., Any], arity: int | None = None) -> None:
+        self._build = build
+        self._arity = len(inspect.signature(build).parameters) if arity is None else arity
+        self._compiled: dict[int, tuple[peewee.Database, Any, str, list[Any], list[int]]] = {}
+        self._lock = threading.Lock()
+
+    def _compile(self, database: peewee.Database) -> tuple[Any, str, list[Any], list[int]]:
+        found = self._compiled.get(id(database))
+        if found is not None and found[0] is database:
+            return found[1:]
+        marks = [self._MARK.format(i) for i in range(self._arity)]
+        query = self._build(*marks)
+        sql, params = database.get_sql_context().sql(query).query()
+        slots = [marks.index(p) if isinstance(p, str) and p in marks else -1 for p in params]
+        if {s for s in slots if s >= 0} != set(range(self._arity)):
+            raise ValueError("every parameter of a Prepared query must reach its SQL")
+        with self._lock:
+            self._compiled[id(database)] = (database, query, sql, params, slots)
+        return query, sql, params, slots
+
+    def _run(self, values: tuple[Any, ...]) -> tuple[Any, Any]:
+        database = db.obj
+        query, sql, params, slots = self._compile(database)
+        args = [values[s] if s >= 0 else p for p, s in zip(params, slots, strict=True)]
+        return query, database.execute_sql(sql, args)
+
+    def __call__(self, *values: Any) -> list[M]:
+        """The rows of a prepared SELECT."""
+        query, cursor = self._run(values)
+        return list(query._get_cursor_wrapper(cursor))
+
+    def execute(self, *values: Any) -> int:
+        """Run a prepared INSERT, UPDATE or DELETE; the number of rows it changed."""
+        return int(self._run(values)[1].rowcount)
 
 
 def write() -> peewee._atomic:

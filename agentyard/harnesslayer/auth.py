@@ -15,7 +15,7 @@ from agentyard.core import clock, ids, keys, runtime
 from agentyard.core.errors import unauthorized
 from agentyard.core.keys import ApiKey, Tenant
 from agentyard.core.migrations import Migration, register
-from agentyard.core.store import write
+from agentyard.core.store import Prepared, write
 from agentyard.harnesslayer import SURFACE
 from agentyard.harnesslayer.models import Organization, User
 
@@ -46,6 +46,11 @@ def new_user_secret() -> str:
     return keys.random_secret("uk-")
 
 
+_ORGANIZATION: Prepared[Organization] = Prepared(
+    lambda tenant_id: Organization.select().where(Organization.tenant == tenant_id).limit(1)
+)
+
+
 def organization_of(tenant: Tenant) -> Organization:
     """The organization a key's tenant is.
 
@@ -53,9 +58,9 @@ def organization_of(tenant: Tenant) -> Organization:
     one gets it here, slugged after the tenant's name (or, when that slug is taken, made unique
     with the tenant's id).
     """
-    org = Organization.get_or_none(Organization.tenant == tenant)
-    if org is not None:
-        return org
+    found = _ORGANIZATION(tenant.id)  # on every key-authenticated request: SQL compiled once
+    if found:
+        return found[0]
     now = clock.now()
     base = tenant.name.lower()[:64]
     for slug in (base, f"{base[:47]}-{tenant.id[-16:].lower()}"):

@@ -7,6 +7,8 @@ from typing import Any
 
 import peewee
 
+from agentyard.core import paging
+
 
 def page(
     query: peewee.ModelSelect[Any],
@@ -17,6 +19,6 @@ def page(
     view: Callable[[Any], dict[str, Any]],
 ) -> dict[str, Any]:
     """One page of `query`, ordered by creation (newest first, ties by id)."""
-    total = query.count()
-    rows = query.order_by(created.desc(), ident.desc()).paginate(number, size)
+    rows = list(query.order_by(created.desc(), ident.desc()).paginate(number, size))
+    total = paging.total_of(query, rows, size, max(number - 1, 0) * size)
     return {"items": [view(r) for r in rows], "page": number, "pageSize": size, "total": total}
