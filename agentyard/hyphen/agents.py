@@ -33,7 +33,7 @@ from agentyard.core.errors import conflict, invalid, not_found
 from agentyard.core.store import connection, write
 from agentyard.flows import StepContext, react
 from agentyard.flows.models import FINAL_STATUSES
-from agentyard.hyphen import actions, definitions
+from agentyard.hyphen import actions, definitions, oauth_tools
 from agentyard.hyphen.engine import AGENT_PREFIX, ENGINE, RUN_PREFIX
 from agentyard.hyphen.workflow_models import AGENT, RunIndex, Workflow
 
@@ -84,6 +84,13 @@ def build_tools(org_id: str, declared: Any) -> list[dict[str, Any]]:
         if name in react.BUILTIN_TOOLS or name in seen:
             continue
         action = actions.by_name(org_id, name)
+        if action is None and name in oauth_tools.TOOLS:
+            seen.add(name)
+            tool = oauth_tools.TOOLS[name]
+            tools.append(
+                {"name": name, "description": tool.description, "input_schema": tool.input_schema}
+            )
+            continue
         if action is None:
             continue
         seen.add(name)
@@ -103,6 +110,11 @@ def call_tool(ctx: StepContext, name: str, args: dict[str, Any], key: str) -> An
         return run_workflow(ctx, {"workflow_id": name, "input": args.get("input", args)}, key)
     with connection():
         action = actions.by_name(ctx.tenant_id, name)
+    if action is None and name in oauth_tools.TOOLS:
+        try:
+            return oauth_tools.run(ctx.tenant_id, name, dict(args))
+        except oauth_tools.ToolError as exc:
+            return f"Error: {exc}"
     if action is None:
         return f"Error: the action {name!r} is not registered."
     call = actions.Call(

@@ -1,11 +1,12 @@
 """`GET /builtin-actions`: the tools every agent has without declaring them, with their input
-schemas. (OAuth-backed business tools such as `gmail_send` arrive with the OAuth issue.)"""
+schemas, then the built-in OAuth business tools (`agentyard.hyphen.oauth_tools`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from agentyard.flows.react import BUILTIN_TOOLS
+from agentyard.hyphen import oauth_tools
 
 
 def listing() -> list[dict[str, Any]]:
@@ -32,4 +33,4 @@ def listing() -> list[dict[str, Any]]:
                 "oauth_provider": None,
             }
         )
-    return out
+    return out + oauth_tools.listing()

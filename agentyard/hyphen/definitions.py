@@ -27,6 +27,7 @@ from typing import Any
 
 from agentyard.flows.react import BUILTIN_TOOLS
 from agentyard.hyphen import conditions, context, matcher
+from agentyard.hyphen.oauth_tools import TOOLS as OAUTH_TOOLS
 
 PRIMITIVES = ("matcher", "loop", "PbotApproval", "PbotForm", "custom-table")
 LOOP_MODES = ("foreach", "react")
@@ -223,6 +224,9 @@ def _step(walk: _Walk, step: Any, where: str) -> dict[str, Any]:
         compiled.update(type="hyphen.action", props={"action": kind, "properties": dict(props)})
         if walk.catalog.action_output_keys.get(kind):
             walk.roots.add(walk.catalog.action_output_keys[kind])
+    elif kind in OAUTH_TOOLS:
+        _check_refs(walk, props, pwhere)
+        compiled.update(type="hyphen.oauth_tool", props={"tool": kind, "properties": dict(props)})
     else:
         raise _fail(
             f"{where}.type",
@@ -330,7 +334,11 @@ def _check_tools(walk: _Walk, tools: Any, where: str) -> None:
     for i, tool in enumerate(tools):
         at = f"{where}[{i}]"
         if isinstance(tool, str):
-            if tool not in BUILTIN_TOOLS and tool not in walk.catalog.actions:
+            if (
+                tool not in BUILTIN_TOOLS
+                and tool not in walk.catalog.actions
+                and tool not in OAUTH_TOOLS
+            ):
                 raise _fail(at, f"unknown tool {tool!r}: not a registered action or built-in tool")
             continue
         if not isinstance(tool, Mapping):
@@ -339,7 +347,9 @@ def _check_tools(walk: _Walk, tools: Any, where: str) -> None:
         if kind == "action":
             name = tool.get("name")
             if not isinstance(name, str) or (
-                name not in walk.catalog.actions and name not in BUILTIN_TOOLS
+                name not in walk.catalog.actions
+                and name not in BUILTIN_TOOLS
+                and name not in OAUTH_TOOLS
             ):
                 raise _fail(f"{at}.name", f"unknown action {name!r}")
         elif kind == "workflow":

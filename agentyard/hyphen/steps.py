@@ -13,6 +13,7 @@
 - `custom-table`: read / write / update / upsert on the org's tables (`actions.table_operation`).
 - `hyphen.action`: a registered action used as a step (`actions.execute`).
 - `hyphen.react`: the ReAct agent loop (`agentyard.hyphen.agents`).
+- `hyphen.oauth_tool`: a built-in OAuth tool (`agentyard.hyphen.oauth_tools`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 from agentyard.core import clock
 from agentyard.core.store import connection
 from agentyard.flows import Result, StepContext, StepFailed
-from agentyard.hyphen import actions, agents, matcher
+from agentyard.hyphen import actions, agents, matcher, oauth_tools
 from agentyard.hyphen.engine import ENGINE
 
 
@@ -115,9 +116,19 @@ def action_step(ctx: StepContext) -> Any:
     return output
 
 
+def oauth_tool_step(ctx: StepContext) -> Any:
+    props = ctx.props or {}
+    properties = props["properties"] if isinstance(props.get("properties"), dict) else {}
+    try:
+        return oauth_tools.run(ctx.tenant_id, str(props.get("tool")), dict(properties))
+    except oauth_tools.ToolError as exc:
+        raise StepFailed(str(exc), code="oauth_tool_failed") from None
+
+
 ENGINE.register_step("matcher", matcher_step)
 ENGINE.register_step("PbotApproval", approval_step)
 ENGINE.register_step("PbotForm", form_step)
 ENGINE.register_step("custom-table", table_step)
 ENGINE.register_step("hyphen.action", action_step)
 ENGINE.register_step("hyphen.react", agents.react_step)
+ENGINE.register_step("hyphen.oauth_tool", oauth_tool_step)

@@ -15,6 +15,8 @@ MODULES = (
     "agentyard.hyphen.workflow_models",
     "agentyard.hyphen.steps",
     "agentyard.hyphen.approvals",
+    # OAuth connections and the built-in OAuth tools (hyphen-oauth)
+    "agentyard.hyphen.oauth",
 )
 
 SURFACES = (

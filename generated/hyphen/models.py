@@ -523,6 +523,91 @@ class AuditPage(BaseModel):
     offset: int = Field(..., ge=0)
 
 
+class OAuthProvider(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    provider: Literal["google", "microsoft", "slack"]
+    name: str
+    authorize_url: str
+    token_url: str
+    api_base_url: str
+    scopes: list[str]
+    tools: list[str] = Field(
+        ..., description="The built-in tools that use this provider's connections."
+    )
+
+
+class OAuthProviderList(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    providers: list[OAuthProvider]
+
+
+class Scope(RootModel[str]):
+    root: str = Field(..., max_length=256, min_length=1, pattern="^[!#-\\[\\]-~]+$")
+
+
+class OAuthAppCredentialsSet(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    client_id: str = Field(..., max_length=512, min_length=1)
+    client_secret: str = Field(..., max_length=4096, min_length=1)
+    scopes: list[Scope] | None = Field(
+        None, description="Replaces the provider's default scopes.", max_length=50
+    )
+
+
+class OAuthAppCredentials(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    provider: Literal["google", "microsoft", "slack"]
+    client_id: str
+    client_secret: str = Field(
+        ...,
+        description="Masked (`****`, plus the last 4 characters of a secret of 16 or more).",
+    )
+    scopes: list[str] | None = Field(
+        ..., description="The scopes requested; null for the provider's defaults."
+    )
+    created_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+    updated_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+
+
+class OAuthAuthorization(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    authorization_url: str = Field(..., description="Send the user's browser here.")
+    expires_in: int = Field(..., description="Seconds the state stays valid.")
+
+
+class OAuthConnection(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    provider: Literal["google", "microsoft", "slack"]
+    account_id: str
+    status: Literal["active", "broken"]
+    error: str | None = Field(..., description="Why the connection is broken.")
+    scopes: list[str]
+    has_refresh_token: bool
+    expires_at: AwareDatetime | None = Field(...)
+    created_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+    updated_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+    refreshed_at: AwareDatetime | None = Field(...)
+
+
+class OAuthConnectionList(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    connections: list[OAuthConnection]
+
+
 class OrgConfigSet(BaseModel):
     model_config = ConfigDict(
         extra="forbid",

@@ -34,7 +34,6 @@ COMPLETE = sorted(name for name, s in surfaces.SURFACES.items() if s.complete)
 DEFERRED: dict[str, tuple[str, ...]] = {
     "hyphen": (
         "/documents",
-        "/oauth/",
         "/ai/",
         "/workflows/create-from-ai",
         "/workflows/generation-status/",

@@ -35,6 +35,12 @@ STATEFUL_400: tuple[str, ...] = (
     "executeAgent",
     "createAction",
     "updateAction",
+    # hyphen-oauth: authorizing needs the org's app credentials; a callback's state must be
+    # one this server issued and not yet used; a refresh needs a refresh token the provider
+    # still accepts.
+    "startOAuthAuthorization",
+    "oauthCallback",
+    "refreshOAuthConnection",
 )
 
 
