@@ -21,7 +21,13 @@ import pytest
 from agentyard.core.store import connection
 from agentyard.hyphen import oauth, oauth_providers, oauth_tools
 from tests.hyphen.conftest import error, org_id
-from tests.hyphen.engine_kit import consumer, queue_name  # noqa: F401 - fixtures
+from tests.hyphen.engine_kit import (  # noqa: F401 - fixtures
+    Scripted,
+    act,
+    consumer,
+    model,
+    queue_name,
+)
 from tests.kit.tenants import Key
 
 
@@ -329,13 +335,36 @@ def test_builtin_listing_and_agent_tool(http: httpx.Client, org: Key, fake) -> N
             "outlook_send",
             {"__oauth_account__": "zed@example.com", "to": "a", "subject": "s", "body": "b"},
         )
-    # as an agent tool: declared by name, accepted by the validator
+
+
+def test_agent_calls_an_oauth_tool(http: httpx.Client, fake, consumer, model) -> None:
+    connect(http, fake, "slack")
+    scripted = Scripted(
+        [
+            act("slack_post_message", __oauth_account__="T123", channel="#ops", text="done"),
+            act("slack_post_message", channel="#ops", text=""),  # refused: empty text
+            act("__complete__", answer="posted"),
+        ]
+    )
+    model.append(scripted)
     r = http.post(
         "/agents/execute",
-        params={"async": "true"},
-        json={"objective": "post hi", "tools": [{"type": "action", "name": "slack_post_message"}]},
+        json={"objective": "post", "tools": [{"type": "action", "name": "slack_post_message"}]},
     )
-    assert r.status_code in (200, 201, 202), r.text
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["status"] == "completed", out
+    assert fake.calls == [
+        {
+            "provider": "slack",
+            "path": "api/chat.postMessage",
+            "json": {"channel": "#ops", "text": "done"},
+        }
+    ]
+    assert out["trace"][0]["success"] is True
+    assert "text must be a non-empty string" in out["trace"][1]["observation"]
+    offered = json.dumps(scripted.requests[0])  # the tool list the model was given
+    assert "slack_post_message" in offered
 
 
 def run_workflow(http: httpx.Client, wf: str, data: dict[str, Any]) -> dict[str, Any]:
