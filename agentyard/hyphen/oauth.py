@@ -222,6 +222,8 @@ def authorize(org_id: str, provider_name: str, redirect_uri: str) -> str:
     verifier = generate_token(64)
     pending_id = secrets.token_hex(16)
     with write():
+        # past their expiry, pending authorizations are refused by the state's own expiry
+        PendingAuthorization.delete().where(PendingAuthorization.expires_at < clock.now()).execute()
         PendingAuthorization.create(
             id=pending_id,
             org=org_id,
@@ -434,6 +436,13 @@ def refresh(row: Connection) -> Connection:
     try:
         token = dict(_client(app, provider).refresh_token(provider.token_url, refresh_token))
     except OAuthError as exc:
+        current = Connection.get_or_none(Connection.id == row.id)
+        if (
+            current is not None
+            and current.status == "active"
+            and current.updated_at > row.updated_at
+        ):
+            return current  # refreshed concurrently (a rotated refresh token): use that one
         reason = f"{provider.name} refused the refresh token: {exc.error}" + (
             f" ({exc.description})" if exc.description else ""
         )

@@ -263,8 +263,13 @@ def test_round_trip_authorize_callback_tool_refresh(
     assert got["refreshed_at"] is not None and got["status"] == "active"
 
     # explicit refresh, then a revoked refresh token breaks the connection
+    with connection():
+        stale = oauth.get_connection(org_id(org), "google", "ann@example.com")
+    time.sleep(0.01)  # updated_at has millisecond resolution
     r = http.post("/oauth/connections/google/ann@example.com/refresh")
     assert r.status_code == 200, r.text
+    with connection():  # a refresh that lost a race with another keeps the connection
+        assert oauth.refresh(stale).status == "active"
     fake.refresh.clear()
     body = error(http.post("/oauth/connections/google/ann@example.com/refresh"), 400)
     assert "invalid_grant" in body["message"] and "revoked" in body["message"]
