@@ -111,6 +111,8 @@ class Settings:
     hyphen_requests_per_minute: int = 600
     # `X-Org-Id` with no secret: only behind a gateway that strips it from outside traffic.
     hyphen_direct_engine_mode: bool = False
+    # POST /gateway/signup takes no credential: limited per client address.
+    hyphen_signups_per_minute: int = 10
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -186,6 +188,7 @@ class Settings:
             # hyphen
             "hyphen_requests_per_minute": _int(env, "AGENTYARD_HYPHEN_REQUESTS_PER_MINUTE", 600),
             "hyphen_direct_engine_mode": _bool(env, "AGENTYARD_HYPHEN_DIRECT_ENGINE_MODE", False),
+            "hyphen_signups_per_minute": _int(env, "AGENTYARD_HYPHEN_SIGNUPS_PER_MINUTE", 10),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -15,6 +15,8 @@ MODULES = (
     "agentyard.hyphen.workflow_models",
     "agentyard.hyphen.steps",
     "agentyard.hyphen.approvals",
+    # the gateway and licensing (hyphen-gateway): accounts, orgs, usage, licences
+    "agentyard.hyphen.gateway_models",
 )
 
 SURFACES = (

@@ -21,13 +21,15 @@ The 400 rules are `contract_rules.STATEFUL_400`, shared with the live CLI run.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import pytest
 import schemathesis
 from openapi_core import OpenAPI
 
-from agentyard.hyphen import SURFACE
+from agentyard.core.store import connection
+from agentyard.hyphen import SURFACE, gateway
 from tests.hyphen.contract_rules import PENDING_H2, STATEFUL_400, exact
 from tests.kit.contract import (
     NEGATIVE_DATA_REJECTION,
@@ -46,8 +48,13 @@ DEFAULT_ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 @pytest.fixture(scope="module")
 def hyphen_schema(app):
     key = make_key(SURFACE)
+    with connection():
+        management = gateway.signup(f"contract-{secrets.token_hex(6)}@example.com", "Contract")
     settings = config(
-        auth={"BearerAuth": {"bearer": key.secret}},
+        auth={
+            "BearerAuth": {"bearer": key.secret},
+            "ManagementToken": {"bearer": management["management_token"]},
+        },
         max_examples=MAX_EXAMPLES,
         checks={
             "positive_data_acceptance": {"expected-statuses": DEFAULT_ACCEPTED},
