@@ -175,3 +175,70 @@ def limit_signups(client: str) -> None:
     AGENTYARD_HYPHEN_SIGNUPS_PER_MINUTE."""
     per_minute = runtime.settings().hyphen_signups_per_minute
     runtime.limiter().enforce(per_minute, SURFACE, "signup", client)
+
+
+def regenerate_token(manager: Manager) -> str:
+    """A new management token for the account; the one used is revoked at once."""
+    with write():
+        row = account(manager)
+        old = ApiKey.get_by_id(manager.key_id)
+        token, secret = keys.create_key(
+            old.tenant, new_management_secret, name="management", kind=MANAGEMENT_KIND
+        )
+        row.token = token
+        row.save()
+        old.revoked_at = clock.now()
+        old.save()
+    return secret
+
+
+def rename_org(manager: Manager, org_id: str, name: str) -> AccountOrg:
+    """Rename an org of the account (409 when it has another of that name)."""
+    with write():
+        org = find_org(manager, org_id)
+        if name != org.name:
+            taken = AccountOrg.get_or_none(
+                (AccountOrg.account == manager.account_id) & (AccountOrg.name == name)
+            )
+            if taken is not None:
+                raise conflict(f"This account already has an org named {name!r}")
+            Tenant.update(name=_tenant_name(manager.account_id, name)).where(
+                Tenant.id == org.org_id
+            ).execute()
+            org.name = name
+            org.save()
+    return org
+
+
+def _live_key(manager: Manager, org_id: str, key_id: str) -> ApiKey:
+    org = find_org(manager, org_id)
+    key = ApiKey.get_or_none(
+        (ApiKey.id == key_id)
+        & (ApiKey.tenant == org.org_id)
+        & (ApiKey.kind == keys.DEFAULT_KIND)
+        & ApiKey.revoked_at.is_null()
+    )
+    if key is None:
+        raise not_found("key", key_id)
+    return key
+
+
+def revoke_key(manager: Manager, org_id: str, key_id: str) -> ApiKey:
+    """Revoke a live key of the org: refused by the very next request (404 when none)."""
+    with write():
+        key = _live_key(manager, org_id, key_id)
+        key.revoked_at = clock.now()
+        key.save()
+    return key
+
+
+def rotate_key(manager: Manager, org_id: str, key_id: str) -> tuple[ApiKey, str]:
+    """A new key with the same label and permissions; the old one is revoked at once."""
+    with write():
+        old = _live_key(manager, org_id, key_id)
+        key, secret = keys.create_key(
+            old.tenant, auth.new_secret, name=old.name, scopes=old.scope_list
+        )
+        old.revoked_at = clock.now()
+        old.save()
+    return key, secret

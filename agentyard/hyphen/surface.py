@@ -31,8 +31,8 @@ SURFACES = (
         describe_key=bootstrap.describe,
         bootstrap=bootstrap.bootstrap,
         auth_headers=lambda secret: {"Authorization": f"Bearer {secret}"},
-        # Issue 13 delivers the core engine; documents, OAuth, AI generation, the SDK, the
-        # gateway and licensing (issue 14) are not in the spec yet.
+        # Issue 13 delivers the core engine; of issue 14 the gateway and licensing are in
+        # the spec, documents, OAuth, AI generation and the SDK not yet.
         complete=False,
     ),
 )

@@ -596,6 +596,13 @@ class GatewayAccount(BaseModel):
     created_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
 
 
+class ManagementTokenRegenerated(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    management_token: str = Field(..., description="`mt-hyp-<48 hex>`, shown once.")
+
+
 class GatewayOrg(BaseModel):
     model_config = ConfigDict(
         extra="forbid",

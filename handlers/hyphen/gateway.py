@@ -86,3 +86,24 @@ def _date(value: str, name: str) -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError as exc:
         raise invalid(f"{name} must be a date, YYYY-MM-DD") from exc
+
+
+def regenerateToken() -> dict[str, Any]:
+    """Regenerate the management token (the one used stops working)."""
+    return {"management_token": gateway.regenerate_token(manager())}
+
+
+def updateOrg(org_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Rename an org."""
+    return gateway.org_view(gateway.rename_org(manager(), org_id, body["name"]))
+
+
+def revokeOrgKey(org_id: str, key_id: str) -> dict[str, Any]:
+    """Revoke an org key."""
+    return gateway.key_view(gateway.revoke_key(manager(), org_id, key_id))
+
+
+def rotateOrgKey(org_id: str, key_id: str) -> tuple[dict[str, Any], int]:
+    """Rotate an org key: a new secret, same label and permissions; the old key is revoked."""
+    key, secret = gateway.rotate_key(manager(), org_id, key_id)
+    return {**gateway.key_view(key), "key": secret}, 201

@@ -17,6 +17,10 @@ While issue 13 is open, the operations hyphen-engine (H2) has not written yet ar
 they are listed in `tests/hyphen/contract_rules.PENDING_H2` and answer 501 until their
 handlers land. H2 removes each from the list as it implements it (the list ends empty).
 The 400 rules are `contract_rules.STATEFUL_400`, shared with the live CLI run.
+
+The `/gateway` management routes run with a management token of an account signed up for the
+run (`ManagementToken`). `regenerateToken` revokes the token it is called with, so its path
+is the last `/gateway` one in the spec: its own later examples, and nothing else, get 401.
 """
 
 from __future__ import annotations

@@ -136,3 +136,46 @@ def test_revoking_the_management_token_stops_it(account) -> None:
         assert key is not None
         keys.revoke("hyphen", key.id)
     error(account.manage.get("/gateway/orgs"), 401)
+
+
+def test_regenerating_the_token_revokes_the_old_one(server, account) -> None:
+    r = account.manage.post("/gateway/account/regenerate-token")
+    assert r.status_code == 200, r.text
+    fresh = r.json()["management_token"]
+    assert fresh.startswith("mt-hyp-") and fresh != account.body["management_token"]
+    error(account.manage.get("/gateway/account"), 401)
+    with key_client(server, fresh) as manage:
+        assert manage.get("/gateway/account").json()["id"] == account.body["account"]["id"]
+
+
+def test_orgs_can_be_renamed_within_the_account(server, account) -> None:
+    acme = account.manage.post("/gateway/orgs", json={"name": "acme"}).json()
+    error(account.manage.put(f"/gateway/orgs/{acme['id']}", json={"name": "default"}), 409)
+    r = account.manage.put(f"/gateway/orgs/{acme['id']}", json={"name": "acme2"})
+    assert r.status_code == 200 and r.json() == {**acme, "name": "acme2"}
+    other = signup(server)
+    error(other.manage.put(f"/gateway/orgs/{acme['id']}", json={"name": "x"}), 404)
+
+
+def test_keys_can_be_revoked_and_rotated(server, account) -> None:
+    org = account.org_id
+    made = account.manage.post(f"/gateway/orgs/{org}/keys", json={"permissions": "read_only"})
+    made = made.json()
+    with key_client(server, made["key"]) as old:
+        assert old.get("/org-config").status_code == 200
+        r = account.manage.post(f"/gateway/orgs/{org}/keys/{made['id']}/rotate")
+        assert r.status_code == 201, r.text
+        new = r.json()
+        assert new["permissions"] == "read_only" and new["key"] != made["key"]
+        error(old.get("/org-config"), 401)
+    error(account.manage.post(f"/gateway/orgs/{org}/keys/{made['id']}/rotate"), 404)
+    with key_client(server, new["key"]) as rotated:
+        assert rotated.get("/org-config").status_code == 200
+        r = account.manage.delete(f"/gateway/orgs/{org}/keys/{new['id']}")
+        assert r.status_code == 200 and r.json()["revoked"] is True
+        error(rotated.get("/org-config"), 401)
+    error(account.manage.delete(f"/gateway/orgs/{org}/keys/{new['id']}"), 404)
+    other = signup(server)
+    first = account.body["api_key"]["id"]
+    error(other.manage.delete(f"/gateway/orgs/{org}/keys/{first}"), 404)
+    assert account.engine.get("/org-config").status_code == 200
