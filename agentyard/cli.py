@@ -15,6 +15,7 @@ from agentyard import scaffold, surfaces
 from agentyard.config import Settings
 from agentyard.core import jobs, keys, migrations, runtime
 from agentyard.core.store import connection
+from agentyard.hyphen import licensing
 from agentyard.specs import document
 
 SURFACE_NAMES = click.Choice(sorted(surfaces.SURFACES))
@@ -258,6 +259,44 @@ def keys_revoke(surface: str, key: str) -> None:
         click.echo(f"no live {surface} key {key}", err=True)
         sys.exit(1)
     click.echo(f"revoked {row.id}")
+
+
+@main.group(name="licenses")
+def licenses_group() -> None:
+    """Hyphen on-prem licences (Ed25519-signed; see POST /hyphen/licensing/validate)."""
+
+
+@licenses_group.command("create")
+@click.option("--tenant", required=True, help="The Hyphen org: its id or its name.")
+@click.option("--plan", default="standard", show_default=True)
+@click.option("--seats", default=1, show_default=True, type=int)
+@click.option("--feature", "features", multiple=True, help="A feature name (repeatable).")
+@click.option("--days", default=365, show_default=True, type=int, help="Days until expiry.")
+def licenses_create(
+    tenant: str, plan: str, seats: int, features: tuple[str, ...], days: int
+) -> None:
+    """Mint a licence for a Hyphen org; prints the licence token on stdout."""
+    _open()
+    migrations.upgrade()
+    with connection():
+        org = licensing.find_org(tenant)
+        if org is None:
+            raise click.ClickException(f"hyphen: no org {tenant}")
+        try:
+            lic = licensing.mint(org, org.name, plan, seats, list(features), days)
+        except licensing.LicenseRequestError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"licence {lic.id} for org {org.name}, expires {lic.expires_at:%Y-%m-%d}", err=True)
+    click.echo(lic.token)
+
+
+@licenses_group.command("public-key")
+def licenses_public_key() -> None:
+    """Print the PEM key licences are verified with."""
+    _open()
+    migrations.upgrade()
+    with connection():
+        click.echo(licensing.public_key_view()["public_key_pem"], nl=False)
 
 
 @main.group(name="specs")

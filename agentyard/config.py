@@ -113,6 +113,8 @@ class Settings:
     hyphen_direct_engine_mode: bool = False
     # the root of every OAuth provider URL (tests, provider proxies); None: the real providers
     hyphen_oauth_base_url: str | None = None
+    # POST /gateway/signup takes no credential: limited per client address.
+    hyphen_signups_per_minute: int = 10
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -189,6 +191,7 @@ class Settings:
             "hyphen_requests_per_minute": _int(env, "AGENTYARD_HYPHEN_REQUESTS_PER_MINUTE", 600),
             "hyphen_direct_engine_mode": _bool(env, "AGENTYARD_HYPHEN_DIRECT_ENGINE_MODE", False),
             "hyphen_oauth_base_url": _str(env, "AGENTYARD_HYPHEN_OAUTH_BASE_URL"),
+            "hyphen_signups_per_minute": _int(env, "AGENTYARD_HYPHEN_SIGNUPS_PER_MINUTE", 10),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -17,6 +17,8 @@ MODULES = (
     "agentyard.hyphen.approvals",
     # OAuth connections and the built-in OAuth tools (hyphen-oauth)
     "agentyard.hyphen.oauth",
+    # the gateway and licensing (hyphen-gateway): accounts, orgs, usage, licences
+    "agentyard.hyphen.gateway_models",
 )
 
 SURFACES = (
@@ -31,8 +33,8 @@ SURFACES = (
         describe_key=bootstrap.describe,
         bootstrap=bootstrap.bootstrap,
         auth_headers=lambda secret: {"Authorization": f"Bearer {secret}"},
-        # Issue 13 delivers the core engine; documents, OAuth, AI generation, the SDK, the
-        # gateway and licensing (issue 14) are not in the spec yet.
+        # Issue 13 delivers the core engine; of issue 14 the gateway and licensing are in
+        # the spec, documents, OAuth, AI generation and the SDK not yet.
         complete=False,
     ),
 )

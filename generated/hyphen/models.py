@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import date as date_aliased
 from typing import Any, Dict, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
@@ -648,6 +649,260 @@ class OrgConfigList(BaseModel):
         extra="forbid",
     )
     config: list[OrgConfigEntry]
+
+
+class SignupRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    email: str = Field(
+        ...,
+        description="The account's email (unique, case-insensitive).",
+        max_length=254,
+        pattern="^[^@\\x00-\\x20\\x7f]+@[^@\\x00-\\x20\\x7f]+\\.[^@\\x00-\\x20\\x7f]+$",
+    )
+    name: str = Field(
+        ...,
+        description="The account holder's or company's name.",
+        max_length=128,
+        min_length=1,
+        pattern="^[^\\x00-\\x1f\\x7f]+$",
+    )
+
+
+class GatewayAccount(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str = Field(..., description="`acct-<uuid>`.")
+    email: str
+    name: str
+    org_count: int
+    created_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+
+
+class ManagementTokenRegenerated(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    management_token: str = Field(..., description="`mt-hyp-<48 hex>`, shown once.")
+
+
+class GatewayOrg(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str = Field(
+        ...,
+        description="The org's id (what its keys act for, and `X-Org-Id` may name).",
+    )
+    name: str
+    created_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+
+
+class GatewayOrgCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: str = Field(
+        ...,
+        description="Unique within the account.",
+        max_length=80,
+        min_length=1,
+        pattern="^[A-Za-z0-9][A-Za-z0-9 ._-]*$",
+    )
+
+
+class GatewayOrgList(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    orgs: list[GatewayOrg]
+    total: int
+
+
+class OrgKeyCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    label: str = Field("", max_length=128, pattern="^[^\\x00-\\x1f\\x7f]*$")
+    permissions: Literal["full", "read_only", "execute_only"] | None = Field(
+        None,
+        description="`full`: every engine operation; `read_only`: GET operations and\n`POST /utils/generate-dag`; `execute_only`: executing workflows and agents, reading runs.\n",
+    )
+
+
+class OrgKey(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str
+    label: str
+    permissions: Literal["full", "read_only", "execute_only"] = Field(
+        ...,
+        description="`full`: every engine operation; `read_only`: GET operations and\n`POST /utils/generate-dag`; `execute_only`: executing workflows and agents, reading runs.\n",
+    )
+    prefix: str = Field(
+        ..., description="`<first 16 characters>…<last four>` of the secret."
+    )
+    created_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+    last_used_at: AwareDatetime | None = Field(...)
+    revoked: bool
+
+
+class OrgKeyCreated(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str
+    label: str
+    permissions: Literal["full", "read_only", "execute_only"] = Field(
+        ...,
+        description="`full`: every engine operation; `read_only`: GET operations and\n`POST /utils/generate-dag`; `execute_only`: executing workflows and agents, reading runs.\n",
+    )
+    prefix: str
+    created_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+    last_used_at: AwareDatetime | None = Field(...)
+    revoked: bool
+    key: str = Field(..., description="The secret `sk-hyp-<32 hex>`, shown once.")
+
+
+class OrgKeyList(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    keys: list[OrgKey]
+    total: int
+
+
+class SignupResult(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    account: GatewayAccount
+    management_token: str = Field(..., description="`mt-hyp-<48 hex>`, shown once.")
+    org: GatewayOrg
+    api_key: OrgKeyCreated
+
+
+class OrgUsageRow(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    key_id: str
+    date: date_aliased
+    requests: int
+    runs: int
+
+
+class Totals(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    requests: int
+    runs: int
+
+
+class OrgUsage(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    org_id: str
+    since: date_aliased
+    until: date_aliased
+    usage: list[OrgUsageRow]
+    totals: Totals
+
+
+class License(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str = Field(..., description="`lic-<uuid>`.")
+    org_id: str
+    plan: str
+    seats: int
+    features: list[str]
+    issued_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+    expires_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+    expired: bool
+    token: str = Field(
+        ..., description="The signed licence (see `POST /licensing/validate`)."
+    )
+
+
+class LicenseList(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    licenses: list[License]
+    total: int
+
+
+class Jwk(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    kty: Literal["OKP"]
+    crv: Literal["Ed25519"]
+    x: str
+    kid: str
+    use: Literal["sig"]
+
+
+class LicensePublicKey(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    algorithm: Literal["Ed25519"]
+    kid: str
+    issuer: str
+    public_key_pem: str
+    jwk: Jwk
+
+
+class LicenseValidateRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    license: str = Field(
+        ..., description="The licence token.", max_length=16384, min_length=1
+    )
+
+
+class LicenseClaims(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str
+    org_id: str
+    org_name: str | None = Field(...)
+    plan: str
+    seats: int
+    features: list[str]
+    issued_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+    expires_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+
+
+class LicenseValidation(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    valid: bool
+    license: LicenseClaims | None = None
+    reason: (
+        Literal[
+            "malformed",
+            "wrong_type",
+            "unknown_key",
+            "bad_signature",
+            "expired",
+            "wrong_issuer",
+            "invalid_claims",
+        ]
+        | None
+    ) = None
+    message: str | None = None
 
 
 class SchemaCreate(BaseModel):

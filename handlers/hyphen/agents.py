@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from agentyard.hyphen import agents
+from agentyard.hyphen import agents, auth
 from handlers.hyphen.security import caller
 
 
 def executeAgent(body: dict, async_: bool | None = None) -> tuple[dict, int]:
     """Execute agent (sync by default; `?async=true` answers 202 at once)."""
-    org = caller().org_id
+    who = caller()
+    org = who.org_id
     spec = agents.AgentSpec(
         objective=body["objective"],
         tools=body.get("tools") or [],
@@ -19,6 +20,7 @@ def executeAgent(body: dict, async_: bool | None = None) -> tuple[dict, int]:
         context=body.get("context"),
     )
     run_id = agents.execute(org, spec)
+    auth.count_run(who)
     if async_:
         return {"agent_run_id": run_id, "status": "running"}, 202
     agents.run_sync(run_id)

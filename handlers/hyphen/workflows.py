@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentyard.hyphen import workflows
+from agentyard.hyphen import auth, workflows
 from handlers.hyphen.security import caller
 
 
@@ -46,5 +46,7 @@ def deleteWorkflow(id_: str) -> dict:
 
 def executeWorkflow(id_: str, body: dict) -> tuple[dict, int]:
     """Execute workflow."""
-    run = workflows.execute(caller().org_id, id_, body.get("input"))
+    who = caller()
+    run = workflows.execute(who.org_id, id_, body.get("input"))
+    auth.count_run(who)
     return {"run_id": run.id, "workflow_id": id_, "status": run.status}, 202

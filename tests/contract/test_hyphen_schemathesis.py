@@ -17,17 +17,23 @@ While issue 13 is open, the operations hyphen-engine (H2) has not written yet ar
 they are listed in `tests/hyphen/contract_rules.PENDING_H2` and answer 501 until their
 handlers land. H2 removes each from the list as it implements it (the list ends empty).
 The 400 rules are `contract_rules.STATEFUL_400`, shared with the live CLI run.
+
+The `/gateway` management routes run with a management token of an account signed up for the
+run (`ManagementToken`). `regenerateToken` revokes the token it is called with, so its path
+is the last `/gateway` one in the spec: its own later examples, and nothing else, get 401.
 """
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import pytest
 import schemathesis
 from openapi_core import OpenAPI
 
-from agentyard.hyphen import SURFACE
+from agentyard.core.store import connection
+from agentyard.hyphen import SURFACE, gateway
 from tests.hyphen.contract_rules import PENDING_H2, STATEFUL_400, exact
 from tests.kit.contract import (
     NEGATIVE_DATA_REJECTION,
@@ -46,8 +52,13 @@ DEFAULT_ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 @pytest.fixture(scope="module")
 def hyphen_schema(app):
     key = make_key(SURFACE)
+    with connection():
+        management = gateway.signup(f"contract-{secrets.token_hex(6)}@example.com", "Contract")
     settings = config(
-        auth={"BearerAuth": {"bearer": key.secret}},
+        auth={
+            "BearerAuth": {"bearer": key.secret},
+            "ManagementToken": {"bearer": management["management_token"]},
+        },
         max_examples=MAX_EXAMPLES,
         checks={
             "positive_data_acceptance": {"expected-statuses": DEFAULT_ACCEPTED},

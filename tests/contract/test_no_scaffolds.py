@@ -38,8 +38,6 @@ DEFERRED: dict[str, tuple[str, ...]] = {
         "/workflows/create-from-ai",
         "/workflows/generation-status/",
         "/sdk/",
-        "/gateway/",
-        "/licensing/",
     ),
 }
 

@@ -1,4 +1,4 @@
-# ruff: noqa: F811 - the fixtures come from tests.hyphen.engine_kit
+# ruff: noqa: F811 - the fixtures come from tests.hyphen.gateway_kit
 """Registered actions: validation (unique names, kinds, drivers), the db action against the CI
 PostgreSQL with $1 parameters and an orgconfig:db: datasource, the llm action offline."""
 

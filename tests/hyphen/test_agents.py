@@ -1,4 +1,4 @@
-# ruff: noqa: F811 - the fixtures come from tests.hyphen.http_kit
+# ruff: noqa: F811 - the fixtures come from tests.hyphen.gateway_kit
 """Standalone ReAct agents over HTTP: the offline model drives a deterministic loop, sync and
 async execution, list/status/trace, previous_run_id, escalation resumed by a human, stuck
 detection each way, cancellation, the allowlist, tenancy, and a real upstream (a local fake

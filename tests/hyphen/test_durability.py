@@ -1,4 +1,4 @@
-# ruff: noqa: F811 - the fixtures come from tests.hyphen.engine_kit
+# ruff: noqa: F811 - the fixtures come from tests.hyphen.gateway_kit
 """A Hyphen run survives a killed consumer: five http-action steps, the worker is SIGKILLed
 while the third call is in flight; the next worker resumes at that step, the completed calls
 are not made again, and the repeated call carries the same Idempotency-Key."""

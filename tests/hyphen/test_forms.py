@@ -1,4 +1,4 @@
-# ruff: noqa: F811 - the fixtures come from tests.hyphen.http_kit
+# ruff: noqa: F811 - the fixtures come from tests.hyphen.gateway_kit
 """Forms over HTTP: pending list, submission as {"data"} and the older top-level form,
 missing expected keys, submitting twice, tenancy, and a TTL that fails the run."""
 

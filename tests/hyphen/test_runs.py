@@ -1,4 +1,4 @@
-# ruff: noqa: F811 - the fixtures come from tests.hyphen.engine_kit
+# ruff: noqa: F811 - the fixtures come from tests.hyphen.gateway_kit
 """Hyphen workflows on the flows engine, through the domain functions: the docs'
 invoice reconciliation (matcher -> react agent -> approval), http actions with secrets,
 a bounded concurrent foreach, conditions, forms with TTLs and reminders, stuck agents."""

@@ -1,4 +1,4 @@
-# ruff: noqa: F811 - the fixtures come from tests.hyphen.http_kit
+# ruff: noqa: F811 - the fixtures come from tests.hyphen.gateway_kit
 """Workflows and runs over HTTP: CRUD with whole-definition validation, tenancy, execute's
 body, run status, history kept after delete, the docs' invoice reconciliation (matcher ->
 react agent -> approval) decided over HTTP, an http action with an orgconfig secret against a

@@ -36,6 +36,7 @@ TEST_SETTINGS = {
     "hasp_requests_per_minute": 100_000,
     "harnesslayer_requests_per_minute": 100_000,
     "hyphen_requests_per_minute": 100_000,
+    "hyphen_signups_per_minute": 100_000,
     "jobs_queue": f"agentyard-test-{secrets.token_hex(4)}",  # runs never share a Redis queue
     "webhook_allow_private": "127.0.0.1/32,::1/128",  # the tests' local receivers
     "webhook_require_https": False,
