@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from agentyard.core.http_guard import BodyLimit
 from agentyard.core.surfaces import Surface
-from agentyard.hyphen import SURFACE, bootstrap, errors
+from agentyard.hyphen import SURFACE, bootstrap, documents, errors
 from agentyard.hyphen.auth import new_secret
 
 # The modules that register tables, migrations, tasks or hooks when imported.
@@ -15,6 +16,9 @@ MODULES = (
     "agentyard.hyphen.workflow_models",
     "agentyard.hyphen.steps",
     "agentyard.hyphen.approvals",
+    # documents (hyphen-docs): tables, the collection periodic task
+    "agentyard.hyphen.document_models",
+    "agentyard.hyphen.documents",
 )
 
 SURFACES = (
@@ -32,5 +36,9 @@ SURFACES = (
         # Issue 13 delivers the core engine; documents, OAuth, AI generation, the SDK, the
         # gateway and licensing (issue 14) are not in the spec yet.
         complete=False,
+        # document uploads are multipart bodies read as streams (`core.multipart`)
+        body_limits={
+            documents.UPLOAD_PATH_PATTERN: BodyLimit(documents.max_upload_bytes, streamed=True)
+        },
     ),
 )

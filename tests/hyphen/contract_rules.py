@@ -35,6 +35,9 @@ STATEFUL_400: tuple[str, ...] = (
     "executeAgent",
     "createAction",
     "updateAction",
+    # hyphen-docs: an upload's `metadata` must be the text of a JSON object and its
+    # comma-separated `tags` at most 50 of 1 to 64 characters, rules on the text of form fields
+    "uploadDocument",
 )
 
 
