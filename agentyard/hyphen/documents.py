@@ -27,10 +27,11 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, BinaryIO
+from urllib.parse import unquote, urlsplit
 
 import peewee
 
-from agentyard.core import blobs, clock, jobs
+from agentyard.core import blobs, clock, jobs, netguard
 from agentyard.core.errors import ApiError, invalid
 from agentyard.core.store import write
 from agentyard.core.tenancy import find_in_tenant
@@ -191,6 +192,49 @@ def _audit(doc_id: str, action: str, actor: str, details: Mapping[str, Any]) -> 
     DocumentAudit.create(
         document=doc_id, action=action, actor=actor, details=dict(details), at=clock.now()
     )
+
+
+# --- fetching a URL (POST /documents/from-url) -------------------------------------------------
+
+FROM_URL_MAX_BYTES = 32 * 1024 * 1024  # read into memory by the guard: kept well under the file max
+FROM_URL_TIMEOUT = 30.0
+
+
+def from_url_max_bytes() -> int:
+    return min(FROM_URL_MAX_BYTES, max_bytes())
+
+
+def fetch_url(url: str, target: blobs.Spool) -> tuple[str | None, str]:
+    """GET `url` through the SSRF guard (`core.netguard`: public addresses only unless
+    `AGENTYARD_BLOB_FETCH_ALLOW_PRIVATE` allows the host, no redirects, at most
+    `from_url_max_bytes()` within `FROM_URL_TIMEOUT` seconds) into `target`; the answer's
+    media type (None if absent) and the file name the URL's path ends with. A refused or
+    failed fetch is a 400, a body too large a 413."""
+    cap = from_url_max_bytes()
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise invalid("url must be an http or https URL")
+    try:
+        reply = netguard.request(
+            "GET",
+            url,
+            allow_private=blobs.config().fetch_allow_private,
+            require_https=False,
+            timeout=FROM_URL_TIMEOUT,
+            max_body=cap + 1,
+        )
+    except netguard.RefusedURLError as exc:
+        raise invalid(f"url refused: {exc}", code="url_refused") from None
+    except Exception as exc:  # OSError, TimeoutError, http.client.HTTPException, ssl errors
+        raise invalid(f"fetching the URL failed: {exc}", code="fetch_failed") from None
+    if reply.status != 200:
+        raise invalid(f"fetching the URL answered HTTP {reply.status}", code="fetch_failed")
+    if len(reply.body) > cap:
+        raise ApiError(413, "payload_too_large", f"the URL holds more than {cap} bytes")
+    target.write(reply.body)
+    media = {k.lower(): v for k, v in reply.headers.items()}.get("content-type")
+    tail = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1]) if parts.path else ""
+    return media, tail or parts.hostname or "document"
 
 
 # --- writes -----------------------------------------------------------------------------------

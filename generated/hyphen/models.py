@@ -612,6 +612,27 @@ class DocumentUpload(BaseModel):
     )
 
 
+class Tag(RootModel[str]):
+    root: str = Field(..., max_length=64, min_length=1)
+
+
+class DocumentFromUrl(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    url: str = Field(
+        ..., description="An http or https URL.", max_length=2048, min_length=1
+    )
+    name: str | None = Field(None, max_length=512, min_length=1)
+    content_type: str | None = Field(
+        None,
+        max_length=255,
+        pattern="^([A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126})?$",
+    )
+    tags: list[Tag] | None = Field(None, max_length=50)
+    metadata: JsonObject | None = None
+
+
 class DocumentVersionUpload(BaseModel):
     model_config = ConfigDict(
         extra="allow",
@@ -626,10 +647,6 @@ class DocumentVersionUpload(BaseModel):
         max_length=255,
         pattern="^([A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126})?$",
     )
-
-
-class Tag(RootModel[str]):
-    root: str = Field(..., max_length=64, min_length=1)
 
 
 class DocumentUpdate(BaseModel):
@@ -731,7 +748,7 @@ class DocumentAudit(BaseModel):
     events: list[Event]
 
 
-class Tag1(RootModel[str]):
+class Tag2(RootModel[str]):
     root: str = Field(..., max_length=200, min_length=1)
 
 
@@ -739,7 +756,7 @@ class WebhookFilter(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    tags: list[Tag1] | None = Field(None, max_length=50)
+    tags: list[Tag2] | None = Field(None, max_length=50)
     content_type: str | None = Field(None, max_length=200, min_length=1)
     workflow_id: str | None = Field(None, max_length=128, min_length=1)
 

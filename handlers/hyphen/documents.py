@@ -52,7 +52,12 @@ def _form(body: dict[str, Any] | None, file: Any, schema: str) -> tuple[UploadFi
 def _content_type(text: dict[str, str], upload: UploadFile, name: str) -> str:
     if "content_type" in text:
         return documents.check_content_type(text["content_type"])
-    part = (upload.content_type or "").split(";", 1)[0].strip().lower()
+    return _guess(upload.content_type, name)
+
+
+def _guess(media: str | None, name: str) -> str:
+    """The media type a sender gave, unless generic; else guessed from the name."""
+    part = (media or "").split(";", 1)[0].strip().lower()
     if part and part != "application/octet-stream" and documents.CONTENT_TYPE.fullmatch(part):
         return part
     guessed, _ = mimetypes.guess_type(name)
@@ -111,6 +116,31 @@ async def createDocumentVersion(
                     upload=spool,
                 )
             )
+        )
+    return documents.view(doc), 201
+
+
+def createDocumentFromUrl(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """Document from URL."""
+    who = caller()
+    tags = documents.check_tags(body.get("tags", []))
+    metadata = documents.check_metadata(body.get("metadata", {}))
+    with documents.spool() as spool:
+        media, tail = documents.fetch_url(body["url"], spool)
+        name = documents.check_name(body.get("name") or tail[:512])
+        if body.get("content_type"):
+            content_type = documents.check_content_type(body["content_type"])
+        else:
+            content_type = _guess(media, name)
+        doc = documents.create(
+            who.org_id,
+            auth.actor(who),
+            name=name,
+            content_type=content_type,
+            tags=tags,
+            metadata=metadata,
+            upload=spool,
+            source="url",
         )
     return documents.view(doc), 201
 

@@ -38,6 +38,8 @@ STATEFUL_400: tuple[str, ...] = (
     # hyphen-docs: an upload's `metadata` must be the text of a JSON object and its
     # comma-separated `tags` at most 50 of 1 to 64 characters, rules on the text of form fields
     "uploadDocument",
+    # a URL the SSRF guard refuses or that cannot be fetched
+    "createDocumentFromUrl",
 )
 
 

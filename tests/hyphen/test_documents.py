@@ -5,15 +5,18 @@ webhook events with their filter, and the matcher's `doc:` references."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 
 import pytest
 
+from agentyard.core import blobs, netguard
 from agentyard.core.store import connection
 from agentyard.hyphen import documents
 from tests.hyphen.conftest import error, org_id
+from tests.hyphen.fake_http import FakeHTTP
 from tests.hyphen.http_kit import consumer, poll, queue_name  # noqa: F401 - fixtures
 
 CSV = b"id,amount,date\n1,100.00,2026-01-02\n2,55.10,2026-01-03\n"
@@ -199,3 +202,42 @@ def test_matcher_reads_csv_and_json_documents(http, org, consumer) -> None:
     assert [m["left"]["id"] for m in body["context"]["matched"]] == ["1"]
     assert [x["id"] for x in body["context"]["unmatchedLeft"]] == ["2"]
     assert [x["id"] for x in body["context"]["unmatchedRight"]] == ["3"]
+
+
+@pytest.fixture
+def fake():
+    with FakeHTTP() as server:
+        yield server
+
+
+@pytest.fixture
+def private_fetch_ok():
+    saved = blobs.configured()
+    blobs.restore(
+        dataclasses.replace(
+            blobs.config(), fetch_allow_private=netguard.AllowList.parse("127.0.0.1/32")
+        )
+    )
+    yield
+    blobs.restore(saved)
+
+
+def test_from_url_refuses_a_private_address_by_default(http, fake) -> None:
+    body = error(http.post("/documents/from-url", json={"url": fake.url + "/data.json"}), 400)
+    assert "refused" in body["message"]
+    assert fake.requests == [] and http.get("/documents").json()["total"] == 0
+    error(http.post("/documents/from-url", json={"url": "file:///etc/passwd"}), 400)
+
+
+def test_from_url_fetches_through_the_guard_when_allowed(http, fake, private_fetch_ok) -> None:
+    r = http.post(
+        "/documents/from-url", json={"url": fake.url + "/exports/data.json", "tags": ["x"]}
+    )
+    assert r.status_code == 201, r.text
+    doc = r.json()
+    assert doc["name"] == "data.json" and doc["content_type"] == "application/json"
+    assert doc["tags"] == ["x"] and fake.requests[0]["path"] == "/exports/data.json"
+    got = http.get(f"/documents/{doc['id']}/download").json()
+    assert got["ok"] is True and got["path"] == "/exports/data.json"
+    fake.fail_first, fake.fail_status = 5, 404
+    error(http.post("/documents/from-url", json={"url": fake.url + "/missing"}), 400)
