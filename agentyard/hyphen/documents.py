@@ -63,12 +63,18 @@ def max_bytes() -> int:
 
 # The bodies carrying a file: streamed by their handlers, not buffered by the request guard.
 UPLOAD_PATH_PATTERN = r"/documents(/[^/]+/versions)?"
+BULK_PATH_PATTERN = r"/documents/bulk-upload"
 MULTIPART_OVERHEAD = 1024 * 1024  # the form's other fields and part headers
 
 
 def max_upload_bytes() -> int:
     """The largest upload body: one file plus its form fields."""
     return max_bytes() + MULTIPART_OVERHEAD
+
+
+def max_bulk_bytes() -> int:
+    """The largest bulk upload body (the blob store's archive maximum)."""
+    return blobs.config().max_archive_bytes
 
 
 def spool() -> blobs.Spool:

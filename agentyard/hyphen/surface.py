@@ -38,7 +38,8 @@ SURFACES = (
         complete=False,
         # document uploads are multipart bodies read as streams (`core.multipart`)
         body_limits={
-            documents.UPLOAD_PATH_PATTERN: BodyLimit(documents.max_upload_bytes, streamed=True)
+            documents.BULK_PATH_PATTERN: BodyLimit(documents.max_bulk_bytes, streamed=True),
+            documents.UPLOAD_PATH_PATTERN: BodyLimit(documents.max_upload_bytes, streamed=True),
         },
     ),
 )

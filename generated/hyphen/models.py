@@ -633,6 +633,19 @@ class DocumentFromUrl(BaseModel):
     metadata: JsonObject | None = None
 
 
+class DocumentBulkUpload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    files: list[bytes] = Field(..., max_length=100, min_length=1)
+    tags: str | None = Field(
+        None, description="Comma-separated tags for every file.", max_length=4000
+    )
+    metadata: str | None = Field(
+        None, description="The text of a JSON object, for every file.", max_length=16384
+    )
+
+
 class DocumentVersionUpload(BaseModel):
     model_config = ConfigDict(
         extra="allow",
@@ -988,3 +1001,22 @@ class BulkInserted(BaseModel):
     )
     inserted: int = Field(..., ge=0)
     rows: list[Row]
+
+
+class Result(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    filename: str
+    status: Literal["created", "failed"]
+    document: Document | None = None
+    error: str | None = None
+
+
+class DocumentBulkResult(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    results: list[Result]
+    created: int = Field(..., ge=0)
+    failed: int = Field(..., ge=0)

@@ -18,7 +18,7 @@ from starlette.datastructures import UploadFile
 from starlette.responses import StreamingResponse
 
 from agentyard.core import multipart
-from agentyard.core.errors import invalid
+from agentyard.core.errors import ApiError, invalid
 from agentyard.core.store import with_connection
 from agentyard.core.surfaces import SPECS
 from agentyard.hyphen import auth, documents
@@ -90,6 +90,48 @@ async def uploadDocument(
             )
         )
     return documents.view(doc), 201
+
+
+async def bulkUploadDocuments(
+    body: dict[str, Any] | None = None, files: Any = None, **_parts: Any
+) -> dict[str, Any]:
+    """Bulk upload: each file stored whole or not at all, one result per file."""
+    who = caller()
+    fields = {k: v for k, v in (body or {}).items() if not isinstance(v, UploadFile)}
+    if not isinstance(files, list) or not all(isinstance(f, UploadFile) for f in files):
+        raise invalid("files: at least one file part is required")
+    problem = multipart.field_errors(
+        {**fields, "files": [""] * len(files)}, _schema("DocumentBulkUpload")
+    )
+    if problem is not None:
+        raise invalid(problem)
+    tags = documents.parse_tags(fields.get("tags") or None)
+    metadata = documents.parse_metadata(fields.get("metadata") or None)
+    results: list[dict[str, Any]] = []
+    for upload in files:
+        filename = upload.filename or "document"
+        try:
+            name = documents.check_name(filename)
+            with documents.spool() as spool:
+                await anyio.to_thread.run_sync(documents.copy_to_spool, upload.file, spool)
+                store = functools.partial(
+                    documents.create,
+                    who.org_id,
+                    auth.actor(who),
+                    name=name,
+                    content_type=_content_type({}, upload, name),
+                    tags=tags,
+                    metadata=metadata,
+                    upload=spool,
+                    source="bulk",
+                )
+                doc = await anyio.to_thread.run_sync(with_connection(store))
+        except ApiError as exc:
+            results.append({"filename": filename, "status": "failed", "error": exc.message})
+            continue
+        results.append({"filename": filename, "status": "created", "document": documents.view(doc)})
+    created = sum(1 for r in results if r["status"] == "created")
+    return {"results": results, "created": created, "failed": len(results) - created}
 
 
 async def createDocumentVersion(

@@ -241,3 +241,27 @@ def test_from_url_fetches_through_the_guard_when_allowed(http, fake, private_fet
     assert got["ok"] is True and got["path"] == "/exports/data.json"
     fake.fail_first, fake.fail_status = 5, 404
     error(http.post("/documents/from-url", json={"url": fake.url + "/missing"}), 400)
+
+
+def test_bulk_upload_reports_each_file_and_stores_failures_nowhere(http) -> None:
+    saved = blobs.configured()
+    blobs.restore(dataclasses.replace(blobs.config(), max_file_bytes=64))
+    try:
+        files = [
+            ("files", ("a.csv", CSV, "text/csv")),
+            ("files", ("big.bin", b"x" * 65, "application/octet-stream")),
+            ("files", ("b.json", b"[]", "application/json")),
+        ]
+        r = http.post("/documents/bulk-upload", files=files, data={"tags": "batch"})
+    finally:
+        blobs.restore(saved)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["created"] == 2 and body["failed"] == 1
+    assert [x["status"] for x in body["results"]] == ["created", "failed", "created"]
+    assert "larger than 64 bytes" in body["results"][1]["error"]
+    assert body["results"][2]["document"]["content_type"] == "application/json"
+    listed = http.get("/documents", params={"tag": "batch"}).json()
+    assert sorted(d["name"] for d in listed["documents"]) == ["a.csv", "b.json"]
+    assert http.get("/documents/storage-usage").json()["total_bytes"] == len(CSV) + 2
+    error(http.post("/documents/bulk-upload", data={"tags": "x"}, files={"x": ("a", b"1")}), 400)
