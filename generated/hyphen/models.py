@@ -594,12 +594,6 @@ class DocumentUpload(BaseModel):
         extra="allow",
     )
     file: bytes = Field(..., description="The file's bytes.")
-    name: str | None = Field(
-        None,
-        description="The document's name (default the part's file name).",
-        max_length=512,
-        min_length=1,
-    )
     tags: str | None = Field(None, description="Comma-separated tags.", max_length=4000)
     content_type: str | None = Field(
         None,
@@ -651,9 +645,6 @@ class DocumentVersionUpload(BaseModel):
         extra="allow",
     )
     file: bytes = Field(..., description="The new version's bytes.")
-    name: str | None = Field(
-        None, description="A new name for the document.", max_length=512, min_length=1
-    )
     content_type: str | None = Field(
         None,
         description="A `type/subtype` media type (empty means not given).",

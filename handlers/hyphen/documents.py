@@ -70,7 +70,7 @@ async def uploadDocument(
     """Upload document."""
     who = caller()
     upload, text = _form(body, file, "DocumentUpload")
-    name = documents.check_name(text.get("name") or upload.filename or "document")
+    name = documents.check_name(upload.filename or "document")
     content_type = _content_type(text, upload, name)
     tags = documents.parse_tags(text.get("tags"))
     metadata = documents.parse_metadata(text.get("metadata"))
@@ -141,7 +141,6 @@ async def createDocumentVersion(
     who = caller()
     await anyio.to_thread.run_sync(with_connection(documents.find), who.org_id, id_)
     upload, text = _form(body, file, "DocumentVersionUpload")
-    name = documents.check_name(text["name"]) if "name" in text else None
     content_type = (
         documents.check_content_type(text["content_type"]) if "content_type" in text else None
     )
@@ -153,7 +152,7 @@ async def createDocumentVersion(
                     who.org_id,
                     id_,
                     auth.actor(who),
-                    name=name,
+                    name=None,
                     content_type=content_type,
                     upload=spool,
                 )
