@@ -34,6 +34,7 @@ from agentyard import surfaces
 from agentyard.config import Settings
 from agentyard.core import errors, migrations, request_context, routes, runtime
 from agentyard.core.http_guard import BodyGuard, register_limit
+from agentyard.core.multipart import VALIDATOR_MAP
 from agentyard.core.request_context import RequestContext
 from agentyard.core.store import RequestConnection, release_request_connection, with_last_connection
 from agentyard.specs import document
@@ -139,6 +140,8 @@ def create_app(
             resolver=Resolver(function_resolver=resolve_handler),
             strict_validation=True,
             validate_responses=validate_responses,
+            # multipart bodies are streamed to the handler, not buffered (core.multipart)
+            validator_map=VALIDATOR_MAP,
             pythonic_params=True,
             # Swagger UI stays Connexion's; the documents are ours (see _published).
             swagger_ui_options=SwaggerUIOptions(serve_spec=False),

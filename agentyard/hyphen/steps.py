@@ -1,6 +1,7 @@
 """Hyphen's primitives as flows step types (registered on the `hyphen` engine on import).
 
-- `matcher`: see `agentyard.hyphen.matcher`; the three result lists land in the context under
+- `matcher`: see `agentyard.hyphen.matcher` (a `doc:<id>` side reads the org's CSV or JSON
+  document, `documents.records`); the three result lists land in the context under
   their output keys (and the step's `outputKey`, if any, gets all three).
 - `PbotApproval`: pauses (kind `approval`) with `{comment, request_payload}`; the decision
   `{approved, comment, data}` is merged into the context as `__approved`, `__comment` and the
@@ -23,13 +24,24 @@ from typing import Any
 from agentyard.core import clock
 from agentyard.core.store import connection
 from agentyard.flows import Result, StepContext, StepFailed
-from agentyard.hyphen import actions, agents, matcher, oauth_tools
+from agentyard.hyphen import actions, agents, documents, matcher, oauth_tools
 from agentyard.hyphen.engine import ENGINE
+
+
+def _side(ctx: StepContext, value: Any) -> Any:
+    """A matcher side: a `doc:<id>` reference reads the org's CSV or JSON document."""
+    if isinstance(value, str) and value.startswith(documents.REF_PREFIX):
+        try:
+            with connection():
+                return documents.records(ctx.tenant_id, value)
+        except documents.RecordsError as exc:
+            raise StepFailed(str(exc), code="invalid_properties") from None
+    return value
 
 
 def matcher_step(ctx: StepContext) -> Any:
     props = ctx.props or {}
-    left, right = props.get("left"), props.get("right")
+    left, right = _side(ctx, props.get("left")), _side(ctx, props.get("right"))
     if not isinstance(left, list) or not isinstance(right, list):
         raise StepFailed(
             "matcher left and right must resolve to arrays "

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from agentyard.core.http_guard import BodyLimit
 from agentyard.core.surfaces import Surface
-from agentyard.hyphen import SURFACE, bootstrap, errors
+from agentyard.hyphen import SURFACE, bootstrap, documents, errors
 from agentyard.hyphen.auth import new_secret
 
 # The modules that register tables, migrations, tasks or hooks when imported.
@@ -19,6 +20,9 @@ MODULES = (
     "agentyard.hyphen.oauth",
     # the gateway and licensing (hyphen-gateway): accounts, orgs, usage, licences
     "agentyard.hyphen.gateway_models",
+    # documents (hyphen-docs): tables, the collection periodic task
+    "agentyard.hyphen.document_models",
+    "agentyard.hyphen.documents",
 )
 
 SURFACES = (
@@ -36,5 +40,10 @@ SURFACES = (
         # Issue 13 delivers the core engine; of issue 14 the gateway and licensing are in
         # the spec, documents, OAuth, AI generation and the SDK not yet.
         complete=False,
+        # document uploads are multipart bodies read as streams (`core.multipart`)
+        body_limits={
+            documents.BULK_PATH_PATTERN: BodyLimit(documents.max_bulk_bytes, streamed=True),
+            documents.UPLOAD_PATH_PATTERN: BodyLimit(documents.max_upload_bytes, streamed=True),
+        },
     ),
 )

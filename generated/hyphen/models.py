@@ -929,7 +929,170 @@ class StoredSchema(BaseModel):
     created_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
 
 
+class DocumentUpload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    file: bytes = Field(..., description="The file's bytes.")
+    tags: str | None = Field(None, description="Comma-separated tags.", max_length=4000)
+    content_type: str | None = Field(
+        None,
+        description="A `type/subtype` media type (empty means not given).",
+        max_length=255,
+        pattern="^([A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126})?$",
+    )
+    metadata: str | None = Field(
+        None, description="The text of a JSON object.", max_length=16384
+    )
+
+
 class Tag(RootModel[str]):
+    root: str = Field(..., max_length=64, min_length=1)
+
+
+class DocumentFromUrl(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    url: str = Field(
+        ..., description="An http or https URL.", max_length=2048, min_length=1
+    )
+    name: str | None = Field(None, max_length=512, min_length=1)
+    content_type: str | None = Field(
+        None,
+        max_length=255,
+        pattern="^([A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126})?$",
+    )
+    tags: list[Tag] | None = Field(None, max_length=50)
+    metadata: JsonObject | None = None
+
+
+class DocumentBulkUpload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    files: list[bytes] = Field(..., max_length=100, min_length=1)
+    tags: str | None = Field(
+        None, description="Comma-separated tags for every file.", max_length=4000
+    )
+    metadata: str | None = Field(
+        None, description="The text of a JSON object, for every file.", max_length=16384
+    )
+
+
+class DocumentVersionUpload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    file: bytes = Field(..., description="The new version's bytes.")
+    content_type: str | None = Field(
+        None,
+        description="A `type/subtype` media type (empty means not given).",
+        max_length=255,
+        pattern="^([A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126})?$",
+    )
+
+
+class DocumentUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: str | None = Field(None, max_length=512, min_length=1)
+    tags: list[Tag] | None = Field(None, max_length=50)
+    metadata: JsonObject | None = None
+
+
+class Document(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str = Field(..., pattern="^doc_[0-9a-f]{32}$")
+    name: str
+    content_type: str
+    size: int = Field(..., ge=0)
+    sha256: str = Field(
+        ..., description="The hex SHA-256 of the current version's bytes."
+    )
+    tags: list[str]
+    metadata: JsonObject
+    version: int = Field(..., description="The current version's number.", ge=1)
+    created_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+    updated_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+
+
+class DocumentVersion(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    version: int = Field(..., ge=1)
+    name: str
+    content_type: str
+    size: int = Field(..., ge=0)
+    sha256: str
+    created_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+
+
+class DocumentDetail(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str = Field(..., pattern="^doc_[0-9a-f]{32}$")
+    name: str
+    content_type: str
+    size: int = Field(..., ge=0)
+    sha256: str = Field(
+        ..., description="The hex SHA-256 of the current version's bytes."
+    )
+    tags: list[str]
+    metadata: JsonObject
+    version: int = Field(..., description="The current version's number.", ge=1)
+    created_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+    updated_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+    versions: list[DocumentVersion]
+
+
+class DocumentList(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    documents: list[Document]
+    total: int = Field(..., ge=0)
+
+
+class DocumentStorageUsage(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    total_bytes: int = Field(
+        ..., description="Bytes stored, identical content counted once.", ge=0
+    )
+    logical_bytes: int = Field(
+        ..., description="The sum of every stored version's size.", ge=0
+    )
+    documents: int = Field(..., ge=0)
+    versions: int = Field(..., ge=0)
+    distinct_blobs: int = Field(..., ge=0)
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    action: str
+    actor: str
+    details: JsonObject
+    at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+
+
+class DocumentAudit(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    document_id: str
+    events: list[Event]
+
+
+class Tag2(RootModel[str]):
     root: str = Field(..., max_length=200, min_length=1)
 
 
@@ -937,7 +1100,7 @@ class WebhookFilter(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    tags: list[Tag] | None = Field(None, max_length=50)
+    tags: list[Tag2] | None = Field(None, max_length=50)
     content_type: str | None = Field(None, max_length=200, min_length=1)
     workflow_id: str | None = Field(None, max_length=128, min_length=1)
 
@@ -1169,3 +1332,22 @@ class BulkInserted(BaseModel):
     )
     inserted: int = Field(..., ge=0)
     rows: list[Row]
+
+
+class Result(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    filename: str
+    status: Literal["created", "failed"]
+    document: Document | None = None
+    error: str | None = None
+
+
+class DocumentBulkResult(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    results: list[Result]
+    created: int = Field(..., ge=0)
+    failed: int = Field(..., ge=0)

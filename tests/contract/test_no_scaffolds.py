@@ -33,7 +33,6 @@ COMPLETE = sorted(name for name, s in surfaces.SURFACES.items() if s.complete)
 # issue 14 adds documents, OAuth, AI generation, the SDK, the gateway and licensing.
 DEFERRED: dict[str, tuple[str, ...]] = {
     "hyphen": (
-        "/documents",
         "/ai/",
         "/workflows/create-from-ai",
         "/workflows/generation-status/",

@@ -41,6 +41,13 @@ STATEFUL_400: tuple[str, ...] = (
     "startOAuthAuthorization",
     "oauthCallback",
     "refreshOAuthConnection",
+    # hyphen-docs: an upload's (and a bulk upload's) `metadata` must be the text of a JSON
+    # object and its comma-separated `tags` at most 50 of 1 to 64 characters, rules on the
+    # text of form fields
+    "uploadDocument",
+    "bulkUploadDocuments",
+    # a URL the SSRF guard refuses or that cannot be fetched
+    "createDocumentFromUrl",
 )
 
 
