@@ -45,7 +45,7 @@ from _common import (
     register_session,
     workdir,
 )
-from sessions_throughput import FLASK_PATH, Result, flask_server, flask_wrapper
+from sessions_throughput import FLASK_PATH, Result, flask_server, flask_wrapper, wrk_result
 
 # surface -> (path, header name, header value format, key pattern in `agentyard serve` output)
 TARGETS = {
@@ -87,26 +87,12 @@ end
 def run_wrk(
     wrk: str, url: str, header: tuple[str, str], args: argparse.Namespace, seconds: float, tmp: Path
 ) -> Result:
-    import json
-
     script = tmp / "bench.lua"
     script.write_text(WRK_LUA % {"name": header[0], "value": header[1]})
     cmd = [wrk, f"-t{args.threads}", f"-c{args.connections}", f"-d{max(1, round(seconds))}s"]
     cmd += ["--timeout", "10s", "--latency", "-s", str(script), url]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=False)
-    for line in out.stdout.splitlines():
-        if line.startswith("BENCH_RESULT "):
-            data = json.loads(line[len("BENCH_RESULT ") :])
-            return Result(
-                requests=data["requests"],
-                seconds=data["duration_us"] / 1e6,
-                p50=data["p50_us"] / 1e6,
-                p99=data["p99_us"] / 1e6,
-                max=data["max_us"] / 1e6,
-                non_2xx=data["non_2xx"],
-                socket_errors=data["socket_errors"],
-            )
-    raise RuntimeError(f"wrk gave no result (exit {out.returncode}):\n{out.stdout}{out.stderr}")
+    return wrk_result(out)
 
 
 async def _python_load(

@@ -102,6 +102,11 @@ def run_wrk(
         url,
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    return wrk_result(out)
+
+
+def wrk_result(out: subprocess.CompletedProcess[str]) -> Result:
+    """The figures of a wrk run with WRK_LUA's `done` hook (its `BENCH_RESULT {json}` line)."""
     for line in out.stdout.splitlines():
         if line.startswith("BENCH_RESULT "):
             data = json.loads(line[len("BENCH_RESULT ") :])
