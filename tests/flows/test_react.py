@@ -13,9 +13,9 @@ from agentyard import flows
 from agentyard.core.store import connection
 from agentyard.flows.react import detect_stuck
 from agentyard.llm import make_provider
-from agentyard.llm.base import message
 from tests.flows import steps
 from tests.flows.conftest import records, start, trace, wait_status
+from tests.kit.scripted_llm import Scripted, act
 from tests.llm.fakes import FakeAnthropic, Reply
 
 TOOLS = [
@@ -50,36 +50,6 @@ def agent(**props: Any) -> dict:
             }
         ]
     }
-
-
-class Scripted:
-    """A provider that answers with scripted JSON turns (and records the requests)."""
-
-    offline = False
-    name = "scripted"
-
-    def __init__(self, turns: list[dict]) -> None:
-        self.turns = list(turns)
-        self.requests: list[dict] = []
-
-    def __call__(self) -> Scripted:
-        return self
-
-    async def create(self, request: dict) -> dict:
-        self.requests.append(request)
-        turn = self.turns.pop(0) if len(self.turns) > 1 else self.turns[0]
-        text = turn if isinstance(turn, str) else json.dumps(turn)
-        return message(
-            id="msg_1", model="m", content=[{"type": "text", "text": text}], stop_reason="end_turn"
-        )
-
-    async def aclose(self) -> None:
-        pass
-
-
-def act(action: str, thought: str | None = None, **action_input: Any) -> dict:
-    thought = thought or f"next: {action} {sorted(action_input.items())}"
-    return {"thought": thought, "action": action, "action_input": action_input}
 
 
 @pytest.fixture

@@ -4,10 +4,8 @@ scripted model for agents. Test modules import the fixtures they use from here."
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -18,8 +16,8 @@ from agentyard.flows.models import FINAL_STATUSES
 from agentyard.hyphen import agents, context
 from agentyard.hyphen import engine as hyphen_engine
 from agentyard.hyphen import steps as _steps  # noqa: F401 - registers the step types
-from agentyard.llm.base import message
 from tests.flows.conftest import consumer, queue_name, tenant
+from tests.kit.scripted_llm import Scripted, act  # noqa: F401  (re-exported to tests)
 
 __all__ = ["consumer", "queue_name", "tenant"]
 
@@ -52,43 +50,11 @@ def private_ok(monkeypatch) -> None:
     monkeypatch.setattr(core_webhooks, "_policy", policy)
 
 
-class Scripted:
-    """A provider answering scripted JSON turns (the last one repeats)."""
-
-    offline = False
-    name = "scripted"
-
-    def __init__(self, turns: list[dict]) -> None:
-        self.turns = list(turns)
-        self.requests: list[dict] = []
-
-    def __call__(self) -> Scripted:
-        return self
-
-    async def create(self, request: dict) -> dict:
-        self.requests.append(request)
-        turn = self.turns.pop(0) if len(self.turns) > 1 else self.turns[0]
-        return message(
-            id="msg_1",
-            model="m",
-            content=[{"type": "text", "text": json.dumps(turn)}],
-            stop_reason="end_turn",
-        )
-
-    async def aclose(self) -> None:
-        pass
-
-
 @pytest.fixture
 def model(monkeypatch) -> Iterator[list]:
     factories: list = [agents.provider_factory[-1]]
     monkeypatch.setattr(agents, "provider_factory", factories)
     yield factories
-
-
-def act(action: str, thought: str | None = None, **action_input: Any) -> dict:
-    thought = thought or f"next: {action} {sorted(action_input.items())}"
-    return {"thought": thought, "action": action, "action_input": action_input}
 
 
 def wait_status(run_id: str, *statuses: str, timeout: float = 30.0) -> flows.Run:
