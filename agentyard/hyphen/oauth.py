@@ -34,13 +34,13 @@ from agentyard.core.migrations import Migration, create_tables, register
 from agentyard.core.store import BaseModel, write
 from agentyard.hyphen import oauth_providers
 from agentyard.hyphen.oauth_providers import Provider
+from agentyard.hyphen.org_config import mask
 
 STATE_TTL_SECONDS = 600
 STATE_PURPOSE = "hyphen-oauth-state"
 STATE_DOMAIN = b"agentyard hyphen oauth state v1\0"
 REFRESH_MARGIN = dt.timedelta(seconds=60)
 HTTP_TIMEOUT = 15.0
-MASK = "****"
 
 
 class OAuthApp(BaseModel):
@@ -129,10 +129,6 @@ def _ctx(*parts: str) -> str:
     return "hyphen.oauth:" + ":".join(parts)
 
 
-def _mask(value: str) -> str:
-    return MASK + value[-4:] if len(value) >= 16 else MASK
-
-
 def _signer() -> tokens.Signer:
     return tokens.Signer(signing_keys(), domain=STATE_DOMAIN)
 
@@ -172,7 +168,7 @@ def set_app(
                         provider=provider,
                         client_id=client_id,
                         client_secret=token,
-                        masked_secret=_mask(client_secret),
+                        masked_secret=mask(client_secret),
                         scopes=scope_text,
                         created_at=now,
                         updated_at=now,
@@ -180,7 +176,7 @@ def set_app(
                     return row, True
                 row.client_id, row.client_secret = client_id, token
                 row.masked_secret, row.scopes, row.updated_at = (
-                    _mask(client_secret),
+                    mask(client_secret),
                     scope_text,
                     now,
                 )
