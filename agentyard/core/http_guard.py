@@ -4,8 +4,12 @@ Bodies over the configured maximum get 413; a JSON body that is not UTF-8, not J
 non-finite number, an integer of more than MAX_INT_DIGITS digits or an object with a duplicate
 key (at any depth), or nests deeper than MAX_DEPTH gets 400, and so does a path or query string
 holding a NUL (`%00`) — each in the surface's error shape, so no handler sees such input and
-nothing is written. Only JSON bodies (`application/json`, `*+json`) are parsed; other media
-types (e.g. `application/octet-stream` file uploads) are only size-checked.
+nothing is written. A path ending in a line feed (`%0A`) gets 404: the router's patterns end in
+`$`, which matches before a final newline, so `/agents/%0A` would otherwise reach the
+collection route `/agents/` (a list, or a 405) instead of the item it names, which cannot exist.
+
+Only JSON bodies (`application/json`, `*+json`) are parsed; other media types (e.g.
+`application/octet-stream` file uploads) are only size-checked.
 
 What JSON values may hold is the schemas' business, not the guard's: the served documents
 (`agentyard.specs.document.served`) give every plain string a no-U+0000 pattern and every
@@ -172,6 +176,10 @@ class BodyGuard:
             return
         if "\x00" in scope["path"] or _NUL_IN_QUERY.search(scope.get("query_string", b"")):
             await self._reject(scope, send, 400, NUL_MESSAGE)
+            return
+        if scope["path"].endswith("\n"):
+            path = scope.get("root_path", "") + scope["path"]
+            await self._reject(scope, send, 404, f"No such endpoint: {scope['method']} {path!r}")
             return
         if scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)

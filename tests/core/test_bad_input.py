@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -334,3 +336,34 @@ def test_validation_messages_do_not_repeat_the_whole_body(ws):
     r = ws.http.post("/v1/webhook/update", headers=ws.headers, json=body)
     harnesslayer_error(r, 400)
     assert "sekret-123" not in r.text
+
+
+def item_routes() -> list[tuple[str, str, str]]:
+    """(surface, method, path with `{params}`) of every operation whose path ends in a param."""
+    from agentyard.specs.operations import operations
+    from agentyard.surfaces import SURFACES
+
+    return [
+        (surface.name, op.method.upper(), surface.mount + op.path)
+        for surface in SURFACES.values()
+        for op in operations(surface.spec)
+        if op.path.endswith("}")
+    ]
+
+
+def test_an_id_ending_in_a_line_feed_names_nothing_on_any_surface(server):
+    # The router's `$` matches before a final newline: `/agents/%0A` must not reach the
+    # collection route `/agents/` (a list or a 405); no item has such an id, so 404.
+    import re
+
+    from agentyard.core.errors import render
+
+    routes = item_routes()
+    assert {name for name, _, _ in routes} >= {"aisp-hub", "hasp-ai", "harnesslayer", "hyphen"}
+    with httpx.Client(base_url=server) as http:
+        for _, method, template in routes:
+            path = re.sub(r"\{[^}]+\}$", "%0A", re.sub(r"\{[^}]+\}(?=/)", "x", template))
+            r = http.request(method, path, json={} if method in ("POST", "PUT", "PATCH") else None)
+            assert r.status_code == 404, (method, path, r.text)
+            shape = json.loads(render(path, 404, None, "m")[0])
+            assert set(r.json()) == set(shape), (method, path, r.text)
