@@ -2,9 +2,10 @@
 
 One representative authenticated GET per surface (AISP Hub `GET /api/v1/sessions` with
 `X-AISP-Key`, HASP AI `GET /v1/models` with `x-api-key`, Harnesslayer `GET /v1/app/list` with a
-`dk-` bearer key), each loaded in turn against one `agentyard serve`, then the bare Flask hello
-world on the same stack (uvicorn, or gunicorn + N uvicorn workers) in the same run. Prints
-requests/s, p50/p99/max latency and the agentyard/flask ratios.
+`dk-` bearer key, Hyphen `GET /workflows` with an `sk-hyp-` bearer key), each loaded in turn
+against one `agentyard serve`, then the bare Flask hello world on the same stack (uvicorn, or
+gunicorn + N uvicorn workers) in the same run. Prints requests/s, p50/p99/max latency and the
+agentyard/flask ratios.
 
 `--backend postgres` runs agentyard on a scratch PostgreSQL database (created on the server of
 `--database-url`, dropped at the end) and, with `--workers` above 1, on Redis (`--redis-url`)
@@ -57,6 +58,7 @@ TARGETS = {
         "Bearer {key}",
         r"dk-[0-9a-f]{32}",
     ),
+    "hyphen": ("/hyphen/workflows", "Authorization", "Bearer {key}", r"sk-hyp-[0-9a-f]{32}"),
 }
 FLASK = "flask"
 
@@ -64,6 +66,7 @@ RAISED_LIMITS = {  # no benchmark request is ever throttled
     **BENCH_ENV,
     "AGENTYARD_HASP_REQUESTS_PER_MINUTE": "100000000",
     "AGENTYARD_HARNESSLAYER_REQUESTS_PER_MINUTE": "100000000",
+    "AGENTYARD_HYPHEN_REQUESTS_PER_MINUTE": "100000000",
 }
 
 WRK_LUA = """\

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agentyard.config import Settings
-from agentyard.core import blobs, jobs, keys, webhooks
+from agentyard.core import blobs, jobs, keys, tally, webhooks
 from agentyard.core.pubsub import Broker, make_broker
 from agentyard.core.ratelimit import RateLimiter
 from agentyard.core.store import open_database
@@ -30,6 +30,7 @@ def configure(settings: Settings) -> Runtime:
     global _current
     if _current is not None:
         _current.broker.close()
+    tally.flush_all()  # sums counted against the store being replaced
     open_database(settings.database_url, settings.data_dir)
     blobs.configure_from_env(settings.data_dir)  # AGENTYARD_BLOB_* (README, Configuration)
     jobs.configure(settings, name=settings.jobs_queue)

@@ -1,5 +1,6 @@
 """Per-key usage by UTC day: authenticated requests and runs started (workflow runs and agent
-runs), counted as they happen and read by `GET /gateway/orgs/{orgId}/usage`."""
+runs), summed in memory as they happen and written about once a second (`core.tally`: no
+store write per request), read by `GET /gateway/orgs/{orgId}/usage`."""
 
 from __future__ import annotations
 
@@ -7,38 +8,42 @@ import datetime as dt
 from typing import Any
 
 from agentyard.core import clock
+from agentyard.core.tally import Tally
 from agentyard.hyphen.gateway_models import KeyUsage
 
 
-def _count(key_id: str, org_id: str, *, requests: int = 0, runs: int = 0) -> None:
-    """Add to the counters of `key_id` today (one upsert)."""
-    (
-        KeyUsage.insert(
-            key_id=key_id, org=org_id, day=clock.now().date(), requests=requests, runs=runs
+def _write(sums: dict[tuple[str, str, dt.date], list[int]]) -> None:
+    """Add the sums to the counters of each key and day (one upsert each)."""
+    for (key_id, org_id, day), (requests, runs) in sums.items():
+        (
+            KeyUsage.insert(key_id=key_id, org=org_id, day=day, requests=requests, runs=runs)
+            .on_conflict(
+                conflict_target=[KeyUsage.key_id, KeyUsage.day],
+                update={
+                    KeyUsage.requests: KeyUsage.requests + requests,
+                    KeyUsage.runs: KeyUsage.runs + runs,
+                },
+            )
+            .execute()
         )
-        .on_conflict(
-            conflict_target=[KeyUsage.key_id, KeyUsage.day],
-            update={
-                KeyUsage.requests: KeyUsage.requests + requests,
-                KeyUsage.runs: KeyUsage.runs + runs,
-            },
-        )
-        .execute()
-    )
+
+
+_counts: Tally[tuple[str, str, dt.date]] = Tally(_write, fields=2)
 
 
 def record_request(key_id: str, org_id: str) -> None:
     """Count one authenticated request of `key_id`."""
-    _count(key_id, org_id, requests=1)
+    _counts.add((key_id, org_id, clock.now().date()), 1, 0)
 
 
 def record_run(key_id: str, org_id: str) -> None:
     """Count one run `key_id` started."""
-    _count(key_id, org_id, runs=1)
+    _counts.add((key_id, org_id, clock.now().date()), 0, 1)
 
 
 def report(org_id: str, since: dt.date, until: dt.date) -> list[dict[str, Any]]:
     """The org's counters per key and day in [since, until], oldest day first."""
+    _counts.flush()
     rows = (
         KeyUsage.select()
         .where((KeyUsage.org == org_id) & (KeyUsage.day >= since) & (KeyUsage.day <= until))
