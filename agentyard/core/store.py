@@ -325,3 +325,35 @@ def write() -> peewee._atomic:
     if is_sqlite():
         return db.obj.atomic(lock_type="IMMEDIATE")
     return db.atomic()
+
+
+def put_row(
+    model: type[M],
+    where: peewee.Expression,
+    *,
+    new: dict[str, Any],
+    values: dict[str, Any],
+    then: Callable[[M, bool], None] | None = None,
+) -> tuple[M, bool]:
+    """Set `values` on the row of `model` matching `where` (one at most, by a unique key), or
+    insert one with `new | values`; `then(row, created)` runs in the same transaction (e.g. an
+    audit entry). The row and whether it was created. A concurrent first insert of the same
+    key (IntegrityError) is retried once, as an update."""
+    for attempt in range(2):
+        try:
+            with write():
+                row = model.get_or_none(where)
+                created = row is None
+                if row is None:
+                    row = model.create(**new, **values)
+                else:
+                    for name, value in values.items():
+                        setattr(row, name, value)
+                    row.save()
+                if then is not None:
+                    then(row, created)
+                return row, created
+        except peewee.IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")

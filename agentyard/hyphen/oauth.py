@@ -31,7 +31,7 @@ from agentyard.core import clock, errors, tokens, vault
 from agentyard.core.blobs.secret import signing_keys
 from agentyard.core.keys import Tenant
 from agentyard.core.migrations import Migration, create_tables, register
-from agentyard.core.store import BaseModel, write
+from agentyard.core.store import BaseModel, put_row, write
 from agentyard.hyphen import oauth_providers
 from agentyard.hyphen.oauth_providers import Provider
 from agentyard.hyphen.org_config import mask
@@ -155,36 +155,19 @@ def set_app(
     provider_or_404(provider)
     token = vault.encrypt(client_secret, _ctx(org_id, provider, "client_secret"))
     scope_text = " ".join(scopes) if scopes else None
-    for _attempt in range(2):
-        now = clock.now()
-        try:
-            with write():
-                row = OAuthApp.get_or_none(
-                    (OAuthApp.org == org_id) & (OAuthApp.provider == provider)
-                )
-                if row is None:
-                    row = OAuthApp.create(
-                        org=org_id,
-                        provider=provider,
-                        client_id=client_id,
-                        client_secret=token,
-                        masked_secret=mask(client_secret),
-                        scopes=scope_text,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    return row, True
-                row.client_id, row.client_secret = client_id, token
-                row.masked_secret, row.scopes, row.updated_at = (
-                    mask(client_secret),
-                    scope_text,
-                    now,
-                )
-                row.save()
-                return row, False
-        except peewee.IntegrityError:
-            continue
-    raise RuntimeError(f"could not store the {provider} app credentials")
+    now = clock.now()
+    return put_row(
+        OAuthApp,
+        (OAuthApp.org == org_id) & (OAuthApp.provider == provider),
+        new={"org": org_id, "provider": provider, "created_at": now},
+        values={
+            "client_id": client_id,
+            "client_secret": token,
+            "masked_secret": mask(client_secret),
+            "scopes": scope_text,
+            "updated_at": now,
+        },
+    )
 
 
 def get_app(org_id: str, provider: str) -> OAuthApp | None:

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import peewee
-
 from agentyard.core import clock, vault
-from agentyard.core.store import write
+from agentyard.core.store import put_row
 from agentyard.hyphen import trail
 from agentyard.hyphen.models import OrgConfig
 
@@ -59,32 +57,15 @@ def put(org_id: str, kind: str, key: str, value: str, actor: str = "") -> tuple[
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
     token = vault.encrypt(value, _context(org_id, kind, key))
-    for _attempt in range(2):  # a concurrent first write of the same key: update it instead
-        now = clock.now()
-        try:
-            with write():
-                row = OrgConfig.get_or_none(
-                    (OrgConfig.org == org_id) & (OrgConfig.kind == kind) & (OrgConfig.key == key)
-                )
-                if row is None:
-                    row = OrgConfig.create(
-                        org=org_id,
-                        kind=kind,
-                        key=key,
-                        value=token,
-                        masked=mask(value),
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    _trail(org_id, kind, key, row.masked, actor, created=True)
-                    return _entry(row), True
-                row.value, row.masked, row.updated_at = token, mask(value), now
-                row.save()
-                _trail(org_id, kind, key, row.masked, actor, created=False)
-                return _entry(row), False
-        except peewee.IntegrityError:
-            continue
-    raise RuntimeError(f"could not store orgconfig:{kind}:{key}")
+    now = clock.now()
+    row, created = put_row(
+        OrgConfig,
+        (OrgConfig.org == org_id) & (OrgConfig.kind == kind) & (OrgConfig.key == key),
+        new={"org": org_id, "kind": kind, "key": key, "created_at": now},
+        values={"value": token, "masked": mask(value), "updated_at": now},
+        then=lambda row, created: _trail(org_id, kind, key, row.masked, actor, created=created),
+    )
+    return _entry(row), created
 
 
 def _trail(org_id: str, kind: str, key: str, masked: str, actor: str, *, created: bool) -> None:
