@@ -195,7 +195,7 @@ BLOB_GRACE_SECONDS = 3600
 
 
 def _referenced(digest: str) -> bool:
-    """Whether any remaining row (of any app) still uses the blob `digest`."""
+    """Whether any remaining bundle row (of any app) still uses the blob `digest`."""
     pattern = f"%{digest}%"  # digests are 64 hex: a substring match is exact enough
     return (
         UploadFile.select().where(UploadFile.digest == digest).exists()
@@ -240,6 +240,9 @@ def _digests_of_app(app_id: str) -> set[str]:
     return {d for d in found if isinstance(d, str) and d}
 
 
+blobs.register_references("harnesslayer", _referenced)
+
+
 def delete_app_rows(app_id: str) -> set[str]:
     """Remove an app's bundle rows (the app deletion job); the blob digests they used."""
     digests = _digests_of_app(app_id)
@@ -253,16 +256,9 @@ def delete_app_rows(app_id: str) -> set[str]:
 
 
 def collect_blobs(digests: set[str]) -> int:
-    """Delete the blob files of `digests` no remaining row uses (content is shared across
-    apps, so only unreferenced ones go) and that no upload wrote recently; how many."""
-    store = blobs.store()
-    removed = 0
-    for digest in sorted(digests):
-        idle = store.idle_for(digest)
-        if idle is None or idle < BLOB_GRACE_SECONDS or _referenced(digest):
-            continue
-        removed += bool(store.delete(digest))
-    return removed
+    """Delete the blob files of `digests` no remaining row of any product uses (content is
+    shared across apps and products) and that no upload wrote recently; how many."""
+    return blobs.collect(digests, BLOB_GRACE_SECONDS)
 
 
 def delete_profile_rows(profile_id: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import peewee
 
+from agentyard.core import blobs
 from agentyard.core.keys import Tenant
 from agentyard.core.migrations import Migration, create_tables, register
 from agentyard.core.store import BaseModel, JsonField
@@ -79,6 +80,22 @@ register(
             1,
             "documents, their versions and audit",
             create_tables(Document, DocumentVersion, DocumentAudit),
-        )
+        ),
+        Migration(
+            2,
+            "versions by blob digest (whether a blob is still referenced)",
+            lambda database: database.execute_sql(
+                "CREATE INDEX IF NOT EXISTS hyphen_document_version_digest "
+                "ON hyphen_document_version (digest)"
+            ),
+        ),
     ],
 )
+
+
+def references(digest: str) -> bool:
+    """Whether a document version (deleted or not, until collected) uses the blob `digest`."""
+    return DocumentVersion.select().where(DocumentVersion.digest == digest).exists()
+
+
+blobs.register_references("hyphen-documents", references)

@@ -357,19 +357,25 @@ def delete(org_id: str, doc_id: str, actor: str) -> None:
     webhooks.emit(org_id, "document.deleted", _event_payload(doc))
 
 
-def collect(now: dt.datetime | None = None) -> int:
+def collect(
+    now: dt.datetime | None = None, *, blob_grace_seconds: float = blobs.COLLECT_GRACE_SECONDS
+) -> int:
     """Remove the rows of documents soft-deleted more than `RETENTION` ago, each with a
-    `document.expired` event; how many."""
+    `document.expired` event, then the blobs of their versions that nothing else (another
+    document, another org, another product) references; how many documents."""
     cutoff = (now or clock.now()) - RETENTION
     gone = list(
         Document.select().where(Document.deleted_at.is_null(False) & (Document.deleted_at < cutoff))
     )
+    digests: set[str] = set()
     for doc in gone:
         with write():
+            digests.update(v.digest for v in versions(doc))
             DocumentAudit.delete().where(DocumentAudit.document == doc.id).execute()
             DocumentVersion.delete().where(DocumentVersion.document == doc.id).execute()
             Document.delete().where(Document.id == doc.id).execute()
         webhooks.emit(doc.org_id, "document.expired", _event_payload(doc))
+    blobs.collect(digests, blob_grace_seconds)
     return len(gone)
 
 

@@ -105,6 +105,30 @@ def test_versions_patch_delete_audit(http, org) -> None:
         assert documents.audit_rows(doc["id"]) == []
 
 
+def test_collected_documents_free_their_blobs_unless_something_else_uses_them(http, other) -> None:
+    import secrets
+
+    shared, own, bundled = (secrets.token_bytes(64) for _ in range(3))
+    mine, gone = upload(http, shared, "a.bin"), upload(http, own, "b.bin")
+    theirs = upload(other, shared, "c.bin")  # another org, the same bytes: one blob
+    with_bundle = upload(http, bundled, "d.bin")
+    for doc in (mine, gone, with_bundle):
+        assert http.delete(f"/documents/{doc['id']}").status_code == 200
+    store = blobs.store()
+    claimed = with_bundle["sha256"]  # a row of another product uses it
+    blobs.register_references("test-product", lambda digest: digest == claimed)
+    try:
+        with connection():
+            later = dt.datetime.now() + documents.RETENTION * 2
+            assert documents.collect(later, blob_grace_seconds=0) >= 3
+    finally:
+        blobs.register_references("test-product", lambda digest: False)
+    assert not store.exists(gone["sha256"])  # nothing else used it
+    assert store.exists(mine["sha256"])  # the other org's document still does
+    assert store.exists(with_bundle["sha256"])  # another product's row still does
+    assert other.get(f"/documents/{theirs['id']}/download").content == shared
+
+
 def test_audit_over_http(http) -> None:
     doc = upload(http)
     http.patch(f"/documents/{doc['id']}", json={"metadata": {"k": 1}})

@@ -17,6 +17,8 @@ its modules, one per concept:
 - `uploads`: manifests (`declare`, `DeclaredFile`), `Spool`, `upload_token` / `receive` /
   `receive_spool`, `missing`, `download_token` / `redeem_download`.
 - `archives`: deterministic `build_archive`, strict `read_archive`.
+- `references`: `register_references(owner, check)`, `referenced(digest)`, `collect(digests)`
+  — blobs are deleted only when no product's rows reference them.
 - `urls`: `read_url` / `fetch` / `fetch_allowed` / `token_from_url` for client-supplied URLs.
 
 Importing the package registers the `blobs` migration (the `core_blob_secret` table).
@@ -62,6 +64,10 @@ from agentyard.core.blobs.errors import (
     TooLargeError,
     WrongPurposeError,
 )
+from agentyard.core.blobs.references import (
+    GRACE_SECONDS as COLLECT_GRACE_SECONDS,
+)
+from agentyard.core.blobs.references import collect, referenced, register_references
 from agentyard.core.blobs.secret import SIGNING_SECRET_NAME, BlobSecret, signing_keys
 from agentyard.core.blobs.secret import _secrets as _secrets
 from agentyard.core.blobs.secret import _stored_secret as _stored_secret
@@ -100,6 +106,10 @@ InvalidToken = InvalidTokenError
 ExpiredToken = ExpiredTokenError
 
 __all__ = [
+    "COLLECT_GRACE_SECONDS",
+    "collect",
+    "referenced",
+    "register_references",
     "ARCHIVE_DATE",
     "ARCHIVE_LEVEL",
     "FETCH_ALLOW_ENV",
