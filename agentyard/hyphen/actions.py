@@ -44,7 +44,7 @@ from typing import Any
 
 import peewee
 
-from agentyard.core import clock, netguard, webhooks
+from agentyard.core import clock, netguard, paging, webhooks
 from agentyard.core.errors import conflict, invalid, not_found
 from agentyard.core.store import write
 from agentyard.flows import Scope, StepFailed
@@ -207,9 +207,10 @@ def list_actions(org_id: str, *, limit: int = 100, offset: int = 0) -> list[Acti
     )
 
 
-def count(org_id: str) -> int:
-    """How many actions the org has."""
-    return Action.select().where(Action.org == org_id).count()
+def page(org_id: str, *, limit: int, offset: int) -> tuple[list[Action], int]:
+    """One page of the org's actions and how many it has (no COUNT when the page is short)."""
+    rows = list_actions(org_id, limit=limit, offset=offset)
+    return rows, paging.total_of(Action.select().where(Action.org == org_id), rows, limit, offset)
 
 
 def output_keys(org_id: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentyard import flows
-from agentyard.core import clock
+from agentyard.core import clock, paging
 from agentyard.core.errors import invalid, not_found
 from agentyard.core.store import write
 from agentyard.flows.models import StepRecord
@@ -118,9 +118,12 @@ def list_workflows(org_id: str, *, limit: int = 100, offset: int = 0) -> list[Wo
     )
 
 
-def count(org_id: str) -> int:
-    """How many workflows the org has."""
-    return Workflow.select().where(Workflow.org == org_id).count()
+def page(org_id: str, *, limit: int, offset: int) -> tuple[list[Workflow], int]:
+    """One page of the org's workflows and how many it has (no COUNT when the page is short)."""
+    rows = list_workflows(org_id, limit=limit, offset=offset)
+    return rows, paging.total_of(
+        Workflow.select().where(Workflow.org == org_id), rows, limit, offset
+    )
 
 
 def update(org_id: str, workflow_id: str, spec: WorkflowSpec) -> Workflow:

@@ -35,8 +35,8 @@ def createAction(body: dict) -> tuple[dict, int]:
 def listActions(limit: int | None = None, offset: int | None = None) -> dict:
     """List actions."""
     org = caller().org_id
-    rows = actions.list_actions(org, limit=limit or 100, offset=offset or 0)
-    return {"actions": [actions.to_wire(a) for a in rows], "total": actions.count(org)}
+    rows, total = actions.page(org, limit=limit or 100, offset=offset or 0)
+    return {"actions": [actions.to_wire(a) for a in rows], "total": total}
 
 
 def getAction(id_: str) -> dict:

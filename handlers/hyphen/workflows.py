@@ -24,8 +24,8 @@ def createWorkflow(body: dict) -> tuple[dict, int]:
 def listWorkflows(limit: int | None = None, offset: int | None = None) -> dict:
     """List workflows."""
     org = caller().org_id
-    rows = workflows.list_workflows(org, limit=limit or 100, offset=offset or 0)
-    return {"workflows": [workflows.to_wire(r) for r in rows], "total": workflows.count(org)}
+    rows, total = workflows.page(org, limit=limit or 100, offset=offset or 0)
+    return {"workflows": [workflows.to_wire(r) for r in rows], "total": total}
 
 
 def getWorkflow(id_: str) -> dict:
