@@ -1,12 +1,30 @@
-"""Which methods each documented path allows, for correct `Allow` headers on 405.
+"""Which methods each documented path allows, for correct `Allow` headers on 405; and
+mounts that route every path, line feeds included.
 
 Connexion routes one method per route, so its 405 names only the first route that matched
 the path; this index answers with every method the spec documents for the path.
+
+A surface is mounted under its prefix with Starlette's `{path:path}` convertor, whose `.*`
+stops at a line feed: `/hyphen/oauth/a%0Ab/app-credentials` matched no mount and answered a
+bare 404 where the operation documents 400 for a bad parameter. The `path` convertor is
+registered again with a pattern that spans line feeds, so such a request reaches its route
+and is validated like any other value (a path *ending* in one is refused by the body guard).
 """
 
 from __future__ import annotations
 
 import re
+
+from starlette.convertors import PathConvertor, register_url_convertor
+
+
+class AnyPathConvertor(PathConvertor):
+    """Starlette's `path` convertor, line feeds included."""
+
+    regex = "(?s:.*)"
+
+
+register_url_convertor("path", AnyPathConvertor())
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 

@@ -34,7 +34,7 @@ from openapi_core import OpenAPI
 
 from agentyard.core.store import connection
 from agentyard.hyphen import SURFACE, gateway
-from tests.hyphen.contract_rules import PENDING_H2, STATEFUL_400, exact
+from tests.hyphen.contract_rules import FORM_TEXT, PENDING_H2, STATEFUL_400, exact
 from tests.kit.contract import (
     NEGATIVE_DATA_REJECTION,
     config,
@@ -70,6 +70,10 @@ def hyphen_schema(app):
                 "checks": {
                     "positive_data_acceptance": {"expected-statuses": [*DEFAULT_ACCEPTED, "400"]}
                 },
+            },
+            {
+                "include-operation-id-regex": exact(FORM_TEXT),
+                "checks": {"negative_data_rejection": {"enabled": False}},
             },
             *({"include-operation-id": op_id, "enabled": False} for op_id in PENDING_H2),
         ],

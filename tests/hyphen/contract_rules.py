@@ -6,6 +6,11 @@
   rule depends on stored state or cannot be stated in JSON Schema: custom-table rows checked
   against the table's own fields; reserved or repeated field names; documents that are not
   JSON Schemas; webhook URLs no delivery could use (schemes and hosts the URL pattern admits).
+- `FORM_TEXT`: multipart operations whose text fields cannot be fuzzed with wrong types: every
+  form field is text on the wire, so a "non-string" value Schemathesis makes (an object, a
+  number) reaches the server as its JSON spelling, which is a valid string — e.g. `metadata`,
+  the text of a JSON object, sent as an "object" is the same bytes as a valid one. Negative
+  data is not checked for them (positive data and every other check still run).
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ STATEFUL_400: tuple[str, ...] = (
     # a URL the SSRF guard refuses or that cannot be fetched
     "createDocumentFromUrl",
 )
+
+FORM_TEXT: tuple[str, ...] = ("uploadDocument", "bulkUploadDocuments", "createDocumentVersion")
 
 
 def exact(names: tuple[str, ...]) -> str:
