@@ -135,9 +135,6 @@ def parse_tags(text: str | None) -> list[str]:
     return check_tags([t.strip() for t in text.split(",") if t.strip()])
 
 
-METADATA_CHARS = 16384  # a form's metadata part
-
-
 def check_metadata(value: object) -> dict[str, Any]:
     """A JSON object (its size is capped by the body or form field limit)."""
     if not isinstance(value, dict):
@@ -146,11 +143,9 @@ def check_metadata(value: object) -> dict[str, Any]:
 
 
 def parse_metadata(text: str | None) -> dict[str, Any]:
-    """Metadata from a form field: the text of a JSON object (at most METADATA_CHARS)."""
+    """Metadata from a form field: the text of a JSON object."""
     if text is None or not text.strip():
         return {}
-    if len(text) > METADATA_CHARS:
-        raise invalid(f"metadata must be at most {METADATA_CHARS} characters of JSON")
     try:
         value = json.loads(text)
     except ValueError:
