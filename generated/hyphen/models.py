@@ -380,6 +380,238 @@ class Dag(BaseModel):
     edges: list[JsonObject]
 
 
+class LlmOptions(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    model: str | None = Field(
+        None,
+        description="The model (default the server's `AGENTYARD_LLM_MODEL`, else the provider's).",
+        max_length=200,
+        min_length=1,
+    )
+    temperature: float = Field(0.2, ge=0.0, le=2.0)
+    max_tokens: int = Field(4096, ge=1, le=200000)
+
+
+class GenerateWorkflowRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    prompt: str = Field(
+        ...,
+        description="What the workflow should do, in plain words (not only blanks).",
+        max_length=20000,
+        min_length=1,
+    )
+    llmOptions: LlmOptions | None = None
+
+
+class CreateFromAiRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    prompt: str = Field(
+        ...,
+        description="What the workflow should do, in plain words (not only blanks).",
+        max_length=20000,
+        min_length=1,
+    )
+    llmOptions: LlmOptions | None = None
+    name: str | None = Field(
+        None,
+        description="The workflow's name (default the draft's).",
+        max_length=200,
+        min_length=1,
+    )
+    description: str | None = Field(
+        None,
+        description="The workflow's description (default the draft's).",
+        max_length=4000,
+    )
+
+
+class GenerationError(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    code: Literal[
+        "llm_key_missing",
+        "llm_unavailable",
+        "llm_error",
+        "invalid_draft",
+        "creation_failed",
+        "generation_error",
+    ]
+    message: str
+
+
+class GenerationStarted(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    generation_id: str = Field(..., description="`llm_gen-<uuid>`")
+    status: Literal["processing"]
+    message: str
+
+
+class GenerationStatus(BaseModel):
+    generation_id: str
+    status: Literal["processing", "completed", "failed"]
+    stage: Literal["queued", "generating", "creating", "done"]
+    provider: str | None = Field(
+        None,
+        description="The provider that produced the draft (`offline`, `anthropic`, `openai`).",
+    )
+    offline: bool | None = Field(
+        None,
+        description="True when the offline drafter composed the draft (no model was asked).",
+    )
+    valid: bool | None = Field(
+        None,
+        description="Whether the draft passed validation (null until it was checked).",
+    )
+    error: GenerationError | None = None
+    created_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+    updated_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+    completed_at: AwareDatetime | None = None
+
+
+class DraftAction(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+
+
+class DraftTable(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+
+
+class DraftDependency(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    name: str | None = None
+    kind: str | None = Field(None, description="`oauth`, `api`, `database` or `other`.")
+    note: str | None = Field(None, description="What to set up.")
+
+
+class Workflow1(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    name: str | None = None
+    description: str | None = None
+    definition: JsonObject | None = None
+
+
+class GenerationDraft(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    workflow: Workflow1 | None = None
+    actions: list[DraftAction] | None = None
+    tables: list[DraftTable] | None = None
+    external_dependencies: list[DraftDependency] | None = None
+    notes: str | None = None
+
+
+class DraftProblem(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    where: str = Field(
+        ...,
+        description="Where in the draft (`workflow`, `tables[0]`, `actions[1]`, `draft`).",
+    )
+    message: str
+
+
+class DraftValidation(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    valid: bool
+    errors: list[DraftProblem]
+    attempts: int = Field(
+        ...,
+        description="How many times the model was asked (2 after a repair).",
+        ge=1,
+        le=2,
+    )
+    repaired: bool = Field(
+        ..., description="The first draft was invalid and the re-ask fixed it."
+    )
+
+
+class GenerationResult(GenerationStatus):
+    prompt: str
+    llm_options: JsonObject
+    draft: GenerationDraft | None
+    validation: DraftValidation | None
+
+
+class ProcessStarted(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    process_id: str = Field(..., description="`wfc-<uuid>`")
+    status: Literal["processing"]
+    message: str
+
+
+class ProcessStatus(BaseModel):
+    process_id: str
+    status: Literal["processing", "completed", "failed"]
+    stage: Literal["queued", "generating", "creating", "done"]
+    provider: str | None = None
+    offline: bool | None = None
+    valid: bool | None = None
+    error: GenerationError | None = None
+    workflow_id: str | None = Field(
+        None, description="The created workflow, once `completed`."
+    )
+    created_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+    updated_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+    completed_at: AwareDatetime | None = None
+
+
+class Action1(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str
+    action_name: str
+    created: bool = Field(
+        ..., description="False when an identical action of the org was reused."
+    )
+
+
+class Table(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: str
+    created: bool = Field(
+        ..., description="False when an identical table of the org was reused."
+    )
+
+
+class CreateFromAiProcess(ProcessStatus):
+    prompt: str
+    llm_options: JsonObject
+    draft: GenerationDraft | None
+    validation: DraftValidation | None
+    workflow: dict[str, Any] | None = Field(
+        ...,
+        description="The created workflow (as `GET /workflows/{id}` shows it), once completed.",
+    )
+    actions: list[Action1]
+    tables: list[Table]
+
+
 class FieldDefinition(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -416,7 +648,7 @@ class TableCreate(BaseModel):
     )
 
 
-class Table(BaseModel):
+class Table1(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
