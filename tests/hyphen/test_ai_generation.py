@@ -145,6 +145,7 @@ def test_create_from_ai_creates_it_and_the_workflow_executes(api, consumer) -> N
     # under it: the approval is skipped
     run = api.post(f"/workflows/{wf}/execute", json={"input": {"amount": 10}}).json()
     assert poll(api, run["run_id"], "completed")["context"]["recorded"]["amount"] == 10
+    assert api.get(f"/approvals/{run['run_id']}").json()["approvals"] == []  # skipped
     rows = api.get("/custom-tables/invoices_finance_records/rows").json()
     assert sorted(r["amount"] for r in rows["rows"]) == [10, 9000]
     # the same prompt again reuses the identical table and action
