@@ -4,7 +4,9 @@ engine's own validators; a create-from-ai process then creates all of it in one 
 
 Both run as a background job (`hyphen.ai_generate`) on a stored row (`Generation`), so a
 request only queues the work and answers 202; the job survives a restart of the server while
-it waits in the queue.
+it waits in the queue. A job claims its row first; a row whose job went quiet for
+STALE_SECONDS (its worker died) is queued again by a periodic sweep, and a creation commits
+what it made together with the process's completion, so a re-run never creates twice.
 
 The model: the configured LLM provider (`provider_factory`, the runtime's provider unless a
 test swaps it). The offline provider never sees the prompt: the offline drafter composes a
@@ -32,6 +34,7 @@ Webhook events: `llm_generation_status` (a generation: processing, completed, fa
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import logging
 import re
@@ -62,6 +65,7 @@ DEFAULT_MODEL = "claude-sonnet-4-5"
 DEFAULT_MAX_TOKENS = 4096
 DEFAULT_TEMPERATURE = 0.2
 PROCESSING, COMPLETED, FAILED = "processing", "completed", "failed"
+STALE_SECONDS = 1800  # a processing row untouched this long lost its job (see `sweep`)
 
 # The model behind generation: the runtime's configured provider (tests swap it).
 provider_factory: list[Callable[[], Any]] = [react.default_provider]
@@ -262,14 +266,31 @@ def _save(row: Generation, **changes: Any) -> None:
         row.save()
 
 
+def claim(row_id: str, now: Any = None) -> Generation | None:
+    """Take a processing row for this job: a queued one, or one whose job went quiet for
+    STALE_SECONDS (its worker died); None when another job holds it or it is finished."""
+    now = now or clock.now()
+    stale = now - dt.timedelta(seconds=STALE_SECONDS)
+    with write():
+        taken = (
+            Generation.update(stage="generating", updated_at=now)
+            .where(
+                (Generation.id == row_id)
+                & (Generation.status == PROCESSING)
+                & ((Generation.stage == "queued") | (Generation.updated_at < stale))
+            )
+            .execute()
+        )
+    return Generation.get_or_none(Generation.id == row_id) if taken else None
+
+
 @jobs.task(name="hyphen.ai_generate")
 def generate_job(row_id: str) -> None:
-    """Generate (and, for a process, create) for one stored row; a row no longer processing
-    is left alone, so a re-delivered job does nothing twice."""
-    row = Generation.get_or_none(Generation.id == row_id)
-    if row is None or row.status != PROCESSING:
+    """Generate (and, for a process, create) for one stored row. The row is claimed first, so
+    a job delivered twice, or re-queued by the sweep, never does the work twice at once."""
+    row = claim(row_id)
+    if row is None:
         return
-    _save(row, stage="generating")
     try:
         outcome = produce(row.org, row.prompt, row.llm_options or {})
     except GenerationError as exc:
@@ -302,17 +323,38 @@ def generate_job(row_id: str) -> None:
         return
     _save(row, stage="creating")
     _emit(row)
-    options = row.options or {}
-    created, errors = materialize(
-        row.org, outcome.draft, actor=f"ai:{row.id}", keep=True, overrides=options
-    )
+    # what the draft holds and the process's completion commit together (or not at all)
+    with write():
+        created, errors = materialize(
+            row.org, outcome.draft, actor=f"ai:{row.id}", keep=True, overrides=row.options
+        )
+        if not errors:
+            _save(row, created=created, status=COMPLETED, stage="done")
     if errors:
         _save(row, validation={**validation, "valid": False, "errors": errors})
         where = "; ".join(f"{e['where']}: {e['message']}" for e in errors[:5])
         _fail(row, "creation_failed", f"nothing was created ({where})")
         return
-    _save(row, created=created, status=COMPLETED, stage="done")
     _emit(row)
+
+
+def requeue_stale() -> int:
+    """Queue again the rows whose job went quiet (a worker died holding it); how many."""
+    stale = clock.now() - dt.timedelta(seconds=STALE_SECONDS)
+    rows = list(
+        Generation.select(Generation.id).where(
+            (Generation.status == PROCESSING) & (Generation.updated_at < stale)
+        )
+    )
+    for row in rows:
+        generate_job(row.id)
+    return len(rows)
+
+
+@jobs.periodic_task(lambda when: when.minute % 5 == 0, name="hyphen.ai_generate_sweep")
+def sweep() -> None:
+    """Every five minutes: `requeue_stale()`."""
+    requeue_stale()
 
 
 def _fail(row: Generation, code: str, message: str) -> None:

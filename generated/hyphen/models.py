@@ -1361,7 +1361,7 @@ class WebhookCreate(BaseModel):
         "llm_key_missing",
     ] = Field(
         ...,
-        description='The runtime events, the document events (delivered once documents exist) and `*` for\nevery event. A form\'s `reminder_intervals` are delivered as `external_form_updated`\nwith `reason: "reminder"` in the payload.\n',
+        description="The runtime events, the document events (delivered once documents exist), the AI\ngeneration events and `*` for every event. A form's `reminder_intervals` are delivered\nas `external_form_updated` with `reason: \"reminder\"` in the payload.\n`llm_generation_status` carries a generation's status (`generation_id`, `status`,\n`stage`, `valid`, `error`, ...; sent when it starts and when it ends),\n`workflow_creation_status` a create-from-ai process's (`process_id`, `status`,\n`stage`, `workflow_id`, `error`, ...; sent when it starts, when it starts creating and\nwhen it ends), and `llm_key_missing` (`generation_id` or `process_id`, `code`,\n`message`) a generation that failed because a real LLM provider has no API key.\n",
     )
     url: str = Field(
         ...,
@@ -1407,7 +1407,7 @@ class WebhookUpdate(BaseModel):
         | None
     ) = Field(
         None,
-        description='The runtime events, the document events (delivered once documents exist) and `*` for\nevery event. A form\'s `reminder_intervals` are delivered as `external_form_updated`\nwith `reason: "reminder"` in the payload.\n',
+        description="The runtime events, the document events (delivered once documents exist), the AI\ngeneration events and `*` for every event. A form's `reminder_intervals` are delivered\nas `external_form_updated` with `reason: \"reminder\"` in the payload.\n`llm_generation_status` carries a generation's status (`generation_id`, `status`,\n`stage`, `valid`, `error`, ...; sent when it starts and when it ends),\n`workflow_creation_status` a create-from-ai process's (`process_id`, `status`,\n`stage`, `workflow_id`, `error`, ...; sent when it starts, when it starts creating and\nwhen it ends), and `llm_key_missing` (`generation_id` or `process_id`, `code`,\n`message`) a generation that failed because a real LLM provider has no API key.\n",
     )
     url: str | None = Field(
         None,
@@ -1448,7 +1448,7 @@ class Webhook(BaseModel):
         "llm_key_missing",
     ] = Field(
         ...,
-        description='The runtime events, the document events (delivered once documents exist) and `*` for\nevery event. A form\'s `reminder_intervals` are delivered as `external_form_updated`\nwith `reason: "reminder"` in the payload.\n',
+        description="The runtime events, the document events (delivered once documents exist), the AI\ngeneration events and `*` for every event. A form's `reminder_intervals` are delivered\nas `external_form_updated` with `reason: \"reminder\"` in the payload.\n`llm_generation_status` carries a generation's status (`generation_id`, `status`,\n`stage`, `valid`, `error`, ...; sent when it starts and when it ends),\n`workflow_creation_status` a create-from-ai process's (`process_id`, `status`,\n`stage`, `workflow_id`, `error`, ...; sent when it starts, when it starts creating and\nwhen it ends), and `llm_key_missing` (`generation_id` or `process_id`, `code`,\n`message`) a generation that failed because a real LLM provider has no API key.\n",
     )
     url: str
     filter: WebhookFilter

@@ -7,8 +7,10 @@ webhook events."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
+import uuid
 
 import pytest
 
@@ -17,7 +19,16 @@ from agentyard.llm import make_provider
 from tests.harnesslayer.people_helpers import serving_receiver
 from tests.hyphen.conftest import error
 from tests.hyphen.gateway_kit import account, key_client  # noqa: F401
-from tests.hyphen.http_kit import Scripted, api, consumer, hkey, other, poll, queue_name  # noqa: F401
+from tests.hyphen.http_kit import (  # noqa: F401
+    Scripted,
+    api,
+    consumer,
+    hkey,
+    org_id,
+    other,
+    poll,
+    queue_name,
+)
 from tests.llm.fakes import FakeAnthropic, Reply
 
 PROMPT = "Approve invoices over $5,000, record them in a table and email the finance team."
@@ -323,3 +334,30 @@ def test_permissions(server, account, consumer) -> None:
             for path in reads:
                 want = 200 if permissions == "read_only" else 403
                 assert client.get(path).status_code == want, (permissions, path)
+
+
+def test_a_job_lost_with_its_worker_is_run_again_once(api, consumer, org_id) -> None:
+    from agentyard.core import clock
+    from agentyard.core.store import connection, write
+    from agentyard.hyphen.ai_generation_models import Generation
+
+    long_ago = clock.now() - dt.timedelta(hours=1)
+    lost, busy = f"llm_gen-{uuid.uuid4()}", f"llm_gen-{uuid.uuid4()}"
+    with connection(), write():
+        for rid, updated in ((lost, long_ago), (busy, clock.now())):
+            Generation.create(
+                id=rid,
+                org=org_id,
+                prompt="Record expenses in a table",
+                status="processing",
+                stage="generating",  # a worker took it
+                created_at=long_ago,
+                updated_at=updated,
+            )
+    with connection():
+        assert ai_generation.claim(busy) is None  # its worker is alive
+        assert ai_generation.requeue_stale() == 1
+    assert wait(api, f"/ai/generate-workflow/{lost}/status")["status"] == "completed"
+    with connection():
+        assert ai_generation.claim(lost) is None  # finished: never again
+    assert api.get(f"/ai/generate-workflow/{busy}/status").json()["status"] == "processing"
