@@ -604,7 +604,8 @@ def materialize(
         wf_spec = workflows.WorkflowSpec(
             name=overrides.get("name") or wf.get("name"),
             definition=wf.get("definition"),
-            description=overrides.get("description") or wf.get("description"),
+            description=overrides.get("description")
+            or (str(wf["description"])[:4000] if isinstance(wf.get("description"), str) else None),
         )
         try:
             with db.atomic():

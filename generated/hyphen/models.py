@@ -477,45 +477,17 @@ class GenerationStatus(BaseModel):
     completed_at: AwareDatetime | None = None
 
 
-class DraftAction(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-    )
-
-
-class DraftTable(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-    )
-
-
-class DraftDependency(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-    )
-    name: str | None = None
-    kind: str | None = Field(None, description="`oauth`, `api`, `database` or `other`.")
-    note: str | None = Field(None, description="What to set up.")
-
-
-class Workflow1(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-    )
-    name: str | None = None
-    description: str | None = None
-    definition: JsonObject | None = None
-
-
 class GenerationDraft(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    workflow: Workflow1 | None = None
-    actions: list[DraftAction] | None = None
-    tables: list[DraftTable] | None = None
-    external_dependencies: list[DraftDependency] | None = None
-    notes: str | None = None
+    workflow: Any | None = Field(None, description="`{name, description, definition}`.")
+    actions: Any | None = Field(None, description="The actions to register.")
+    tables: Any | None = Field(None, description="The custom tables to create.")
+    external_dependencies: Any | None = Field(
+        None, description="What the workflow needs from outside it."
+    )
+    notes: Any | None = Field(None, description="Anything the user should know.")
 
 
 class DraftProblem(BaseModel):

@@ -189,6 +189,12 @@ def test_an_invalid_draft_is_repaired_once(api, consumer, model) -> None:
     retry = scripted.requests[1]["messages"]
     assert "send_fax" in retry[-1]["content"] and retry[-2]["role"] == "assistant"
     assert counts(api, "ai_tickets") == (0, 0, 0)
+    # a draft of the wrong shape is reported as it was, not a 500
+    odd = {"workflow": "a workflow", "external_dependencies": ["Gmail"], "notes": 3}
+    model.append(Scripted([odd]))
+    out = generate(api, "log support tickets")
+    assert out["status"] == "failed" and out["draft"] == odd
+    assert [e["where"] for e in out["validation"]["errors"]] == ["workflow"]
 
 
 def test_a_failing_creation_creates_nothing(api, consumer, model) -> None:
