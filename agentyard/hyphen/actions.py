@@ -74,6 +74,24 @@ class ActionSpec:
     config: dict[str, Any] = field(default_factory=dict)
 
 
+def spec_from_wire(body: Mapping[str, Any]) -> ActionSpec:
+    """An ActionSpec from the wire's flat form (`POST /actions`, an AI draft's actions): the
+    common fields, the rest is the kind's configuration (`properties` flattened into it for
+    `matcher` and `custom-table`)."""
+    config = {k: v for k, v in body.items() if k not in COMMON}
+    if body.get("kind") in ("matcher", "custom-table"):
+        nested = config.pop("properties", None) or {}
+        config = {**config, **nested}
+    return ActionSpec(
+        action_name=body["action_name"],
+        kind=body["kind"],
+        description=body.get("description") or "",
+        passthrough=bool(body.get("passthrough", False)),
+        output_key=body.get("outputKey"),
+        config=config,
+    )
+
+
 def _check(spec: ActionSpec) -> None:
     if not NAME.match(spec.action_name or "") or spec.action_name.startswith("__"):
         raise invalid("action_name must start with a letter and hold letters, digits, _ or -")

@@ -16,7 +16,7 @@ from agentyard import flows
 from agentyard.core import clock, jobs
 from agentyard.core.errors import conflict, invalid
 from agentyard.core.store import write
-from agentyard.flows.models import Run
+from agentyard.flows.models import STEP_SKIPPED, Run
 from agentyard.hyphen import engine
 from agentyard.hyphen.workflow_models import WORKFLOW, RunIndex
 from agentyard.hyphen.workflows import find_run, pending_of
@@ -73,7 +73,8 @@ def run_approvals(org_id: str, run_id: str) -> dict[str, Any]:
     index = RunIndex.get_by_id(run_id)
     items: list[dict[str, Any]] = []
     for record in flows.step_records(run_id):
-        if record.type != "PbotApproval":
+        # a step its filter skipped never asked for an approval
+        if record.type != "PbotApproval" or record.status == STEP_SKIPPED:
             continue
         payload = record.input if isinstance(record.input, dict) else {}
         decision = (record.decisions or {}).get("0")

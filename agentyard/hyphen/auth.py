@@ -29,6 +29,8 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # POST operations that only compute an answer from their body and write nothing.
 READING_POSTS = frozenset({"generateDag"})
 # What an execute_only key may do: start runs, and read runs (their status, agent traces).
+# Not AI generation: generating and create-from-ai are writes (read_only keys may only read
+# their status and results, execute_only keys none of it).
 EXECUTE_OPERATIONS = frozenset(
     {
         "executeWorkflow",

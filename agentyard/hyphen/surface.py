@@ -23,6 +23,9 @@ MODULES = (
     # documents (hyphen-docs): tables, the collection periodic task
     "agentyard.hyphen.document_models",
     "agentyard.hyphen.documents",
+    # AI workflow generation (hyphen-ai): its table and the generation job
+    "agentyard.hyphen.ai_generation_models",
+    "agentyard.hyphen.ai_generation",
 )
 
 SURFACES = (
@@ -37,8 +40,8 @@ SURFACES = (
         describe_key=bootstrap.describe,
         bootstrap=bootstrap.bootstrap,
         auth_headers=lambda secret: {"Authorization": f"Bearer {secret}"},
-        # Issue 13 delivers the core engine; of issue 14 the gateway and licensing are in
-        # the spec, documents, OAuth, AI generation and the SDK not yet.
+        # Issue 13 delivers the core engine; of issue 14 the gateway, licensing, documents,
+        # OAuth and AI generation are in the spec, the SDK not yet.
         complete=False,
         # document uploads are multipart bodies read as streams (`core.multipart`)
         body_limits={

@@ -13,6 +13,10 @@ the SSRF guard re-run at each attempt. Hyphen's policy on top of it:
 - `filter` narrows deliveries to payloads matching every key it gives; `auto_payload: false`
   sends only the payload's identifiers and status.
 
+Events come from the engine (`agentyard.hyphen.engine`: runs, approvals, forms), documents
+and AI generation (`agentyard.hyphen.ai_generation`: `llm_generation_status`,
+`workflow_creation_status`, `llm_key_missing`); the spec's `WebhookEvent` lists them all.
+
 Secrets are encrypted at rest (the registration row) and read by each attempt through the
 secret resolver, so a rotated secret signs retries of earlier deliveries too, and a deleted
 registration's pending deliveries fail ("endpoint no longer exists").

@@ -380,6 +380,210 @@ class Dag(BaseModel):
     edges: list[JsonObject]
 
 
+class LlmOptions(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    model: str | None = Field(
+        None,
+        description="The model (default the server's `AGENTYARD_LLM_MODEL`, else the provider's).",
+        max_length=200,
+        min_length=1,
+    )
+    temperature: float = Field(0.2, ge=0.0, le=2.0)
+    max_tokens: int = Field(4096, ge=1, le=200000)
+
+
+class GenerateWorkflowRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    prompt: str = Field(
+        ...,
+        description="What the workflow should do, in plain words (not only blanks).",
+        max_length=20000,
+        min_length=1,
+    )
+    llmOptions: LlmOptions | None = None
+
+
+class CreateFromAiRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    prompt: str = Field(
+        ...,
+        description="What the workflow should do, in plain words (not only blanks).",
+        max_length=20000,
+        min_length=1,
+    )
+    llmOptions: LlmOptions | None = None
+    name: str | None = Field(
+        None,
+        description="The workflow's name (default the draft's).",
+        max_length=200,
+        min_length=1,
+    )
+    description: str | None = Field(
+        None,
+        description="The workflow's description (default the draft's).",
+        max_length=4000,
+    )
+
+
+class GenerationError(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    code: Literal[
+        "llm_key_missing",
+        "llm_unavailable",
+        "llm_error",
+        "invalid_draft",
+        "creation_failed",
+        "generation_error",
+    ]
+    message: str
+
+
+class GenerationStarted(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    generation_id: str = Field(..., description="`llm_gen-<uuid>`")
+    status: Literal["processing"]
+    message: str
+
+
+class GenerationStatus(BaseModel):
+    generation_id: str
+    status: Literal["processing", "completed", "failed"]
+    stage: Literal["queued", "generating", "creating", "done"]
+    provider: str | None = Field(
+        None,
+        description="The provider that produced the draft (`offline`, `anthropic`, `openai`).",
+    )
+    offline: bool | None = Field(
+        None,
+        description="True when the offline drafter composed the draft (no model was asked).",
+    )
+    valid: bool | None = Field(
+        None,
+        description="Whether the draft passed validation (null until it was checked).",
+    )
+    error: GenerationError | None = None
+    created_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+    updated_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+    completed_at: AwareDatetime | None = None
+
+
+class GenerationDraft(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    workflow: Any | None = Field(None, description="`{name, description, definition}`.")
+    actions: Any | None = Field(None, description="The actions to register.")
+    tables: Any | None = Field(None, description="The custom tables to create.")
+    external_dependencies: Any | None = Field(
+        None, description="What the workflow needs from outside it."
+    )
+    notes: Any | None = Field(None, description="Anything the user should know.")
+
+
+class DraftProblem(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    where: str = Field(
+        ...,
+        description="Where in the draft (`workflow`, `tables[0]`, `actions[1]`, `draft`).",
+    )
+    message: str
+
+
+class DraftValidation(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    valid: bool
+    errors: list[DraftProblem]
+    attempts: int = Field(
+        ...,
+        description="How many times the model was asked (2 after a repair).",
+        ge=1,
+        le=2,
+    )
+    repaired: bool = Field(
+        ..., description="The first draft was invalid and the re-ask fixed it."
+    )
+
+
+class GenerationResult(GenerationStatus):
+    prompt: str
+    llm_options: JsonObject
+    draft: GenerationDraft | None
+    validation: DraftValidation | None
+
+
+class ProcessStarted(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    process_id: str = Field(..., description="`wfc-<uuid>`")
+    status: Literal["processing"]
+    message: str
+
+
+class ProcessStatus(BaseModel):
+    process_id: str
+    status: Literal["processing", "completed", "failed"]
+    stage: Literal["queued", "generating", "creating", "done"]
+    provider: str | None = None
+    offline: bool | None = None
+    valid: bool | None = None
+    error: GenerationError | None = None
+    workflow_id: str | None = Field(
+        None, description="The created workflow, once `completed`."
+    )
+    created_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+    updated_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+    completed_at: AwareDatetime | None = None
+
+
+class Action1(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str
+    action_name: str
+    created: bool = Field(
+        ..., description="False when an identical action of the org was reused."
+    )
+
+
+class Table(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: str
+    created: bool = Field(
+        ..., description="False when an identical table of the org was reused."
+    )
+
+
+class CreateFromAiProcess(ProcessStatus):
+    prompt: str
+    llm_options: JsonObject
+    draft: GenerationDraft | None
+    validation: DraftValidation | None
+    workflow: dict[str, Any] | None = Field(
+        ...,
+        description="The created workflow (as `GET /workflows/{id}` shows it), once completed.",
+    )
+    actions: list[Action1]
+    tables: list[Table]
+
+
 class FieldDefinition(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -416,7 +620,7 @@ class TableCreate(BaseModel):
     )
 
 
-class Table(BaseModel):
+class Table1(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -1129,7 +1333,7 @@ class WebhookCreate(BaseModel):
         "llm_key_missing",
     ] = Field(
         ...,
-        description='The runtime events, the document events (delivered once documents exist) and `*` for\nevery event. A form\'s `reminder_intervals` are delivered as `external_form_updated`\nwith `reason: "reminder"` in the payload.\n',
+        description="The runtime events, the document events (delivered once documents exist), the AI\ngeneration events and `*` for every event. A form's `reminder_intervals` are delivered\nas `external_form_updated` with `reason: \"reminder\"` in the payload.\n`llm_generation_status` carries a generation's status (`generation_id`, `status`,\n`stage`, `valid`, `error`, ...; sent when it starts and when it ends),\n`workflow_creation_status` a create-from-ai process's (`process_id`, `status`,\n`stage`, `workflow_id`, `error`, ...; sent when it starts, when it starts creating and\nwhen it ends), and `llm_key_missing` (`generation_id` or `process_id`, `code`,\n`message`) a generation that failed because a real LLM provider has no API key.\n",
     )
     url: str = Field(
         ...,
@@ -1175,7 +1379,7 @@ class WebhookUpdate(BaseModel):
         | None
     ) = Field(
         None,
-        description='The runtime events, the document events (delivered once documents exist) and `*` for\nevery event. A form\'s `reminder_intervals` are delivered as `external_form_updated`\nwith `reason: "reminder"` in the payload.\n',
+        description="The runtime events, the document events (delivered once documents exist), the AI\ngeneration events and `*` for every event. A form's `reminder_intervals` are delivered\nas `external_form_updated` with `reason: \"reminder\"` in the payload.\n`llm_generation_status` carries a generation's status (`generation_id`, `status`,\n`stage`, `valid`, `error`, ...; sent when it starts and when it ends),\n`workflow_creation_status` a create-from-ai process's (`process_id`, `status`,\n`stage`, `workflow_id`, `error`, ...; sent when it starts, when it starts creating and\nwhen it ends), and `llm_key_missing` (`generation_id` or `process_id`, `code`,\n`message`) a generation that failed because a real LLM provider has no API key.\n",
     )
     url: str | None = Field(
         None,
@@ -1216,7 +1420,7 @@ class Webhook(BaseModel):
         "llm_key_missing",
     ] = Field(
         ...,
-        description='The runtime events, the document events (delivered once documents exist) and `*` for\nevery event. A form\'s `reminder_intervals` are delivered as `external_form_updated`\nwith `reason: "reminder"` in the payload.\n',
+        description="The runtime events, the document events (delivered once documents exist), the AI\ngeneration events and `*` for every event. A form's `reminder_intervals` are delivered\nas `external_form_updated` with `reason: \"reminder\"` in the payload.\n`llm_generation_status` carries a generation's status (`generation_id`, `status`,\n`stage`, `valid`, `error`, ...; sent when it starts and when it ends),\n`workflow_creation_status` a create-from-ai process's (`process_id`, `status`,\n`stage`, `workflow_id`, `error`, ...; sent when it starts, when it starts creating and\nwhen it ends), and `llm_key_missing` (`generation_id` or `process_id`, `code`,\n`message`) a generation that failed because a real LLM provider has no API key.\n",
     )
     url: str
     filter: WebhookFilter

@@ -5,26 +5,9 @@ from __future__ import annotations
 from agentyard.hyphen import actions
 from handlers.hyphen.security import caller
 
-_COMMON = ("action_name", "kind", "description", "passthrough", "outputKey")
-
-
-def _config(body: dict) -> dict:
-    config = {k: v for k, v in body.items() if k not in _COMMON}
-    if body.get("kind") in ("matcher", "custom-table"):
-        nested = config.pop("properties", None) or {}
-        config = {**config, **nested}
-    return config
-
 
 def _spec(body: dict) -> actions.ActionSpec:
-    return actions.ActionSpec(
-        action_name=body["action_name"],
-        kind=body["kind"],
-        description=body.get("description") or "",
-        passthrough=bool(body.get("passthrough", False)),
-        output_key=body.get("outputKey"),
-        config=_config(body),
-    )
+    return actions.spec_from_wire(body)
 
 
 def createAction(body: dict) -> tuple[dict, int]:

@@ -32,12 +32,7 @@ COMPLETE = sorted(name for name, s in surfaces.SURFACES.items() if s.complete)
 # be missing only while the surface is not complete. Hyphen: issue 13 is the core engine,
 # issue 14 adds documents, OAuth, AI generation, the SDK, the gateway and licensing.
 DEFERRED: dict[str, tuple[str, ...]] = {
-    "hyphen": (
-        "/ai/",
-        "/workflows/create-from-ai",
-        "/workflows/generation-status/",
-        "/sdk/",
-    ),
+    "hyphen": ("/sdk/",),
 }
 
 
