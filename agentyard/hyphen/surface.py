@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from agentyard.core import keys
+from agentyard.core.cors import CorsPolicy
 from agentyard.core.http_guard import BodyLimit
 from agentyard.core.surfaces import Surface
-from agentyard.hyphen import SURFACE, bootstrap, documents, errors
+from agentyard.hyphen import SURFACE, bootstrap, documents, errors, sdk
 from agentyard.hyphen.auth import new_secret
 
 # The modules that register tables, migrations, tasks or hooks when imported.
@@ -23,6 +25,8 @@ MODULES = (
     # documents (hyphen-docs): tables, the collection periodic task
     "agentyard.hyphen.document_models",
     "agentyard.hyphen.documents",
+    # the browser SDK (hyphen-sdk-core): publishable keys, users, sessions, sign-in codes
+    "agentyard.hyphen.sdk_models",
 )
 
 SURFACES = (
@@ -37,6 +41,15 @@ SURFACES = (
         describe_key=bootstrap.describe,
         bootstrap=bootstrap.bootstrap,
         auth_headers=lambda secret: {"Authorization": f"Bearer {secret}"},
+        key_kinds=(keys.DEFAULT_KIND, sdk.KIND),
+        # /sdk is called from web pages: preflights are answered for an origin some live
+        # publishable key allows; real requests for the origins of the key they use.
+        cors=CorsPolicy(
+            path_pattern=r"/sdk(/|$)",
+            preflight_allowed=sdk.any_key_allows,
+            allow_headers=("Authorization", "X-Publishable-Key", "Last-Event-ID", "Content-Type"),
+            expose_headers=("Retry-After",),
+        ),
         # Issue 13 delivers the core engine; of issue 14 the gateway and licensing are in
         # the spec, documents, OAuth, AI generation and the SDK not yet.
         complete=False,
