@@ -7,6 +7,7 @@ import datetime as dt
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -15,9 +16,22 @@ from agentyard.core import outbox
 from agentyard.core.store import connection
 from agentyard.hyphen.sdk_models import SdkOtp, SdkSession
 from tests.hyphen.conftest import error
-from tests.hyphen.gateway_kit import Signup, account, signup  # noqa: F401 - fixture
+from tests.hyphen.gateway_kit import Signup, signup
 
 ORIGIN = "https://app.example.com"
+
+
+def accounts(server: str) -> Iterator[Signup]:
+    """A fresh gateway account (`manage`: mt-hyp-, `engine`: sk-hyp-, `org_id`), closed after."""
+    s = signup(server)
+    yield s
+    s.manage.close()
+    s.engine.close()
+
+
+@pytest.fixture
+def account(server: str) -> Iterator[Signup]:
+    yield from accounts(server)
 
 
 def make_key(acct: Signup, **body) -> dict:
