@@ -100,7 +100,7 @@ def collector(server, account):
 def test_tasks_are_limited_to_allowed_workflows_and_decided_by_a_user(
     server,
     account,
-    consumer,
+    consumer,  # noqa: F811
     collector,
 ):
     run_a = start(account, "refunds")
