@@ -4,8 +4,9 @@ and an unreachable server reported as OutboxError."""
 from __future__ import annotations
 
 import base64
-import socket
 import socketserver
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -68,11 +69,33 @@ def test_smtp_provider_sends_with_auth(smtp):
 
 
 def test_unreachable_smtp_is_an_outbox_error():
-    port = free_port()
-    with socket.socket():
-        pass
+    port = free_port()  # nothing listens there
     provider = outbox.SmtpProvider(f"smtp://127.0.0.1:{port}", "app@x.org")
     with pytest.raises(outbox.OutboxError):
         provider.send(outbox.Message("bob@example.com", "s", "t"))
     with pytest.raises(outbox.OutboxError):
         outbox.SmtpProvider("http://nope", "a@b.c").send(outbox.Message("b@c.d", "s", "t"))
+
+
+def test_the_dev_outbox_keeps_messages_and_the_cli_lists_them(tmp_path):
+    env = {"AGENTYARD_DATA_DIR": str(tmp_path), "PATH": ""}
+    send = (
+        "from agentyard.config import Settings\n"
+        "from agentyard.core import migrations, outbox, runtime\n"
+        "from agentyard.core.store import connection\n"
+        "runtime.configure(Settings.from_env())\n"
+        "migrations.upgrade()\n"
+        "with connection():\n"
+        "    assert outbox.provider().name == 'dev'\n"
+        "    outbox.send(outbox.Message('Ann@Example.com', 'Code 87654321', 'b1', 'hyphen:o'))\n"
+        "    outbox.send(outbox.Message('bob@example.com', 'Hello', 'body 2', 'studio:x'))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", send], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    cli = [sys.executable, "-m", "agentyard.cli", "outbox", "list"]
+    r = subprocess.run([*cli, "--to", "ann@example.com"], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "Subject: Code 87654321" in r.stdout and "hyphen:o" in r.stdout
+    assert "Hello" not in r.stdout
+    r = subprocess.run(cli, env=env, capture_output=True, text=True)
+    assert "Subject: Hello" in r.stdout and "Subject: Code 87654321" in r.stdout
