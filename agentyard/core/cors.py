@@ -95,9 +95,12 @@ class Cors:
             await self.app(scope, receive, send)
             return
         route = self._route(scope.get("path", ""))
+        if route is None:
+            await self.app(scope, receive, send)
+            return
         headers = dict(scope.get("headers") or [])
         origin_raw = headers.get(b"origin")
-        if route is None or origin_raw is None:
+        if origin_raw is None:
             await self.app(scope, receive, send)
             return
         origin = origin_raw.decode("latin-1")

@@ -1,6 +1,8 @@
 """Outgoing email behind one provider interface, product-neutral (sign-in codes, invites).
 
-`send(Message(...))` hands a message to the configured provider:
+`send_later(Message(...))` queues a message for a worker (so a request never waits for, nor
+shows by its timing, an SMTP exchange; 3 retries 30 s apart); `send()` hands it to the
+configured provider at once:
 
 - `SmtpProvider` when `AGENTYARD_SMTP_URL` is set: `smtp://user:pass@host:port` (STARTTLS when
   the server offers it), `smtps://...` (TLS from the first byte); the sender is
@@ -25,7 +27,7 @@ from urllib.parse import unquote, urlsplit
 
 import peewee
 
-from agentyard.core import clock, ids, runtime
+from agentyard.core import clock, ids, jobs, runtime
 from agentyard.core.migrations import Migration, create_tables, register
 from agentyard.core.store import BaseModel, write
 
@@ -157,6 +159,16 @@ def provider() -> Provider:
 def send(message: Message) -> None:
     """Hand `message` to the configured provider; raises `OutboxError` when it refuses."""
     provider().send(message)
+
+
+@jobs.task(name="core.outbox_deliver", retries=3, retry_delay=30)
+def _deliver(to: str, subject: str, text: str, label: str) -> None:
+    send(Message(to, subject, text, label))
+
+
+def send_later(message: Message) -> None:
+    """Queue `message` for a worker to `send()` (retried 3 times, 30 s apart, on failure)."""
+    _deliver(message.to, message.subject, message.text, message.label)
 
 
 def messages(to: str | None = None, limit: int = 100) -> list[OutboxMessage]:

@@ -1,9 +1,10 @@
 """Signing an SDK session in with an emailed code (OTP).
 
-`request_code`: an 8-digit code for a user pre-registered on the session's key, sent through the
-outbox (`core.outbox`: SMTP when configured, else the dev outbox). The answer is the same
-whether or not the email is registered (no user enumeration); requests are limited per email
-(AGENTYARD_HYPHEN_SDK_OTP_PER_EMAIL_PER_MINUTE, 3) and per key (…_PER_KEY_PER_MINUTE, 30).
+`request_code`: an 8-digit code for a user pre-registered on the session's key, queued for the
+outbox (`core.outbox.send_later`: SMTP when configured, else the dev outbox). The answer, and
+its timing, are the same whether or not the email is registered (no user enumeration);
+requests are limited per email (AGENTYARD_HYPHEN_SDK_OTP_PER_EMAIL_PER_MINUTE, 3) and per key
+(…_PER_KEY_PER_MINUTE, 30).
 A new code replaces the user's earlier ones. Codes expire after 10 minutes and work once; they
 are stored as a salted SHA-256 digest.
 
@@ -81,12 +82,8 @@ def request_code(caller: SdkCaller, email: str) -> None:
         ),
         label=f"{SURFACE}:{caller.org_id}",
     )
-    try:
-        outbox.send(message)
-    except outbox.OutboxError:  # the answer stays the same: it must not tell who is registered
-        log.exception(
-            "hyphen sdk: the sign-in code for a user of key %s was not sent", caller.key_id
-        )
+    # queued: the answer (and its timing) must not tell who is registered
+    outbox.send_later(message)
 
 
 def _lock_error(until: dt.datetime) -> ApiError:

@@ -7,6 +7,7 @@ import datetime as dt
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -17,6 +18,7 @@ from agentyard.core.store import connection
 from agentyard.hyphen.sdk_models import SdkOtp, SdkSession
 from tests.hyphen.conftest import error
 from tests.hyphen.gateway_kit import Signup, signup
+from tests.hyphen.http_kit import consumer, queue_name  # noqa: F401 - fixtures
 
 ORIGIN = "https://app.example.com"
 
@@ -53,10 +55,17 @@ def session(server: str, pk: str, origin: str | None = ORIGIN) -> httpx.Client:
     )
 
 
-def code_for(email: str) -> str:
-    with connection():
-        rows = outbox.messages(to=email, limit=1)
-    assert rows, f"no message to {email} in the dev outbox"
+def code_for(email: str, after: str | None = None) -> str:
+    """The code in the newest dev outbox message to `email` (newer than message `after`),
+    once a worker has delivered it."""
+    deadline = time.monotonic() + 20
+    while True:
+        with connection():
+            rows = outbox.messages(to=email, limit=1)
+        if rows and rows[0].id != after:
+            break
+        assert time.monotonic() < deadline, f"no new message to {email} in the dev outbox"
+        time.sleep(0.05)
     found = re.search(r"\b(\d{8})\b", rows[0].text)
     assert found, rows[0].text
     return found.group(1)
@@ -174,6 +183,7 @@ def test_the_key_rate_limit_counts_every_sdk_request(server, account):
     assert session(server, make_key(account)["key"]).get("/sdk/config").status_code == 200
 
 
+@pytest.mark.usefixtures("consumer")
 def test_users_are_registered_listed_and_removed(server, account):
     key = make_key(account)
     base = f"/gateway/orgs/{account.org_id}/sdk-keys/{key['id']}/users"
@@ -202,6 +212,7 @@ def test_users_are_registered_listed_and_removed(server, account):
     error(account.manage.delete(f"{base}/{carol[0]['id']}"), 404)
 
 
+@pytest.mark.usefixtures("consumer")
 def test_otp_sign_in_with_the_dev_outbox(server, account):
     key = make_key(account)
     register(account, key["id"], "dana@example.com", role="approver")
@@ -211,11 +222,11 @@ def test_otp_sign_in_with_the_dev_outbox(server, account):
     # an unregistered email gets the very same answer, and no message
     unknown = client.post("/sdk/auth/otp/request", json={"email": "nobody@example.com"})
     assert (unknown.status_code, unknown.json()) == (202, r.json())
+    code = code_for("dana@example.com")
     with connection():
         assert outbox.messages(to="nobody@example.com") == []
         stored = outbox.messages(to="dana@example.com")
     assert stored[0].label == f"hyphen:{account.org_id}"
-    code = code_for("dana@example.com")
     wrong = f"{(int(code) + 1) % 10**8:08d}"
     assert (
         error(
@@ -238,10 +249,12 @@ def test_otp_sign_in_with_the_dev_outbox(server, account):
     r = again.post("/sdk/auth/otp/verify", json={"email": "dana@example.com", "code": code})
     error(r, 401)
     # an expired code is a 401
+    with connection():
+        first = outbox.messages(to="dana@example.com", limit=1)[0].id
     assert (
         again.post("/sdk/auth/otp/request", json={"email": "dana@example.com"}).status_code == 202
     )
-    fresh = code_for("dana@example.com")
+    fresh = code_for("dana@example.com", after=first)
     with connection():
         SdkOtp.update(expires_at=dt.datetime(2020, 1, 1)).where(SdkOtp.used_at.is_null()).execute()
     r = again.post("/sdk/auth/otp/verify", json={"email": "dana@example.com", "code": fresh})
@@ -249,6 +262,7 @@ def test_otp_sign_in_with_the_dev_outbox(server, account):
     assert again.get("/sdk/config").json()["session"]["authenticated"] is False
 
 
+@pytest.mark.usefixtures("consumer")
 def test_five_wrong_codes_lock_the_email(server, account):
     key = make_key(account)
     register(account, key["id"], "eve@example.com")
