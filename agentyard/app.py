@@ -33,6 +33,7 @@ from starlette.responses import HTMLResponse, Response
 from agentyard import surfaces
 from agentyard.config import Settings
 from agentyard.core import errors, migrations, request_context, routes, runtime
+from agentyard.core.cors import Cors, CorsPolicy
 from agentyard.core.http_guard import BodyGuard, register_limit
 from agentyard.core.multipart import VALIDATOR_MAP
 from agentyard.core.request_context import RequestContext
@@ -120,8 +121,11 @@ def create_app(
     mounted = [surfaces.get(surface)] if surface else list(surfaces.SURFACES.values())
 
     app = AsyncApp(__name__)
+    cors: list[tuple[str, CorsPolicy]] = []
     for s in mounted:
         base_path = "" if surface else s.mount
+        if s.cors is not None:
+            cors.append(("^" + re.escape(base_path) + s.cors.path_pattern, s.cors))
         errors.register_shape(base_path, s.error_shape)
         for sub_path, shape in s.error_shapes.items():
             errors.register_shape(base_path + sub_path, shape)
@@ -162,6 +166,8 @@ def create_app(
     if not surface:
         app.add_url_rule("/", "landing", _landing(mounted), methods=["GET"])
     errors.install(app)
+    if cors:  # outermost: every answer on those paths, errors included, gets its CORS headers
+        app.add_middleware(Cors, position=MiddlewarePosition.BEFORE_EXCEPTION, routes=cors)
     # Added first, so that it wraps the body guard: the guard's errors carry the request id.
     app.add_middleware(RequestContext, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(

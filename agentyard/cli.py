@@ -13,7 +13,7 @@ import click
 
 from agentyard import scaffold, surfaces
 from agentyard.config import Settings
-from agentyard.core import jobs, keys, migrations, runtime
+from agentyard.core import jobs, keys, migrations, outbox, runtime
 from agentyard.core.store import connection
 from agentyard.hyphen import licensing
 from agentyard.specs import document
@@ -169,13 +169,15 @@ def keys_group() -> None:
     default=keys.DEFAULT_KIND,
     show_default=True,
     help="Key kind: harnesslayer has `api` (organization key, dk-) and `user` (user key, uk-, "
-    "of the organization's owner, or of the user --tenant usr-... names).",
+    "of the organization's owner, or of the user --tenant usr-... names); hyphen has `api` "
+    "(sk-hyp-) and `pk_live` (publishable SDK key, pk_live_).",
 )
 @click.option(
     "--scopes",
     default=None,
     help="Comma-separated scopes (hasp-ai: ai:chat, control:read, control:webhooks, "
-    "control:admin; default ai:chat). Other surfaces' keys take none.",
+    "control:admin; default ai:chat; hyphen pk_live: origin:<url>, workflow:<id|name>, "
+    "table:<name>, action:<name> (* for all), rate:<per minute>). Other keys take none.",
 )
 @click.option("--name", default="", help="A label for the key.")
 @click.option(
@@ -259,6 +261,29 @@ def keys_revoke(surface: str, key: str) -> None:
         click.echo(f"no live {surface} key {key}", err=True)
         sys.exit(1)
     click.echo(f"revoked {row.id}")
+
+
+@main.group(name="outbox")
+def outbox_group() -> None:
+    """The dev outbox: email kept instead of sent while AGENTYARD_SMTP_URL is unset."""
+
+
+@outbox_group.command("list")
+@click.option("--to", "to", default=None, help="Only messages to this address.")
+@click.option("--limit", default=20, show_default=True, type=int)
+def outbox_list(to: str | None, limit: int) -> None:
+    """Print the newest messages (sign-in codes, invites), newest first."""
+    _open()
+    migrations.upgrade()
+    with connection():
+        rows = outbox.messages(to=to, limit=limit)
+    for row in rows:
+        click.echo(f"{row.id}\t{row.created_at:%Y-%m-%d %H:%M:%S}\t{row.label}\tto {row.to}")
+        click.echo(f"Subject: {row.subject}")
+        click.echo(row.text.rstrip("\n"))
+        click.echo("")
+    if not rows:
+        click.echo("the dev outbox is empty", err=True)
 
 
 @main.group(name="licenses")

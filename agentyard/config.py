@@ -115,6 +115,13 @@ class Settings:
     hyphen_oauth_base_url: str | None = None
     # POST /gateway/signup takes no credential: limited per client address.
     hyphen_signups_per_minute: int = 10
+    # SDK sessions (`POST /sdk/auth/session`) live this long; OTP requests per email and per key
+    hyphen_sdk_session_seconds: int = 3600
+    hyphen_sdk_otp_per_email_per_minute: int = 3
+    hyphen_sdk_otp_per_key_per_minute: int = 30
+    # --- outbox (core.outbox): SMTP when set, else the dev outbox (stored, not sent) ---
+    smtp_url: str | None = None
+    smtp_from: str = "agentyard@localhost"
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -192,6 +199,16 @@ class Settings:
             "hyphen_direct_engine_mode": _bool(env, "AGENTYARD_HYPHEN_DIRECT_ENGINE_MODE", False),
             "hyphen_oauth_base_url": _str(env, "AGENTYARD_HYPHEN_OAUTH_BASE_URL"),
             "hyphen_signups_per_minute": _int(env, "AGENTYARD_HYPHEN_SIGNUPS_PER_MINUTE", 10),
+            "hyphen_sdk_session_seconds": _int(env, "AGENTYARD_HYPHEN_SDK_SESSION_SECONDS", 3600),
+            "hyphen_sdk_otp_per_email_per_minute": _int(
+                env, "AGENTYARD_HYPHEN_SDK_OTP_PER_EMAIL_PER_MINUTE", 3
+            ),
+            "hyphen_sdk_otp_per_key_per_minute": _int(
+                env, "AGENTYARD_HYPHEN_SDK_OTP_PER_KEY_PER_MINUTE", 30
+            ),
+            # outbox
+            "smtp_url": _str(env, "AGENTYARD_SMTP_URL"),
+            "smtp_from": _str(env, "AGENTYARD_SMTP_FROM") or "agentyard@localhost",
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from agentyard.core import keys
+from agentyard.core.cors import CorsPolicy
 from agentyard.core.errors import ErrorShape
 from agentyard.core.http_guard import BodyLimit
 
@@ -25,6 +26,7 @@ CORE_MODULES: tuple[str, ...] = (
     "agentyard.core.audit",
     "agentyard.core.blobs.secret",
     "agentyard.core.keys",
+    "agentyard.core.outbox",
     "agentyard.core.timestamping",
     "agentyard.core.vault",
     "agentyard.core.webhooks",
@@ -69,6 +71,8 @@ class Surface:
     # One-off work the first request would otherwise pay (e.g. starting the PHI scanners), run
     # in a background thread when the app is created; a failure is logged, never raised.
     warm: Callable[[], object] | None = None
+    # Browser-facing sub-paths answering CORS (preflights included), see `core.cors`.
+    cors: CorsPolicy | None = None
 
     @property
     def spec(self) -> Path:

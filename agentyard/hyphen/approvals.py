@@ -10,6 +10,7 @@ expired, cancelled) is a 409.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 from agentyard import flows
@@ -24,17 +25,23 @@ from agentyard.hyphen.workflows import find_run, pending_of
 APPROVAL, FORM = "approval", "form"
 
 
-def _pending_runs(org_id: str, kind: str, limit: int, offset: int) -> list[tuple[Run, RunIndex]]:
+def _pending_runs(
+    org_id: str, kind: str, limit: int, offset: int, workflows: Collection[str] | None = None
+) -> list[tuple[Run, RunIndex]]:
+    where = (
+        (Run.tenant == org_id)
+        & (RunIndex.org == org_id)
+        & (RunIndex.kind == WORKFLOW)
+        & (Run.status == "paused")
+        & (Run.pause_kind == kind)
+    )
+    if workflows is not None:  # only these workflows, named by id or by name
+        names = list(workflows)
+        where &= RunIndex.workflow_id.in_(names) | RunIndex.workflow_name.in_(names)
     query = (
         Run.select(Run, RunIndex)
         .join(RunIndex, on=(RunIndex.run_id == Run.id))
-        .where(
-            (Run.tenant == org_id)
-            & (RunIndex.org == org_id)
-            & (RunIndex.kind == WORKFLOW)
-            & (Run.status == "paused")
-            & (Run.pause_kind == kind)
-        )
+        .where(where)
         .order_by(Run.updated_at, Run.id)
         .limit(limit)
         .offset(offset)
@@ -48,6 +55,7 @@ def _pending_wire(run: Run, index: RunIndex) -> dict[str, Any]:
     top = str(run.pause_path or "").split("/", 1)[0]
     return {
         "run_id": run.id,
+        "step_id": run.pause_path,
         "workflow_id": index.workflow_id,
         "workflow_name": index.workflow_name,
         **pending,
@@ -57,9 +65,13 @@ def _pending_wire(run: Run, index: RunIndex) -> dict[str, Any]:
     }
 
 
-def pending_approvals(org_id: str, *, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
-    """The org's pending approvals, oldest first."""
-    return [_pending_wire(r, i) for r, i in _pending_runs(org_id, APPROVAL, limit, offset)]
+def pending_approvals(
+    org_id: str, *, limit: int = 100, offset: int = 0, workflows: Collection[str] | None = None
+) -> list[dict[str, Any]]:
+    """The org's pending approvals, oldest first (of `workflows` only, by id or name, when
+    given)."""
+    rows = _pending_runs(org_id, APPROVAL, limit, offset, workflows)
+    return [_pending_wire(r, i) for r, i in rows]
 
 
 def pending_forms(org_id: str, *, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:

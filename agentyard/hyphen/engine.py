@@ -50,6 +50,12 @@ def on_event(event: flows.FlowEvent) -> None:
     """The engine's hook: map trace events of workflow runs to webhook events."""
     if event.run_id.startswith(AGENT_PREFIX):
         return
+    try:  # the SDK's live events (task:created, task:decided, run:status)
+        from agentyard.hyphen import sdk_events
+
+        sdk_events.on_flow_event(event)
+    except Exception:
+        log.exception("hyphen: SDK events of %s failed", event.kind)
     data = event.data if isinstance(event.data, dict) else {}
     base = {"run_id": event.run_id}
     kind = event.kind

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from agentyard.core import keys
+from agentyard.core.cors import CorsPolicy
 from agentyard.core.http_guard import BodyLimit
 from agentyard.core.surfaces import Surface
-from agentyard.hyphen import SURFACE, bootstrap, documents, errors
+from agentyard.hyphen import SURFACE, bootstrap, documents, errors, sdk
 from agentyard.hyphen.auth import new_secret
 
 # The modules that register tables, migrations, tasks or hooks when imported.
@@ -26,6 +28,8 @@ MODULES = (
     # AI workflow generation (hyphen-ai): its table and the generation job
     "agentyard.hyphen.ai_generation_models",
     "agentyard.hyphen.ai_generation",
+    # the browser SDK (hyphen-sdk-core): publishable keys, users, sessions, sign-in codes
+    "agentyard.hyphen.sdk_models",
 )
 
 SURFACES = (
@@ -40,8 +44,16 @@ SURFACES = (
         describe_key=bootstrap.describe,
         bootstrap=bootstrap.bootstrap,
         auth_headers=lambda secret: {"Authorization": f"Bearer {secret}"},
-        # Issue 13 delivers the core engine; of issue 14 the gateway, licensing, documents,
-        # OAuth and AI generation are in the spec, the SDK not yet.
+        key_kinds=(keys.DEFAULT_KIND, sdk.KIND),
+        # /sdk is called from web pages: preflights are answered for an origin some live
+        # publishable key allows; real requests for the origins of the key they use.
+        cors=CorsPolicy(
+            path_pattern=r"/sdk(/|$)",
+            preflight_allowed=sdk.any_key_allows,
+            allow_headers=("Authorization", "X-Publishable-Key", "Last-Event-ID", "Content-Type"),
+            expose_headers=("Retry-After",),
+        ),
+        # Issue 14: the SDK's data routes and /sdk/events are not in the spec yet.
         complete=False,
         # document uploads are multipart bodies read as streams (`core.multipart`)
         body_limits={

@@ -1470,6 +1470,289 @@ class WebhookDetail(Webhook):
     deliveries: list[WebhookDelivery]
 
 
+class SdkOrigin(RootModel[str]):
+    root: str = Field(
+        ...,
+        description="A web origin, `http(s)://host[:port]` (kept in lower case).",
+        max_length=300,
+        pattern="^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?/?$",
+    )
+
+
+class SdkScopeName(RootModel[str]):
+    root: str = Field(
+        ...,
+        description="A workflow id or name, a table or an action name; `*` for every one.",
+        max_length=200,
+        min_length=1,
+        pattern="^[^\\x00-\\x1f\\x7f]+$",
+    )
+
+
+class SdkKeyCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    label: str = Field("", max_length=128, pattern="^[^\\x00-\\x1f\\x7f]*$")
+    allowed_origins: list[SdkOrigin] | None = Field(None, max_length=100)
+    allowed_workflows: list[SdkScopeName] | None = Field(None, max_length=100)
+    allowed_tables: list[SdkScopeName] | None = Field(None, max_length=100)
+    allowed_actions: list[SdkScopeName] | None = Field(None, max_length=100)
+    rate_limit_per_minute: int = Field(60, ge=1, le=100000)
+
+
+class SdkKey(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    id: str
+    label: str
+    prefix: str = Field(
+        ...,
+        description="The secret's first characters and last four, e.g. `pk_live_3f9a12bc…9c1d`.",
+    )
+    allowed_origins: list[str]
+    allowed_workflows: list[str]
+    allowed_tables: list[str]
+    allowed_actions: list[str]
+    rate_limit_per_minute: int
+    created_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+    last_used_at: AwareDatetime | None = Field(...)
+    revoked: bool
+
+
+class SdkKeyCreated(SdkKey):
+    key: str = Field(..., description="The secret, `pk_live_<32 hex>` (shown once).")
+
+
+class SdkKeyList(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    keys: list[SdkKey]
+    total: int
+
+
+class Permission(RootModel[str]):
+    root: str = Field(
+        ..., max_length=64, min_length=1, pattern="^[^\\x00-\\x1f\\x7f]+$"
+    )
+
+
+class SdkUserCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    email: str = Field(
+        ...,
+        description="An email address (compared case-insensitively).",
+        max_length=254,
+        pattern="^[^@\\x00-\\x20\\x7f]+@[^@\\x00-\\x20\\x7f]+\\.[^@\\x00-\\x20\\x7f]+$",
+    )
+    role: str = Field(
+        "member",
+        description="Free text; `viewer` may read but not decide tasks.",
+        max_length=64,
+        min_length=1,
+        pattern="^[^\\x00-\\x1f\\x7f]+$",
+    )
+    display_name: str | None = Field(
+        None, max_length=200, pattern="^[^\\x00-\\x1f\\x7f]*$"
+    )
+    permissions: list[Permission] | None = Field(
+        None,
+        description="Kept and shown (the mirror's field); not enforced.",
+        max_length=50,
+    )
+
+
+class SdkUser(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str
+    key_id: str
+    email: str
+    role: str
+    display_name: str | None = Field(...)
+    permissions: list[str]
+    created_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+
+
+class SdkUserList(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    users: list[SdkUser]
+    total: int
+
+
+class SdkSessionCreated(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    session_token: str = Field(
+        ...,
+        description="`sdk_sess_<48 hex>`: send it as `Authorization: Bearer` (shown once).",
+    )
+    session_id: str
+    expires_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+    expires_in: int = Field(..., description="Seconds until the session expires.")
+    authenticated: bool = Field(..., description="Always false for a new session.")
+
+
+class SdkSessionUser(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    email: str
+    role: str
+    display_name: str | None = Field(...)
+
+
+class User(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    email: str
+    role: str
+    display_name: str | None = Field(...)
+
+
+class SdkSessionInfo(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    session_id: str
+    expires_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+    authenticated: bool
+    user: User | None = Field(
+        ..., description="The signed-in user; null for an anonymous session."
+    )
+
+
+class Org(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str
+    name: str
+
+
+class SdkConfig(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    org: Org
+    key_id: str
+    allowed_origins: list[str]
+    allowed_workflows: list[str]
+    allowed_tables: list[str]
+    allowed_actions: list[str]
+    rate_limit_per_minute: int
+    session: SdkSessionInfo
+
+
+class SdkOtpRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    email: str = Field(
+        ...,
+        description="An email address (compared case-insensitively).",
+        max_length=254,
+        pattern="^[^@\\x00-\\x20\\x7f]+@[^@\\x00-\\x20\\x7f]+\\.[^@\\x00-\\x20\\x7f]+$",
+    )
+
+
+class SdkOtpAccepted(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    status: Literal["sent"]
+    message: str
+
+
+class SdkOtpVerify(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    email: str = Field(
+        ...,
+        description="An email address (compared case-insensitively).",
+        max_length=254,
+        pattern="^[^@\\x00-\\x20\\x7f]+@[^@\\x00-\\x20\\x7f]+\\.[^@\\x00-\\x20\\x7f]+$",
+    )
+    code: str = Field(
+        ..., description="The 8-digit code from the email.", pattern="^[0-9]{8}$"
+    )
+
+
+class SdkSignedIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    session_id: str
+    expires_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+    authenticated: bool
+    user: SdkSessionUser
+
+
+class SdkTask(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str = Field(..., description="`<runId>:<step path>` (`/` written as `.`).")
+    type: Literal["approval"]
+    run_id: str
+    step_id: str
+    step_index: int | None = Field(None, ge=0)
+    workflow_id: str | None = None
+    workflow_name: str | None = None
+    comment: str | None = None
+    request_payload: dict[str, Any] | None = None
+    urgency: str | None = Field(
+        None, description="The request payload's `urgency`, else `normal`."
+    )
+    status: Literal["pending"]
+    created_at: AwareDatetime | None = Field(None, description="RFC 3339, UTC.")
+
+
+class SdkTaskList(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    tasks: list[SdkTask]
+    limit: int
+    offset: int
+
+
+class SdkTaskDecision(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    approved: bool
+    comment: str | None = Field(None, max_length=10000)
+    data: JsonObject | None = None
+
+
+class SdkTaskDecided(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    task_id: str
+    run_id: str
+    step_id: str
+    approved: bool
+    comment: str | None = None
+    decision_comment: str | None = None
+    data: dict[str, Any] | None = None
+    decided_by: str = Field(..., description="The signed-in user's email.")
+    decided_at: AwareDatetime | None = Field(None, description="RFC 3339, UTC.")
+    status: Literal["approved", "rejected"]
+    run_status: str
+
+
 class WorkflowDefinition(BaseModel):
     model_config = ConfigDict(
         extra="allow",
