@@ -67,6 +67,12 @@ class Settings:
     hasp_requests_per_minute: int = 60
     hasp_credit_allotment: int = 10_000_000
     hasp_phi_timeout_seconds: float = 10.0
+    # --- hasp-studio (sign-in sessions, login throttle, invitations) ---
+    hasp_studio_session_idle_minutes: int = 720
+    hasp_studio_session_max_hours: int = 168
+    hasp_studio_login_per_minute_account: int = 10
+    hasp_studio_login_per_minute_ip: int = 30
+    hasp_studio_invite_hours: int = 72
     # --- PHI guard (agentyard/phi) ---
     phi_scan_processes: int = 2
     phi_cache_entries: int = 4096
@@ -147,6 +153,20 @@ class Settings:
             "hasp_requests_per_minute": _int(env, "AGENTYARD_HASP_REQUESTS_PER_MINUTE", 60),
             "hasp_credit_allotment": _int(env, "AGENTYARD_HASP_CREDIT_ALLOTMENT", 10_000_000),
             "hasp_phi_timeout_seconds": _float(env, "AGENTYARD_HASP_PHI_TIMEOUT_SECONDS", 10.0),
+            # hasp-studio
+            "hasp_studio_session_idle_minutes": _int(
+                env, "AGENTYARD_HASP_STUDIO_SESSION_IDLE_MINUTES", 720
+            ),
+            "hasp_studio_session_max_hours": _int(
+                env, "AGENTYARD_HASP_STUDIO_SESSION_MAX_HOURS", 168
+            ),
+            "hasp_studio_login_per_minute_account": _int(
+                env, "AGENTYARD_HASP_STUDIO_LOGIN_PER_MINUTE_ACCOUNT", 10
+            ),
+            "hasp_studio_login_per_minute_ip": _int(
+                env, "AGENTYARD_HASP_STUDIO_LOGIN_PER_MINUTE_IP", 30
+            ),
+            "hasp_studio_invite_hours": _int(env, "AGENTYARD_HASP_STUDIO_INVITE_HOURS", 72),
             # PHI guard
             "phi_scan_processes": _int(env, "AGENTYARD_PHI_SCAN_PROCESSES", 2),
             "phi_cache_entries": _int(env, "AGENTYARD_PHI_CACHE_ENTRIES", 4096),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from agentyard.core.migrations import Migration, create_tables, register
 from agentyard.hasp.ai.models import Conversation, CreditPeriod, InferenceRecord, Reservation, Turn
 from agentyard.hasp.models import BaaAcceptance, OrgSettings, WebhookEndpoint
+from agentyard.hasp.studio import models as studio
 
 TABLES = (
     OrgSettings,
@@ -22,4 +23,10 @@ TABLES = (
     WebhookEndpoint,
 )
 
-register("hasp", [Migration(1, "hasp ai tables", create_tables(*TABLES))])
+register(
+    "hasp",
+    [
+        Migration(1, "hasp ai tables", create_tables(*TABLES)),
+        Migration(2, "hasp studio tables", create_tables(*studio.TABLES)),
+    ],
+)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from agentyard.core.surfaces import Surface
 from agentyard.hasp import SURFACE, auth, bootstrap, errors, warmup
+from agentyard.hasp.studio import SURFACE as STUDIO
+from agentyard.hasp.studio import bootstrap as studio_bootstrap
+from agentyard.hasp.studio import errors as studio_errors
+from agentyard.hasp.studio import tokens as studio_tokens
 
 # The modules that register tables, migrations, tasks or hooks when imported.
 MODULES = (
     "agentyard.hasp.models",
     "agentyard.hasp.ai.models",
+    "agentyard.hasp.studio.models",
     "agentyard.hasp.schema",
     "agentyard.hasp.webhooks",
 )
@@ -33,5 +38,21 @@ SURFACES = (
         request_id_prefix="req_",
         # The PHI scanner processes take seconds to start: not inside a client's first request.
         warm=warmup.start_phi_scanners,
+    ),
+    # Studio's orgs are the HASP orgs above; its callers are signed-in members (a session
+    # cookie) or their personal access tokens, not API keys.
+    Surface(
+        name=STUDIO,
+        mount="/hasp-studio",
+        title="HASP Studio internal API",
+        tenant_label="org",
+        error_shape=studio_errors.shape,
+        new_secret=studio_tokens.new_secret,
+        mint=studio_bootstrap.mint,
+        describe_key=studio_bootstrap.describe,
+        bootstrap=studio_bootstrap.bootstrap,
+        auth_headers=lambda secret: {"Authorization": f"Bearer {secret}"},
+        request_id_prefix="req_",
+        complete=False,  # issue 15 lands in parts; issue 16 adds releases, traces, runs
     ),
 )

@@ -34,6 +34,7 @@ TEST_SETTINGS = {
     "aisp_reads_per_minute": 100_000,
     "aisp_writes_per_minute": 100_000,
     "hasp_requests_per_minute": 100_000,
+    "hasp_studio_login_per_minute_ip": 100_000,
     "harnesslayer_requests_per_minute": 100_000,
     "hyphen_requests_per_minute": 100_000,
     "hyphen_signups_per_minute": 100_000,

@@ -1,0 +1,1 @@
+"""HASP Studio handlers (specs/hasp-studio.yaml): thin, over agentyard.hasp.studio."""

@@ -1,0 +1,17 @@
+"""Handlers for specs/hasp-studio.yaml, scaffolded by codegen.py: fill in each function."""
+
+from agentyard.core.errors import not_implemented
+
+
+def list_project_entities(
+    project_id: str,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> dict:
+    """List the project's entities."""
+    raise not_implemented("list_project_entities")
+
+
+def create_project_entity(project_id: str, body: dict) -> dict:
+    """Create a entity in the project."""
+    raise not_implemented("create_project_entity")
