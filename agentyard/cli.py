@@ -14,7 +14,9 @@ import click
 from agentyard import scaffold, surfaces
 from agentyard.config import Settings
 from agentyard.core import jobs, keys, migrations, outbox, runtime
+from agentyard.core.errors import ApiError
 from agentyard.core.store import connection
+from agentyard.hasp.studio import bootstrap as studio_bootstrap
 from agentyard.hyphen import licensing
 from agentyard.specs import document
 
@@ -284,6 +286,50 @@ def outbox_list(to: str | None, limit: int) -> None:
         click.echo("")
     if not rows:
         click.echo("the dev outbox is empty", err=True)
+
+
+@main.group(name="users")
+def users_group() -> None:
+    """Signed-in members of surfaces that have them (hasp-studio)."""
+
+
+@users_group.command("create")
+@click.option("--surface", type=click.Choice([studio_bootstrap.STUDIO]), required=True)
+@click.option("--org", required=True, help="The org's name; created when new.")
+@click.option("--email", required=True, help="The member's email (signs in to one org).")
+@click.option(
+    "--role",
+    type=click.Choice(["owner", "admin", "builder", "reviewer", "viewer"]),
+    default="builder",
+    show_default=True,
+    help="The org role.",
+)
+@click.option("--name", default="", help="The member's display name.")
+@click.option(
+    "--server-url",
+    default=None,
+    help=f"Where the surface is served, for the sign-in URL. Default: {SERVE_URL}/<surface>.",
+)
+def users_create(
+    surface: str, org: str, email: str, role: str, name: str, server_url: str | None
+) -> None:
+    """Create an active member and print a first password (shown once) on stdout."""
+    s = surfaces.get(surface)
+    _open()
+    migrations.upgrade()
+    base_url = (server_url or SERVE_URL + s.mount).rstrip("/")
+    try:
+        with connection():
+            user, password = studio_bootstrap.create_user(org, email, role, name)
+    except (ApiError, keys.KeyRequestError) as exc:
+        raise click.ClickException(f"{surface}: {exc}") from exc
+    click.echo(f"member {user.id} ({user.email}, org {org}, role {role}); password:", err=True)
+    click.echo(password)
+    click.echo(
+        f"sign in: POST {base_url}{studio_bootstrap.LOGIN_PATH} "
+        '{"email": ..., "password": ...}; change it with POST .../auth/password',
+        err=True,
+    )
 
 
 @main.group(name="licenses")

@@ -32,6 +32,16 @@ COMPLETE = sorted(name for name, s in surfaces.SURFACES.items() if s.complete)
 # be missing only while the surface is not complete. Hyphen: issue 13 is the core engine,
 # issue 14 adds documents, OAuth, AI generation, the SDK, the gateway and licensing.
 DEFERRED: dict[str, tuple[str, ...]] = {
+    # HASP Studio: issue 15 is authoring; issue 16 adds releases, traces, runs and dashboards.
+    "hasp-studio": (
+        "/api/internal/releases/",
+        "/api/internal/traces/",
+        "/api/internal/workflows/",
+        "/api/internal/orgs/{org_id}/dashboard/",
+        "/api/internal/projects/{project_id}/dashboard/",
+        "/api/internal/projects/{project_id}/releases",
+        "/api/internal/projects/{project_id}/traces",
+    ),
     "hyphen": ("/sdk/",),
 }
 

@@ -80,7 +80,9 @@ class Studio:
 
     def login(self, account: Account) -> Client:
         http = self.http()
-        r = http.post(API + "/auth/login", json={"email": account.email, "password": account.password})
+        r = http.post(
+            API + "/auth/login", json={"email": account.email, "password": account.password}
+        )
         assert r.status_code == 200, r.text
         return Client(http, csrf=r.json()["data"]["csrf_token"], account=account)
 

@@ -36,8 +36,12 @@ def test_login_sets_httponly_session_and_readable_csrf_cookie(studio: Studio) ->
 def test_wrong_password_and_unknown_email_answer_alike(studio: Studio) -> None:
     account = studio.account()
     http = studio.http()
-    wrong = http.post(API + "/auth/login", json={"email": account.email, "password": "nope-nope-nope"})
-    unknown = http.post(API + "/auth/login", json={"email": "ghost@example.org", "password": "x" * 12})
+    wrong = http.post(
+        API + "/auth/login", json={"email": account.email, "password": "nope-nope-nope"}
+    )
+    unknown = http.post(
+        API + "/auth/login", json={"email": "ghost@example.org", "password": "x" * 12}
+    )
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json()["error"]["code"] == unknown.json()["error"]["code"] == "INVALID_CREDENTIALS"
     assert wrong.json()["error"]["message"] == unknown.json()["error"]["message"]
@@ -48,7 +52,9 @@ def test_mutations_need_the_csrf_header(studio: Studio, owner: Client) -> None:
     without = owner.post("/projects", json={"name": "No token"}, csrf=False)
     assert without.status_code == 403
     assert without.json()["error"]["code"] == "CSRF_FAILED"
-    wrong = owner.post("/projects", json={"name": "x"}, csrf=False, headers={"X-CSRF-Token": "guess"})
+    wrong = owner.post(
+        "/projects", json={"name": "x"}, csrf=False, headers={"X-CSRF-Token": "guess"}
+    )
     assert wrong.status_code == 403
     listed = owner.get("/projects")
     assert listed.status_code == 200 and listed.json()["data"] == []  # nothing was created
@@ -75,11 +81,18 @@ def test_logout_revokes_the_session(studio: Studio, owner: Client) -> None:
 def test_password_change_revokes_other_sessions(studio: Studio) -> None:
     account = studio.account("viewer")
     first, second = studio.login(account), studio.login(account)
-    bad = first.post("/auth/password", json={"current_password": "wrong-password", "new_password": "n" * 16})
+    bad = first.post(
+        "/auth/password", json={"current_password": "wrong-password", "new_password": "n" * 16}
+    )
     assert bad.status_code == 401
-    short = first.post("/auth/password", json={"current_password": account.password, "new_password": "short"})
+    short = first.post(
+        "/auth/password", json={"current_password": account.password, "new_password": "short"}
+    )
     assert short.status_code == 422
-    r = first.post("/auth/password", json={"current_password": account.password, "new_password": "a-new-secret-phrase"})
+    r = first.post(
+        "/auth/password",
+        json={"current_password": account.password, "new_password": "a-new-secret-phrase"},
+    )
     assert r.status_code == 200, r.text
     assert first.get("/auth/me").status_code == 200  # the session that changed it stays
     assert second.get("/auth/me").status_code == 401
@@ -100,7 +113,9 @@ def test_idle_and_absolute_expiry(studio: Studio, owner: Client) -> None:
     session_id = other.get("/auth/me").json()["data"]["auth"]["id"]
     with connection():
         row = StudioSession.get_by_id(session_id)
-        StudioSession.update(expires_at=row.created_at).where(StudioSession.id == session_id).execute()
+        StudioSession.update(expires_at=row.created_at).where(
+            StudioSession.id == session_id
+        ).execute()
     assert other.get("/auth/me").status_code == 401
 
 
@@ -113,7 +128,9 @@ def test_login_is_throttled_per_account(studio: Studio, monkeypatch: pytest.Monk
     account = studio.account()
     http = studio.http()
     codes = [
-        http.post(API + "/auth/login", json={"email": account.email, "password": "wrong-password"}).status_code
+        http.post(
+            API + "/auth/login", json={"email": account.email, "password": "wrong-password"}
+        ).status_code
         for _ in range(3)
     ]
     assert codes == [401, 401, 401]
@@ -127,7 +144,9 @@ def test_login_is_throttled_per_account(studio: Studio, monkeypatch: pytest.Monk
 
 def test_login_is_throttled_per_ip(studio: Studio, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        runtime.current(), "settings", replace(runtime.settings(), hasp_studio_login_per_minute_ip=2)
+        runtime.current(),
+        "settings",
+        replace(runtime.settings(), hasp_studio_login_per_minute_ip=2),
     )
     runtime.limiter().reset()
     http = studio.http()
@@ -161,3 +180,16 @@ def test_personal_access_tokens(studio: Studio, owner: Client) -> None:
     assert revoked.status_code == 200 and revoked.json()["data"]["revoked_at"]
     assert bearer.get("/auth/me").status_code == 401
     assert Client(studio.http(), token="hasp_pat_" + "0" * 40).get("/auth/me").status_code == 401
+
+
+def test_cookies_are_secure_over_https(studio: Studio) -> None:
+    """Behind a TLS proxy uvicorn trusts (loopback by default, FORWARDED_ALLOW_IPS), the
+    request's scheme is https: both cookies get `Secure`."""
+    account = studio.account()
+    r = studio.http().post(
+        API + "/auth/login",
+        json={"email": account.email, "password": account.password},
+        headers={"X-Forwarded-Proto": "https"},
+    )
+    assert r.status_code == 200
+    assert all("secure" in c.lower() for c in r.headers.get_list("set-cookie"))

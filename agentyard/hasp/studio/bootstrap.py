@@ -6,8 +6,11 @@ from __future__ import annotations
 from agentyard.core import keys
 from agentyard.core.keys import ApiKey, Minted
 from agentyard.hasp import bootstrap as org_bootstrap
+from agentyard.hasp.studio import SURFACE as STUDIO
 from agentyard.hasp.studio import passwords, users
 from agentyard.hasp.studio.models import StudioUser
+
+__all__ = ["STUDIO", "bootstrap", "create_user", "describe", "mint"]
 
 DEV_EMAIL = "owner@studio.localhost"
 LOGIN_PATH = "/api/internal/auth/login"
