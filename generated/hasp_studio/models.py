@@ -235,7 +235,12 @@ class ProjectCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    name: str = Field(..., max_length=200, min_length=1, pattern="\\S")
+    name: str = Field(
+        ...,
+        max_length=200,
+        min_length=1,
+        pattern="^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$",
+    )
     slug: str | None = Field(
         None, max_length=63, pattern="^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
     )
@@ -246,7 +251,12 @@ class ProjectUpdate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    name: str | None = Field(None, max_length=200, min_length=1, pattern="\\S")
+    name: str | None = Field(
+        None,
+        max_length=200,
+        min_length=1,
+        pattern="^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$",
+    )
     slug: str | None = Field(
         None, max_length=63, pattern="^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
     )
@@ -295,7 +305,7 @@ class MemberAdd(BaseModel):
     )
     user_id: str | None = Field(None, max_length=40, min_length=1)
     email: str | None = Field(
-        None, max_length=320, min_length=3, pattern="^[^@\\s]+@[^@\\s]+$"
+        None, max_length=320, min_length=3, pattern="^[^@\\s\\u0000]+@[^@\\s\\u0000]+$"
     )
     name: str | None = Field(None, max_length=200)
     role: Literal["owner", "admin", "builder", "reviewer", "viewer"] = Field(

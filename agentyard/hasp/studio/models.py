@@ -19,6 +19,7 @@ class StudioUser(BaseModel):
 
     id = peewee.CharField(primary_key=True, max_length=40)  # usr_<ulid>
     tenant = peewee.ForeignKeyField(Tenant, on_delete="CASCADE")
+    tenant_id: str  # the foreign key's raw value, as peewee exposes it
     email = peewee.CharField(max_length=320, unique=True)  # lower-cased
     name = peewee.CharField(max_length=200, default="")
     role = peewee.CharField(max_length=16)  # org role, see roles.ROLES
@@ -67,6 +68,7 @@ class StudioToken(BaseModel):
 class Project(BaseModel):
     id = peewee.CharField(primary_key=True, max_length=40)  # prj_<ulid>
     tenant = peewee.ForeignKeyField(Tenant, on_delete="CASCADE")
+    tenant_id: str  # the foreign key's raw value, as peewee exposes it
     slug = peewee.CharField(max_length=63)
     name = peewee.CharField(max_length=200)
     description = peewee.TextField(default="")
