@@ -299,17 +299,37 @@ class Member(BaseModel):
     invite_expires_at: AwareDatetime | None = None
 
 
-class MemberAdd(BaseModel):
+class MemberAdd1(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    user_id: str | None = Field(None, max_length=40, min_length=1)
+    user_id: str = Field(..., max_length=40, min_length=1)
     email: str | None = Field(
         None, max_length=320, min_length=3, pattern="^[^@\\s\\u0000]+@[^@\\s\\u0000]+$"
     )
     name: str | None = Field(None, max_length=200)
     role: Literal["owner", "admin", "builder", "reviewer", "viewer"] = Field(
         ..., description="owner > admin > builder > reviewer > viewer."
+    )
+
+
+class MemberAdd2(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    user_id: str | None = Field(None, max_length=40, min_length=1)
+    email: str = Field(
+        ..., max_length=320, min_length=3, pattern="^[^@\\s\\u0000]+@[^@\\s\\u0000]+$"
+    )
+    name: str | None = Field(None, max_length=200)
+    role: Literal["owner", "admin", "builder", "reviewer", "viewer"] = Field(
+        ..., description="owner > admin > builder > reviewer > viewer."
+    )
+
+
+class MemberAdd(RootModel[MemberAdd1 | MemberAdd2]):
+    root: MemberAdd1 | MemberAdd2 = Field(
+        ..., description="Exactly one of `user_id` or `email`."
     )
 
 

@@ -17,7 +17,7 @@ def list_members(project_id: str, cursor: str | None = None, limit: int = 50) ->
 
 
 def add_member(project_id: str, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    req = MemberAdd.model_validate(body)
+    req = MemberAdd.model_validate(body).root
     row = project_members.add(
         current_member(),
         project_id,
