@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agentyard.core.store import connection
-from agentyard.hasp.studio.models import OutboxMessage
+from agentyard.hasp.studio.models import Invite, OutboxMessage, StudioUser
 from tests.hasp_studio.conftest import API, Client, Studio, new_project
 
 
@@ -168,3 +168,20 @@ def test_bearer_token_acts_with_the_members_roles(studio: Studio, owner: Client)
         json={"user_id": viewer.account.user_id, "role": "admin"},
     )
     assert ci.patch(f"/projects/{project['id']}", json={"description": "ci"}).status_code == 200
+
+
+def test_an_expired_invitation_is_refused(studio: Studio, owner: Client) -> None:
+    project = new_project(owner)
+    email = "late.person@clinic.example"
+    r = owner.post(f"/projects/{project['id']}/members", json={"email": email, "role": "viewer"})
+    assert r.status_code == 201
+    token = _invite_token(email)
+    with connection():
+        user = StudioUser.get(StudioUser.email == email)
+        row = Invite.get(Invite.user == user.id)
+        Invite.update(expires_at=row.created_at).where(Invite.id == row.id).execute()
+    http = studio.http()
+    r = http.post(API + "/auth/accept-invite", json={"token": token, "password": "chosen-password"})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "INVALID_INVITE"
+    with connection():
+        assert StudioUser.get_by_id(user.id).status == "pending"

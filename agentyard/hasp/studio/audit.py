@@ -20,11 +20,13 @@ def record(
     *,
     org: Tenant | None = None,
     project_id: str | None = None,
+    user_id: str | None = None,
     before: Any = None,
     after: Any = None,
     **extra: Any,
 ) -> None:
-    """Append `action` on the entity by `member` (None: the operator or the system)."""
+    """Append `action` on the entity by `member` (None: the operator, the system, or a user
+    not signed in yet, named by `user_id`)."""
     info = request_context.current()
     tenant = org if org is not None else member.org if member is not None else None
     assert tenant is not None, "an audit entry needs its org"
@@ -38,7 +40,7 @@ def record(
         action,
         entity_type,
         entity_id,
-        user_id=member.user_id if member else None,
+        user_id=member.user_id if member else user_id,
         org_id=tenant.id,
         project_id=project_id,
         ip_address=info.client_ip if info else None,

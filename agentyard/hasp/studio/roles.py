@@ -68,6 +68,14 @@ def require(member: Member, role: str, project: Project | None = None) -> str:
     return effective
 
 
+def require_org(member: Member, org_id: str, role: str) -> str:
+    """For `/orgs/{org_id}/...` routes: 404 unless `org_id` is the member's org (another org
+    is not found), then `require(member, role)`."""
+    if org_id != member.org_id:
+        raise not_found("organization", org_id)
+    return require(member, role)
+
+
 def find_project(member: Member, project_id: str, role: str) -> tuple[Project, str]:
     """The org's project `project_id` and the member's effective role, once `require` passed."""
     project = Project.get_or_none((Project.id == project_id) & (Project.tenant == member.org.id))

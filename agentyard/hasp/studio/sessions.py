@@ -94,7 +94,9 @@ def login(email: str, password: str, ip: str | None) -> Started:
     ok = passwords.verify(user.password_hash if user else None, password)
     if user is None or not ok or user.status != "active":
         if user is not None:
-            audit.record(None, "auth.login_failed", "user", user.id, org=user.tenant)
+            audit.record(
+                None, "auth.login_failed", "user", user.id, org=user.tenant, user_id=user.id
+            )
         raise ApiError(401, "INVALID_CREDENTIALS", _BAD_LOGIN)
     started = start(user, ip)
     audit.record(
