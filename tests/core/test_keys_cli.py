@@ -394,7 +394,13 @@ def test_every_url_serve_prints_answers(store, alone):
             headers = HEADERS[surface](dev[surface]) if surface in dev else {}
             for method, url in re.findall(r"(?:\b(POST|GET) )?(https?://[^\s)]+)", line):
                 assert url.startswith(srv.base + ("" if alone else "/")), line
-                if method == "POST":  # the BAA acceptance hint
+                if method == "POST" and surface == "hasp-studio":  # the dev owner's sign-in
+                    owner = re.search(r"owner (\S+) password (\S+)", line)
+                    assert owner is not None, line
+                    body = {"email": owner[1], "password": owner[2]}
+                    r = httpx.post(url, json=body, timeout=30)
+                    assert r.status_code == 200, (line, r.text)
+                elif method == "POST":  # the BAA acceptance hint
                     r = httpx.post(url, headers=headers, json=BAA, timeout=30)
                     assert r.status_code == 201, (line, r.text)
                 else:
@@ -403,6 +409,7 @@ def test_every_url_serve_prints_answers(store, alone):
                 checked.append(url)
         expected = 2 * (1 if alone else len(SECRETS)) + (0 if alone else 1)  # ui + spec; landing
         expected += 1 if alone in (None, "hasp-ai") else 0  # the BAA hint
+        expected += 3 if alone is None else 0  # hasp-studio: ui + spec + the sign-in hint
         assert len(checked) == expected, lines
         if alone in (None, "hasp-ai"):
             baa = [u for u in checked if u.endswith("/v1/compliance/baa/acceptances")]
