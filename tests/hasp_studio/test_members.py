@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
+from agentyard.core import jobs, outbox
 from agentyard.core.store import connection
-from agentyard.hasp.studio.models import Invite, OutboxMessage, StudioUser
+from agentyard.hasp.studio.models import Invite, StudioUser
 from tests.hasp_studio.conftest import API, Client, Studio, new_project
 
 
+@pytest.fixture
+def consumer(app):
+    """A job worker in this process: it sends the queued invitation emails."""
+    jobs.start_consumer(workers=1, poll_interval=0.05, scheduler_interval=0.05)
+    yield
+    jobs.stop_consumer()
+
+
 def _invite_token(email: str) -> str:
-    with connection():
-        message = (
-            OutboxMessage.select()
-            .where(OutboxMessage.to == email)
-            .order_by(OutboxMessage.created_at.desc())
-            .first()
-        )
-    assert message is not None
-    return message.body.split("#token=", 1)[1].split()[0]
+    """The token in the newest invitation to `email`, once a worker has delivered it."""
+    deadline = time.monotonic() + 20
+    while True:
+        with connection():
+            rows = outbox.messages(to=email, limit=1)
+        if rows:
+            break
+        assert time.monotonic() < deadline, f"no invitation to {email} in the dev outbox"
+        time.sleep(0.05)
+    assert rows[0].label.startswith("hasp-studio:")
+    return rows[0].text.split("#token=", 1)[1].split()[0]
 
 
 def test_add_existing_org_user_by_id_and_email(studio: Studio, owner: Client) -> None:
@@ -52,6 +67,7 @@ def test_add_existing_org_user_by_id_and_email(studio: Studio, owner: Client) ->
     assert studio.login(a).get(f"/projects/{project['id']}").json()["data"]["role"] == "builder"
 
 
+@pytest.mark.usefixtures("consumer")
 def test_invite_and_accept(studio: Studio, owner: Client) -> None:
     project = new_project(owner)
     email = "new.person@clinic.example"
@@ -170,6 +186,7 @@ def test_bearer_token_acts_with_the_members_roles(studio: Studio, owner: Client)
     assert ci.patch(f"/projects/{project['id']}", json={"description": "ci"}).status_code == 200
 
 
+@pytest.mark.usefixtures("consumer")
 def test_an_expired_invitation_is_refused(studio: Studio, owner: Client) -> None:
     project = new_project(owner)
     email = "late.person@clinic.example"

@@ -1,36 +1,37 @@
 """Invitations: a pending user with a one-time, expiring set-password token (stored hashed),
-delivered through `send_invite` — for now the dev outbox: a log line and a row in
-`hasp_studio_outbox` (to be switched to the shared core outbox)."""
+delivered through `send_invite` by the shared core outbox (`core.outbox`: SMTP when
+AGENTYARD_SMTP_URL is set, else the dev outbox that `agentyard outbox list` prints)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import secrets
 
-from agentyard.core import clock, ids, keys, runtime
+from agentyard.core import clock, ids, keys, outbox, runtime
 from agentyard.core.errors import ApiError
 from agentyard.core.keys import Tenant
 from agentyard.core.store import write
-from agentyard.hasp.studio import passwords, sessions, users
-from agentyard.hasp.studio.models import Invite, OutboxMessage, StudioUser
+from agentyard.hasp.studio import SURFACE, passwords, sessions, users
+from agentyard.hasp.studio.models import Invite, StudioUser
 
-log = logging.getLogger("agentyard.hasp.studio.invites")
 ACCEPT_PATH = "/api/internal/auth/accept-invite"
 
 
-def send_invite(email: str, link: str) -> None:
-    """Deliver an invitation link (dev outbox: logged and kept in `hasp_studio_outbox`)."""
-    log.info("hasp-studio invitation for %s: %s (dev outbox, not sent)", email, link)
-    with write():
-        OutboxMessage.create(
-            id=ids.new_id("msg"),
+def send_invite(email: str, link: str, label: str = SURFACE) -> None:
+    """Queue the invitation email with its link (a worker sends it, retried on failure)."""
+    hours = runtime.settings().hasp_studio_invite_hours
+    outbox.send_later(
+        outbox.Message(
             to=email,
             subject="You are invited to HASP Studio",
-            body=f"Set your password to join: {link}\n"
-            f'POST {ACCEPT_PATH} with {{"token": "<the token in the link>", "password": ...}}',
-            created_at=clock.now(),
+            text=(
+                f"You have been invited to a HASP Studio project. Set your password to join:\n"
+                f"{link}\n\nThe link works once and expires in {hours} hours. The token after "
+                f'#token= goes to POST {ACCEPT_PATH} as {{"token", "password"}}.\n'
+            ),
+            label=label,
         )
+    )
 
 
 def issue(user: StudioUser) -> tuple[Invite, str]:
@@ -53,7 +54,7 @@ def invite(org: Tenant, email: str, name: str, base_url: str) -> tuple[StudioUse
     """Create a pending user (org role viewer) and send them their link."""
     user = users.create(org, email, "viewer", name=name, status="pending")
     row, token = issue(user)
-    send_invite(str(user.email), f"{base_url}{ACCEPT_PATH}#token={token}")
+    send_invite(str(user.email), f"{base_url}{ACCEPT_PATH}#token={token}", f"{SURFACE}:{org.id}")
     return user, row
 
 

@@ -1,5 +1,5 @@
 """HASP Studio's tables: members (users of an org), their sessions and personal access tokens,
-projects, project membership, invitations and the dev outbox of invitation messages.
+projects, project membership and invitations (their emails go through `core.outbox`).
 
 Every row belongs to a HASP org (a core Tenant) directly or through its user or project.
 Secrets (session cookies, CSRF tokens, access tokens, invitation tokens) are stored only as
@@ -108,17 +108,4 @@ class Invite(BaseModel):
         table_name = "hasp_studio_invite"
 
 
-class OutboxMessage(BaseModel):
-    """A message the dev outbox kept instead of sending (invitations, for now)."""
-
-    id = peewee.CharField(primary_key=True, max_length=40)  # msg_<ulid>
-    to = peewee.CharField(max_length=320)
-    subject = peewee.CharField(max_length=200)
-    body = peewee.TextField()
-    created_at = peewee.DateTimeField()
-
-    class Meta:
-        table_name = "hasp_studio_outbox"
-
-
-TABLES = (StudioUser, StudioSession, StudioToken, Project, ProjectMember, Invite, OutboxMessage)
+TABLES = (StudioUser, StudioSession, StudioToken, Project, ProjectMember, Invite)
