@@ -55,7 +55,7 @@ SURFACES = (
             allow_headers=("Authorization", "X-Publishable-Key", "Last-Event-ID", "Content-Type"),
             expose_headers=("Retry-After",),
         ),
-        # Issue 14: the SDK's data routes and /sdk/events are not in the spec yet.
+        # Issue 14: /sdk/events is not in the spec yet.
         complete=False,
         # document uploads are multipart bodies read as streams (`core.multipart`)
         body_limits={
