@@ -4,10 +4,12 @@ and nothing stored for a refused upload."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 import pytest
 
+from agentyard.core import blobs
 from tests.hyphen.conftest import error
 from tests.hyphen.gateway_kit import signup
 from tests.hyphen.http_kit import consumer, poll, queue_name  # noqa: F401 - fixtures
@@ -15,6 +17,7 @@ from tests.hyphen.test_sdk_auth import accounts, make_key, session, sign_in
 from tests.hyphen.test_sdk_tasks import APPROVAL, Collector
 
 # unique per run: the dev outbox is shared by every test of the session
+CAL = f"cal-{uuid.uuid4().hex[:8]}@example.com"
 BOB = f"bob-{uuid.uuid4().hex[:8]}@example.com"
 AMY = f"amy-{uuid.uuid4().hex[:8]}@example.com"
 
@@ -118,3 +121,22 @@ def test_an_input_the_workflow_refuses_stores_nothing(server, account, consumer)
     error(upload(client, workflow_id="strict"), 400)
     assert client.get("/sdk/documents").json()["total"] == 0
     assert account.engine.get("/documents").json()["total"] == 0
+
+
+def test_uploads_are_streamed_with_the_documents_limit(server, account, consumer):  # noqa: F811
+    key = make_key(account)
+    client = session(server, key["key"])
+    sign_in(account, client, key["id"], CAL)
+    # over the app-wide 1 MiB body maximum: the /sdk/documents limit is the upload's
+    big = b"x" * (2 * 1024 * 1024 + 1)
+    r = client.post("/sdk/documents", files={"file": ("big.bin", big, "application/octet-stream")})
+    assert r.status_code == 201, r.text
+    assert r.json()["size"] == len(big)
+    saved = blobs.configured()
+    blobs.restore(dataclasses.replace(blobs.config(), max_file_bytes=64))
+    try:
+        r = client.post("/sdk/documents", files={"file": ("a.bin", b"y" * 65)})
+    finally:
+        blobs.restore(saved)
+    error(r, 413)
+    assert client.get("/sdk/documents").json()["total"] == 1

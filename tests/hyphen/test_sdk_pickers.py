@@ -72,3 +72,12 @@ def test_pickers_list_what_the_key_allows(server, account):
     finally:
         stranger.manage.close()
         stranger.engine.close()
+
+
+def test_the_data_routes_count_against_the_keys_rate_limit(server, account):
+    key = make_key(account, allowed_actions=["*"], rate_limit_per_minute=4)
+    client = session(server, key["key"])  # the session start is the first request
+    for path in ("/sdk/actions", "/sdk/workflows", "/sdk/documents"):
+        assert client.get(path).status_code == 200
+    r = client.get("/sdk/agents")
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 0
