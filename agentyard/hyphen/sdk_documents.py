@@ -65,7 +65,7 @@ def record(caller: SdkCaller, doc: Document, workflow: Workflow | None) -> dict[
         usage.record_run(caller.key_id, caller.org_id)
     with write():
         row = SdkDocument.create(
-            document_id=doc.id,
+            document=doc.id,
             key=caller.key_id,
             org=caller.org_id,
             workflow_id=workflow.id if workflow is not None else None,
@@ -110,7 +110,7 @@ def page(
     caller: SdkCaller, workflow_id: str | None, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     """The documents uploaded through the caller's key (of one workflow), newest first."""
-    within = SdkDocument.select(SdkDocument.document_id).where(
+    within = SdkDocument.select(SdkDocument.document).where(
         (SdkDocument.key == caller.key_id) & (SdkDocument.org == caller.org_id)
     )
     if workflow_id:
@@ -118,6 +118,6 @@ def page(
     docs, total = documents.page(caller.org_id, limit=limit, offset=offset, within=within)
     rows = {
         r.document_id: r
-        for r in SdkDocument.select().where(SdkDocument.document_id.in_([d.id for d in docs]))
+        for r in SdkDocument.select().where(SdkDocument.document.in_([d.id for d in docs]))
     }
     return [view(d, rows[d.id]) for d in docs], total

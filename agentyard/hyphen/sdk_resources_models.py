@@ -10,12 +10,15 @@ import peewee
 from agentyard.core.keys import ApiKey, Tenant
 from agentyard.core.migrations import Migration, create_tables, register
 from agentyard.core.store import BaseModel
+from agentyard.hyphen.document_models import Document
 
 
 class SdkDocument(BaseModel):
-    """A document uploaded through a publishable key; `run_id` when the upload started one."""
+    """A document uploaded through a publishable key; `run_id` when the upload started one.
+    Goes with the document when `documents.collect` removes it."""
 
-    document_id = peewee.CharField(primary_key=True, max_length=64)
+    document = peewee.ForeignKeyField(Document, primary_key=True, on_delete="CASCADE")
+    document_id: str
     key = peewee.ForeignKeyField(ApiKey, on_delete="CASCADE")
     key_id: str
     org = peewee.ForeignKeyField(Tenant, on_delete="CASCADE")

@@ -5,11 +5,15 @@ and nothing stored for a refused upload."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import uuid
 
 import pytest
 
-from agentyard.core import blobs
+from agentyard.core import blobs, clock
+from agentyard.core.store import connection
+from agentyard.hyphen import documents
+from agentyard.hyphen.sdk_resources_models import SdkDocument
 from tests.hyphen.conftest import error
 from tests.hyphen.gateway_kit import signup
 from tests.hyphen.http_kit import consumer, poll, queue_name  # noqa: F401 - fixtures
@@ -100,6 +104,11 @@ def test_uploads_start_runs_of_allowed_workflows(server, account, consumer):  # 
     # a deleted document leaves the list
     assert account.engine.delete(f"/documents/{plain.json()['id']}").status_code == 200
     assert [d["id"] for d in client.get("/sdk/documents").json()["documents"]] == [doc["id"]]
+    # and once collected, the key's record of it goes too
+    with connection():
+        documents.collect(now=clock.now() + dt.timedelta(days=2))
+        assert SdkDocument.get_or_none(SdkDocument.document == plain.json()["id"]) is None
+        assert SdkDocument.get_or_none(SdkDocument.document == doc["id"]) is not None
 
 
 def test_an_input_the_workflow_refuses_stores_nothing(server, account, consumer):  # noqa: F811
