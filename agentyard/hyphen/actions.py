@@ -38,7 +38,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -214,21 +214,31 @@ def by_name(org_id: str, name: str) -> Action | None:
     return Action.get_or_none((Action.org == org_id) & (Action.action_name == name))
 
 
-def list_actions(org_id: str, *, limit: int = 100, offset: int = 0) -> list[Action]:
-    """The org's actions, oldest first."""
+def _of(org_id: str, names: Collection[str] | None) -> peewee.ColumnBase:
+    where = Action.org == org_id
+    return where if names is None else where & Action.action_name.in_(list(names))
+
+
+def list_actions(
+    org_id: str, *, limit: int = 100, offset: int = 0, names: Collection[str] | None = None
+) -> list[Action]:
+    """The org's actions (only those `names` lists, when given), oldest first."""
     return list(
         Action.select()
-        .where(Action.org == org_id)
+        .where(_of(org_id, names))
         .order_by(Action.created_at, Action.id)
         .limit(limit)
         .offset(offset)
     )
 
 
-def page(org_id: str, *, limit: int, offset: int) -> tuple[list[Action], int]:
-    """One page of the org's actions and how many it has (no COUNT when the page is short)."""
-    rows = list_actions(org_id, limit=limit, offset=offset)
-    return rows, paging.total_of(Action.select().where(Action.org == org_id), rows, limit, offset)
+def page(
+    org_id: str, *, limit: int, offset: int, names: Collection[str] | None = None
+) -> tuple[list[Action], int]:
+    """One page of the org's actions (of `names`) and how many (no COUNT when the page is
+    short)."""
+    rows = list_actions(org_id, limit=limit, offset=offset, names=names)
+    return rows, paging.total_of(Action.select().where(_of(org_id, names)), rows, limit, offset)
 
 
 def output_keys(org_id: str) -> dict[str, str]:

@@ -27,6 +27,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import peewee
+
 from agentyard import flows
 from agentyard.core import clock
 from agentyard.core.errors import conflict, invalid, not_found
@@ -154,6 +156,8 @@ def run_workflow(ctx: StepContext, args: dict[str, Any], key: str) -> Any:
             row = workflows.by_name(ctx.tenant_id, args["workflow_name"])
         if row is None:
             return f"Error: no workflow {ref or args.get('workflow_name')!r} in this org."
+        if not _may_run(ctx, row):
+            return f"Error: this agent may not run the workflow {row.name!r}."
         if _depth(ctx.run_id) > MAX_CHILD_DEPTH:
             return f"Error: workflows may nest at most {MAX_CHILD_DEPTH} deep."
         child_id = RUN_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:32]
@@ -175,6 +179,15 @@ def run_workflow(ctx: StepContext, args: dict[str, Any], key: str) -> Any:
         "error": run.error,
         **({"waiting_for": run.pause_kind} if run.status == "paused" else {}),
     }
+
+
+def _may_run(ctx: StepContext, row: Workflow) -> bool:
+    """Whether the agent's launcher allowed the workflow (`AgentSpec.allowed_workflows`)."""
+    agent = (ctx.context or {}).get("__agent")
+    allowed = agent.get("allowed_workflows") if isinstance(agent, dict) else None
+    if not isinstance(allowed, list):
+        return True
+    return "*" in allowed or row.id in allowed or row.name in allowed
 
 
 def _drive(run_id: str, wait: float = SYNC_WAIT_SECONDS) -> flows.Run:
@@ -242,6 +255,8 @@ class AgentSpec:
     result_key: str | None = None
     context: Any = None
     model: str | None = None
+    # the workflows `__run_workflow__` may start (ids or names, `*`: all); None: every one
+    allowed_workflows: tuple[str, ...] | None = None
 
 
 def _previous(org_id: str, run_id: str) -> dict[str, Any]:
@@ -316,7 +331,9 @@ def execute(org_id: str, spec: AgentSpec) -> str:
             previous_run_id=spec.previous_run_id,
             created_at=clock.now(),
         )
-    agent = {"objective": spec.objective, "context": context}
+    agent: dict[str, Any] = {"objective": spec.objective, "context": context}
+    if spec.allowed_workflows is not None:
+        agent["allowed_workflows"] = list(spec.allowed_workflows)
     flows.start(ENGINE, org_id, definition, {}, context={"__agent": agent}, run_id=run_id)
     return run_id
 
@@ -427,14 +444,22 @@ def status(org_id: str, run_id: str, *, include_trace: bool = False) -> dict[str
 
 
 def list_agents(
-    org_id: str, status_filter: str | None, *, limit: int = 100, offset: int = 0
+    org_id: str,
+    status_filter: str | None,
+    *,
+    limit: int = 100,
+    offset: int = 0,
+    within: peewee.SelectQuery | None = None,
 ) -> list[dict[str, Any]]:
-    """The org's agent runs, newest first (optionally of one status)."""
+    """The org's agent runs, newest first (optionally of one status; `within`: a query of the
+    run ids to keep)."""
     query = (
         RunIndex.select(RunIndex.run_id)
         .where((RunIndex.org == org_id) & (RunIndex.kind == AGENT))
         .order_by(RunIndex.created_at.desc(), RunIndex.run_id.desc())
     )
+    if within is not None:
+        query = query.where(RunIndex.run_id.in_(within))
     if status_filter:
         from agentyard.flows.models import Run
 
@@ -445,9 +470,13 @@ def list_agents(
     return [status(org_id, r.run_id) for r in rows]
 
 
-def count(org_id: str, status_filter: str | None = None) -> int:
-    """How many agent runs the org has (of one status)."""
+def count(
+    org_id: str, status_filter: str | None = None, within: peewee.SelectQuery | None = None
+) -> int:
+    """How many agent runs the org has (of one status; among `within`)."""
     query = RunIndex.select().where((RunIndex.org == org_id) & (RunIndex.kind == AGENT))
+    if within is not None:
+        query = query.where(RunIndex.run_id.in_(within))
     if status_filter:
         from agentyard.flows.models import Run
 

@@ -409,9 +409,13 @@ def page(
     content_type: str | None = None,
     created_after: dt.datetime | None = None,
     created_before: dt.datetime | None = None,
+    within: peewee.SelectQuery | None = None,
 ) -> tuple[list[Document], int]:
-    """The org's live documents, newest first, filtered; and how many match."""
+    """The org's live documents, newest first, filtered (`within`: a query of the document ids
+    to keep); and how many match."""
     where = (Document.org == org_id) & Document.deleted_at.is_null()
+    if within is not None:
+        where &= Document.id.in_(within)
     if content_type:
         where &= Document.content_type == content_type.lower()
     if created_after is not None:

@@ -114,3 +114,9 @@ def on_flow_event(event: flows.FlowEvent) -> None:
             **where,
         )
     publish(org, RUN_STATUS, {"runId": event.run_id, "status": status, "documentId": None}, **where)
+
+
+def publish_table_updated(org_id: str, table: str, row_id: int, changes: dict[str, Any]) -> None:
+    """`table:updated` `{table, rowId, changes}`: a row inserted or edited through `/sdk`
+    (`changes`: the fields set). Streams show it to keys that allow the table."""
+    publish(org_id, "table:updated", {"table": table, "rowId": row_id, "changes": changes})

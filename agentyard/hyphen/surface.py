@@ -6,7 +6,7 @@ from agentyard.core import keys
 from agentyard.core.cors import CorsPolicy
 from agentyard.core.http_guard import BodyLimit
 from agentyard.core.surfaces import Surface
-from agentyard.hyphen import SURFACE, bootstrap, documents, errors, sdk
+from agentyard.hyphen import SURFACE, bootstrap, documents, errors, sdk, sdk_documents
 from agentyard.hyphen.auth import new_secret
 
 # The modules that register tables, migrations, tasks or hooks when imported.
@@ -30,6 +30,8 @@ MODULES = (
     "agentyard.hyphen.ai_generation",
     # the browser SDK (hyphen-sdk-core): publishable keys, users, sessions, sign-in codes
     "agentyard.hyphen.sdk_models",
+    # the SDK's data routes (hyphen-sdk-resources): documents and agent runs of a key
+    "agentyard.hyphen.sdk_resources_models",
 )
 
 SURFACES = (
@@ -53,12 +55,13 @@ SURFACES = (
             allow_headers=("Authorization", "X-Publishable-Key", "Last-Event-ID", "Content-Type"),
             expose_headers=("Retry-After",),
         ),
-        # Issue 14: the SDK's data routes and /sdk/events are not in the spec yet.
+        # Issue 14: /sdk/events is not in the spec yet.
         complete=False,
         # document uploads are multipart bodies read as streams (`core.multipart`)
         body_limits={
             documents.BULK_PATH_PATTERN: BodyLimit(documents.max_bulk_bytes, streamed=True),
             documents.UPLOAD_PATH_PATTERN: BodyLimit(documents.max_upload_bytes, streamed=True),
+            sdk_documents.UPLOAD_PATH_PATTERN: BodyLimit(documents.max_upload_bytes, streamed=True),
         },
     ),
 )

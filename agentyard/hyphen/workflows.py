@@ -10,9 +10,11 @@ changes nothing for runs already started (their history stays readable).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import peewee
 
 from agentyard import flows
 from agentyard.core import clock, paging
@@ -107,23 +109,33 @@ def by_name(org_id: str, name: str) -> Workflow | None:
     )
 
 
-def list_workflows(org_id: str, *, limit: int = 100, offset: int = 0) -> list[Workflow]:
-    """The org's workflows, oldest first."""
+def _of(org_id: str, refs: Collection[str] | None) -> peewee.ColumnBase:
+    where = Workflow.org == org_id
+    if refs is None:
+        return where
+    return where & (Workflow.id.in_(list(refs)) | Workflow.name.in_(list(refs)))
+
+
+def list_workflows(
+    org_id: str, *, limit: int = 100, offset: int = 0, refs: Collection[str] | None = None
+) -> list[Workflow]:
+    """The org's workflows (only those `refs` names by id or name, when given), oldest first."""
     return list(
         Workflow.select()
-        .where(Workflow.org == org_id)
+        .where(_of(org_id, refs))
         .order_by(Workflow.created_at, Workflow.id)
         .limit(limit)
         .offset(offset)
     )
 
 
-def page(org_id: str, *, limit: int, offset: int) -> tuple[list[Workflow], int]:
-    """One page of the org's workflows and how many it has (no COUNT when the page is short)."""
-    rows = list_workflows(org_id, limit=limit, offset=offset)
-    return rows, paging.total_of(
-        Workflow.select().where(Workflow.org == org_id), rows, limit, offset
-    )
+def page(
+    org_id: str, *, limit: int, offset: int, refs: Collection[str] | None = None
+) -> tuple[list[Workflow], int]:
+    """One page of the org's workflows (of `refs`) and how many (no COUNT when the page is
+    short)."""
+    rows = list_workflows(org_id, limit=limit, offset=offset, refs=refs)
+    return rows, paging.total_of(Workflow.select().where(_of(org_id, refs)), rows, limit, offset)
 
 
 def update(org_id: str, workflow_id: str, spec: WorkflowSpec) -> Workflow:

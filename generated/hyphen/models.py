@@ -1736,6 +1736,120 @@ class SdkTaskDecision(BaseModel):
     data: JsonObject | None = None
 
 
+class SdkDocumentUpload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    file: bytes = Field(..., description="The file's bytes.")
+    tags: str | None = Field(None, description="Comma-separated tags.", max_length=4000)
+    content_type: str | None = Field(
+        None,
+        description="A `type/subtype` media type (empty means not given).",
+        max_length=255,
+        pattern="^([A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126})?$",
+    )
+    metadata: str | None = Field(
+        None, description="The text of a JSON object.", max_length=16384
+    )
+    workflow_id: str | None = Field(
+        None,
+        description="A workflow (id or name) the key allows, to start a run on the document.",
+        max_length=200,
+    )
+
+
+class SdkDocument(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str = Field(..., pattern="^doc_[0-9a-f]{32}$")
+    name: str
+    content_type: str
+    size: int = Field(..., ge=0)
+    sha256: str = Field(
+        ..., description="The hex SHA-256 of the current version's bytes."
+    )
+    tags: list[str]
+    metadata: JsonObject
+    version: int = Field(..., ge=1)
+    created_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+    updated_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+    uploaded_by: str = Field(..., description="The email of the user who uploaded it.")
+    workflow_id: str | None = Field(
+        ..., description="The workflow whose run the upload started."
+    )
+    run_id: str | None = Field(..., description="The run the upload started.")
+    run_status: str | None = Field(
+        ...,
+        description="That run's status now (`running`, `paused`, `completed`, ...).",
+    )
+
+
+class SdkDocumentList(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    documents: list[SdkDocument]
+    total: int = Field(..., ge=0)
+    limit: int
+    offset: int
+
+
+class SdkAgentList(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    agents: list[AgentStatus]
+    total: int = Field(..., ge=0)
+    limit: int
+    offset: int
+
+
+class SdkAction(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str
+    action_name: str
+    kind: str
+    description: str | None = Field(...)
+    input_schema: JsonObject
+    created_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+
+
+class SdkActionList(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    actions: list[SdkAction]
+    total: int = Field(..., ge=0)
+    limit: int
+    offset: int
+
+
+class SdkWorkflow(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str
+    name: str
+    description: str | None = Field(...)
+    input_schema: str | None = Field(
+        ..., description="The id of the schema the workflow's input must match, if any."
+    )
+    created_at: AwareDatetime = Field(..., description="RFC 3339, UTC.")
+
+
+class SdkWorkflowList(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    workflows: list[SdkWorkflow]
+    total: int = Field(..., ge=0)
+    limit: int
+    offset: int
+
+
 class SdkTaskDecided(BaseModel):
     model_config = ConfigDict(
         extra="forbid",

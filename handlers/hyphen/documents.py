@@ -22,6 +22,7 @@ from agentyard.core.errors import ApiError, invalid
 from agentyard.core.store import with_connection
 from agentyard.core.surfaces import SPECS
 from agentyard.hyphen import auth, documents
+from agentyard.hyphen.document_models import Document
 from agentyard.specs import document
 from handlers.hyphen.security import caller
 
@@ -35,7 +36,7 @@ def _schema(name: str) -> dict[str, Any]:
     )
 
 
-def _form(body: dict[str, Any] | None, file: Any, schema: str) -> tuple[UploadFile, dict[str, str]]:
+def form(body: dict[str, Any] | None, file: Any, schema: str) -> tuple[UploadFile, dict[str, str]]:
     """The uploaded file and the text fields, checked against the spec's body `schema`
     (Connexion does not validate multipart bodies here: `core.multipart`)."""
     if not isinstance(file, UploadFile):
@@ -64,23 +65,23 @@ def _guess(media: str | None, name: str) -> str:
     return guessed or "application/octet-stream"
 
 
-async def uploadDocument(
-    body: dict[str, Any] | None = None, file: Any = None, **_parts: Any
-) -> tuple[dict[str, Any], int]:
-    """Upload document."""
-    who = caller()
-    upload, text = _form(body, file, "DocumentUpload")
+async def store_upload(
+    org_id: str, actor: str, upload: UploadFile, text: dict[str, str]
+) -> Document:
+    """Stream a checked upload (`form`'s answer) into a new document of the org: its name from
+    the part, `content_type`, `tags` and `metadata` from the text fields. Shared by
+    `POST /documents` and `POST /sdk/documents`."""
     name = documents.check_name(upload.filename or "document")
     content_type = _content_type(text, upload, name)
     tags = documents.parse_tags(text.get("tags"))
     metadata = documents.parse_metadata(text.get("metadata"))
     with documents.spool() as spool:
         await anyio.to_thread.run_sync(documents.copy_to_spool, upload.file, spool)
-        doc = await anyio.to_thread.run_sync(
+        return await anyio.to_thread.run_sync(
             with_connection(
                 lambda: documents.create(
-                    who.org_id,
-                    auth.actor(who),
+                    org_id,
+                    actor,
                     name=name,
                     content_type=content_type,
                     tags=tags,
@@ -89,6 +90,15 @@ async def uploadDocument(
                 )
             )
         )
+
+
+async def uploadDocument(
+    body: dict[str, Any] | None = None, file: Any = None, **_parts: Any
+) -> tuple[dict[str, Any], int]:
+    """Upload document."""
+    who = caller()
+    upload, text = form(body, file, "DocumentUpload")
+    doc = await store_upload(who.org_id, auth.actor(who), upload, text)
     return documents.view(doc), 201
 
 
@@ -140,7 +150,7 @@ async def createDocumentVersion(
     """New document version."""
     who = caller()
     await anyio.to_thread.run_sync(with_connection(documents.find), who.org_id, id_)
-    upload, text = _form(body, file, "DocumentVersionUpload")
+    upload, text = form(body, file, "DocumentVersionUpload")
     content_type = (
         documents.check_content_type(text["content_type"]) if "content_type" in text else None
     )

@@ -53,9 +53,21 @@ STATEFUL_400: tuple[str, ...] = (
     "bulkUploadDocuments",
     # a URL the SSRF guard refuses or that cannot be fetched
     "createDocumentFromUrl",
+    # hyphen-sdk-resources: the same table, upload and agent rules through /sdk, and an
+    # upload's workflow that refuses the document as its input
+    "listSdkTableRows",
+    "createSdkTableRow",
+    "updateSdkTableRow",
+    "uploadSdkDocument",
+    "executeSdkAgent",
 )
 
-FORM_TEXT: tuple[str, ...] = ("uploadDocument", "bulkUploadDocuments", "createDocumentVersion")
+FORM_TEXT: tuple[str, ...] = (
+    "uploadDocument",
+    "bulkUploadDocuments",
+    "createDocumentVersion",
+    "uploadSdkDocument",
+)
 
 
 def exact(names: tuple[str, ...]) -> str:
