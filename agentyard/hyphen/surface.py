@@ -30,6 +30,8 @@ MODULES = (
     "agentyard.hyphen.ai_generation",
     # the browser SDK (hyphen-sdk-core): publishable keys, users, sessions, sign-in codes
     "agentyard.hyphen.sdk_models",
+    # the SDK event stream's replay log (hyphen-sdk-events)
+    "agentyard.hyphen.sdk_stream_log",
 )
 
 SURFACES = (
@@ -53,7 +55,7 @@ SURFACES = (
             allow_headers=("Authorization", "X-Publishable-Key", "Last-Event-ID", "Content-Type"),
             expose_headers=("Retry-After",),
         ),
-        # Issue 14: the SDK's data routes and /sdk/events are not in the spec yet.
+        # Issue 14: the SDK's data routes are not in the spec yet.
         complete=False,
         # document uploads are multipart bodies read as streams (`core.multipart`)
         body_limits={
