@@ -100,8 +100,8 @@ async def frames(caller: SdkCaller, last_id: int | None) -> AsyncIterator[bytes]
                     )
                     return
             wait = min(left, max(0.0, recheck - time.monotonic()))
-            message = await live.get(timeout=wait)
-            if message is None or message.get("id") in replayed:
+            got = await live.get(timeout=wait)
+            if got is None or got.get("id") in replayed:
                 continue
-            if visible(caller, message):
-                yield event_frame(message)
+            if visible(caller, got):
+                yield event_frame(got)

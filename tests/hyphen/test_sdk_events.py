@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import secrets
 import subprocess
 import sys
 import threading
@@ -181,10 +182,11 @@ def test_run_task_and_sign_in_events_carry_their_payloads(
     assert running.data == {"runId": run_id, "status": "running", "documentId": None}
     s.wait_for("run:status", lambda d: d["status"] == "paused")
     # the session signs in: `authenticated` on its own stream
-    sign_in(account, client, key["id"], "amy@example.com")
+    email = f"amy-{secrets.token_hex(4)}@example.com"  # the dev outbox is shared: a fresh one
+    sign_in(account, client, key["id"], email)
     session_id = client.get("/sdk/config").json()["session"]["session_id"]
     signed = s.wait_for("authenticated")
-    assert signed.data == {"email": "amy@example.com", "sessionId": session_id}
+    assert signed.data == {"email": email, "sessionId": session_id}
     r = client.post(f"/sdk/tasks/{run_id}:0/decide", json={"approved": False, "comment": "no"})
     assert r.status_code == 200, r.text
     decided = s.wait_for("task:decided")
@@ -231,7 +233,7 @@ def test_table_updates_and_workflows_are_filtered_by_the_key_and_the_org(
     patched = s.wait_for("table:updated", lambda d: d["changes"] == {"qty": 3})
     assert patched.data == {"table": "orders", "rowId": row["id"], "changes": {"qty": 3}}
     # a signed-in session's `authenticated` is its own
-    sign_in(account, other_session, key["id"], "bob@example.com")
+    sign_in(account, other_session, key["id"], f"bob-{secrets.token_hex(4)}@example.com")
     refunds_run = execute(account, workflow(account, "refunds"))
     s.wait_for("task:created", lambda d: d["runId"] == refunds_run)
     theirs.wait_for("task:created", lambda d: d["runId"] == stranger_run)
