@@ -49,6 +49,7 @@ class Stats:
     expected: int
     sent: dict[str, float] = field(default_factory=dict)  # event key -> trigger time
     latency: list[float] = field(default_factory=list)
+    by_kind: dict[str, list[float]] = field(default_factory=lambda: {"row": [], "run": []})
     received: int = 0
     duplicates: int = 0
     stream_errors: list[str] = field(default_factory=list)
@@ -95,6 +96,7 @@ async def read_stream(
                         continue
                     stats.seen.add((index, name))
                     stats.latency.append(arrived - sent)
+                    stats.by_kind[name.split(":", 1)[0]].append(arrived - sent)
                     stats.received += 1
                     if stats.received >= stats.expected:
                         stats.all_in.set()
@@ -263,11 +265,16 @@ def main() -> None:
             stats = asyncio.run(run(args, base))
     print()
     lat = stats.latency
-    summary = (
-        f"p50 {ms(percentile(lat, 50))} ms  p99 {ms(percentile(lat, 99))} ms  "
-        f"max {ms(max(lat)) if lat else 'n/a'} ms"
-    )
-    print(f"trigger -> receipt latency : {summary}")
+
+    def summary(values: list[float]) -> str:
+        return (
+            f"p50 {ms(percentile(values, 50))} ms  p99 {ms(percentile(values, 99))} ms  "
+            f"max {ms(max(values)) if values else 'n/a'} ms  (n={len(values)})"
+        )
+
+    print(f"trigger -> receipt latency : {summary(lat)}")
+    print(f"  row insert -> table:updated   : {summary(stats.by_kind['row'])}")
+    print(f"  decision   -> task:decided    : {summary(stats.by_kind['run'])}")
     print(f"delivered                  : {stats.received}/{stats.expected}")
     for label, problems in (
         ("stream errors", stats.stream_errors),
