@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import secrets
 import shutil
 import threading
@@ -24,14 +25,24 @@ from tests.hyphen.test_sdk_tasks import start
 from tests.kit.server import free_port
 
 STATIC = Path(__file__).parent / "static"
-CHROMIUM = shutil.which("chromium") or (
-    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+# as tests/hasp_studio/test_browser.py: AGENTYARD_CHROMIUM, else Debian's chromium
+CHROMIUM = next(
+    (
+        path
+        for path in (
+            os.environ.get("AGENTYARD_CHROMIUM"),
+            shutil.which("chromium"),
+            "/usr/bin/chromium",
+        )
+        if path and Path(path).exists()
+    ),
+    None,
 )
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
-    reason="Chromium is not installed (Debian: apt-get install chromium); "
-    "the SDK browser test needs /usr/bin/chromium",
+    reason="Chromium is not installed (Debian: apt-get install chromium, or set "
+    "AGENTYARD_CHROMIUM): the SDK browser test needs a real browser",
 )
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')"
