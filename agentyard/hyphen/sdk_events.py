@@ -9,12 +9,20 @@ Message: `{"id", "type", "data", "workflow_id", "workflow_name", "session_id"}`.
   `/approvals`);
 - `run:status` `{runId, status, documentId}`: a workflow run started (`running`), paused,
   resumed (`running`), completed, failed or was cancelled;
+- `table:updated` `{table, rowId, changes}`: a custom-table row inserted or changed
+  (`changes`: the fields written), from `agentyard.hyphen.tables`, whoever wrote it;
 - `authenticated` `{email, sessionId}`: a session signed in (for that session only:
   `session_id` is set).
 
 `workflow_id`/`workflow_name` let the stream keep to the workflows a key allows; `session_id`,
-when set, to one session. They come from the flows engine's hook (`engine.on_event` calls
-`on_flow_event`), in whichever process runs the step, so every worker's streams see them.
+when set, to one session. The run events come from the flows engine's hook
+(`engine.on_event` calls `on_flow_event`), in whichever process runs the step, so every
+worker's streams see them. The stream itself sends `session:expired` and `error`
+(`agentyard.hyphen.sdk_stream`).
+
+`id` is the event's id in the org's replay log (`sdk_stream_log`, shared by every worker, so a
+stream resumed with `Last-Event-ID` on another worker misses nothing kept); None for an org
+without a live publishable key, whose events are not kept. Publish after the change committed.
 """
 
 from __future__ import annotations
@@ -23,13 +31,17 @@ import logging
 from typing import Any
 
 from agentyard import flows
-from agentyard.core import ids, runtime
+from agentyard.core import runtime
 from agentyard.core.store import connection
+from agentyard.hyphen import sdk_stream_log
 
 log = logging.getLogger("agentyard.hyphen.sdk")
 
 TASK_CREATED, TASK_DECIDED, RUN_STATUS = "task:created", "task:decided", "run:status"
-AUTHENTICATED = "authenticated"
+AUTHENTICATED, TABLE_UPDATED = "authenticated", "table:updated"
+SESSION_EXPIRED, ERROR = "session:expired", "error"  # sent by the stream itself
+WORKFLOW_EVENTS = frozenset({TASK_CREATED, TASK_DECIDED, RUN_STATUS})
+MAX_ROW_EVENTS = 100  # one write changing more rows sends one `rowId: null` event
 
 _STATUS = {
     "run_started": "running",
@@ -56,9 +68,9 @@ def publish(
     workflow_name: str | None = None,
     session_id: str | None = None,
 ) -> None:
-    """Publish one event to the org's streams (never raises)."""
-    message = {
-        "id": ids.new_id("evt"),
+    """Keep one event in the org's replay log and publish it to the org's streams (never
+    raises)."""
+    message: dict[str, Any] = {
         "type": type_,
         "data": data,
         "workflow_id": workflow_id,
@@ -66,9 +78,20 @@ def publish(
         "session_id": session_id,
     }
     try:
+        message["id"] = sdk_stream_log.append(org_id, type_, message)
         runtime.broker().publish(channel(org_id), message)
     except Exception:
         log.exception("hyphen sdk: publishing %s failed", type_)
+
+
+def table_updated(org_id: str, table: str, rows: list[tuple[int, dict[str, Any]]]) -> None:
+    """`table:updated` for each row written to a custom table (`rows`: row id, the fields
+    written). Past MAX_ROW_EVENTS rows in one write, one event with `rowId: null` and the
+    `changes` of the first row says "many rows changed: read the table again"."""
+    many = len(rows) > MAX_ROW_EVENTS
+    events: list[tuple[int | None, dict[str, Any]]] = [(None, rows[0][1])] if many else [*rows]
+    for row_id, changes in events:
+        publish(org_id, TABLE_UPDATED, {"table": table, "rowId": row_id, "changes": changes})
 
 
 def _workflow(run_id: str) -> tuple[str | None, str | None]:
@@ -114,9 +137,3 @@ def on_flow_event(event: flows.FlowEvent) -> None:
             **where,
         )
     publish(org, RUN_STATUS, {"runId": event.run_id, "status": status, "documentId": None}, **where)
-
-
-def publish_table_updated(org_id: str, table: str, row_id: int, changes: dict[str, Any]) -> None:
-    """`table:updated` `{table, rowId, changes}`: a row inserted or edited through `/sdk`
-    (`changes`: the fields set). Streams show it to keys that allow the table."""
-    publish(org_id, "table:updated", {"table": table, "rowId": row_id, "changes": changes})

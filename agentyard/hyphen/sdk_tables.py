@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentyard.hyphen import sdk_access, sdk_events, tables
+from agentyard.hyphen import sdk_access, tables
 from agentyard.hyphen.sdk import SdkCaller
-
-FIELDS = ("id", "created_at", "updated_at")
 
 
 def list_rows(
@@ -39,23 +37,17 @@ def list_rows(
     )
 
 
-def _values(row: dict[str, Any], keys: Any) -> dict[str, Any]:
-    return {k: row.get(k) for k in keys if k not in FIELDS}
-
-
 def insert(caller: SdkCaller, name: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Insert a row into an allowed table as the signed-in user; `table:updated`."""
+    """Insert a row into an allowed table as the signed-in user (`tables` publishes
+    `table:updated`)."""
     sdk_access.require_table(caller, name)
     sdk_access.require_user(caller, write=True)
-    row = tables.insert_row(caller.org_id, name, data, caller.actor)
-    sdk_events.publish_table_updated(caller.org_id, name, row["id"], _values(row, row))
-    return row
+    return tables.insert_row(caller.org_id, name, data, caller.actor)
 
 
 def patch(caller: SdkCaller, name: str, row_id: int, data: dict[str, Any]) -> dict[str, Any]:
-    """Set fields of one row of an allowed table as the signed-in user; `table:updated`."""
+    """Set fields of one row of an allowed table as the signed-in user (`tables` publishes
+    `table:updated`)."""
     sdk_access.require_table(caller, name)
     sdk_access.require_user(caller, write=True)
-    row = tables.patch_row(caller.org_id, name, row_id, data, caller.actor)
-    sdk_events.publish_table_updated(caller.org_id, name, row_id, _values(row, data))
-    return row
+    return tables.patch_row(caller.org_id, name, row_id, data, caller.actor)

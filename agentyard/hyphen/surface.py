@@ -32,6 +32,8 @@ MODULES = (
     "agentyard.hyphen.sdk_models",
     # the SDK's data routes (hyphen-sdk-resources): documents and agent runs of a key
     "agentyard.hyphen.sdk_resources_models",
+    # the SDK event stream's replay log (hyphen-sdk-events)
+    "agentyard.hyphen.sdk_stream_log",
 )
 
 SURFACES = (
@@ -55,8 +57,6 @@ SURFACES = (
             allow_headers=("Authorization", "X-Publishable-Key", "Last-Event-ID", "Content-Type"),
             expose_headers=("Retry-After",),
         ),
-        # Issue 14: /sdk/events is not in the spec yet.
-        complete=False,
         # document uploads are multipart bodies read as streams (`core.multipart`)
         body_limits={
             documents.BULK_PATH_PATTERN: BodyLimit(documents.max_bulk_bytes, streamed=True),

@@ -34,6 +34,7 @@ from peewee import SQL, fn
 from agentyard.core import clock
 from agentyard.core.errors import ApiError, conflict, invalid, not_found
 from agentyard.core.store import db, is_sqlite, write
+from agentyard.hyphen import sdk_events
 from agentyard.hyphen.models import CustomTable, TableAudit, TableRow
 
 TYPES = ("text", "integer", "numeric", "boolean", "timestamptz")
@@ -364,6 +365,7 @@ def insert_rows(
     with write():
         _lock(table)
         made = [_insert(table, data, actor) for data in checked]
+    sdk_events.table_updated(org_id, table.name, [(row.id, row.data) for row in made])
     return [row_view(table, row, fields) for row in made]
 
 
@@ -398,6 +400,8 @@ def update_rows(
         rows = list(TableRow.select().where(condition).order_by(TableRow.id))
         for row in rows:
             _update(found, row, changes, actor, "update")
+    if rows:
+        sdk_events.table_updated(org_id, found.name, [(row.id, changes) for row in rows])
     return len(rows)
 
 
@@ -417,6 +421,7 @@ def patch_row(
         if row is None:
             raise not_found("row", row_id)
         _update(found, row, changes, actor, "patch")
+    sdk_events.table_updated(org_id, found.name, [(row.id, changes)])
     return row_view(found, row, fields)
 
 
@@ -442,9 +447,12 @@ def upsert_row(
         existing = TableRow.select().where(_where(found, keys)).order_by(TableRow.id).first()
         if existing is not None:
             _update(found, existing, changes, actor, "update")
-            return row_view(found, existing, fields)
-        made = _insert(found, whole, actor)
-    return row_view(found, made, fields)
+            written, what = existing, changes
+        else:
+            written = _insert(found, whole, actor)
+            what = whole
+    sdk_events.table_updated(org_id, found.name, [(written.id, what)])
+    return row_view(found, written, fields)
 
 
 def read_rows(org_id: str, table: str, where: dict[str, Any], limit: int) -> list[dict[str, Any]]:

@@ -1850,6 +1850,13 @@ class SdkWorkflowList(BaseModel):
     offset: int
 
 
+class SdkEventFrame(RootModel[str]):
+    root: str = Field(
+        ...,
+        description="The stream's text: frames of `event: <name>`, `id: <id>` and one `data: <JSON>` line,\neach ended by a blank line, and comment lines (`: stream open`, `: heartbeat`).\n",
+    )
+
+
 class SdkTaskDecided(BaseModel):
     model_config = ConfigDict(
         extra="forbid",

@@ -32,8 +32,9 @@ import pytest
 import schemathesis
 from openapi_core import OpenAPI
 
-from agentyard.core.store import connection
-from agentyard.hyphen import SURFACE, gateway
+from agentyard.core import keys
+from agentyard.core.store import connection, write
+from agentyard.hyphen import SURFACE, gateway, sdk
 from tests.hyphen.contract_rules import FORM_TEXT, PENDING_H2, STATEFUL_400, exact
 from tests.kit.contract import (
     NEGATIVE_DATA_REJECTION,
@@ -49,15 +50,31 @@ MAX_EXAMPLES = 20
 DEFAULT_ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 
 
+def sdk_stream_session(tenant_name: str) -> str:
+    """A session token of a new publishable key of the org (every workflow and table)."""
+    tenant = keys.find_tenant(SURFACE, tenant_name)
+    scopes = sdk.Scopes(
+        workflows=(sdk.ANY,), tables=(sdk.ANY,), rate_limit_per_minute=sdk.MAX_RATE_LIMIT
+    )
+    with write():
+        pk, _, _ = sdk.mint(tenant, "contract", scopes)
+    _, token = sdk.start_session(sdk.KeyCaller(tenant.id, pk.id, scopes), None)
+    return token
+
+
 @pytest.fixture(scope="module")
 def hyphen_schema(app):
     key = make_key(SURFACE)
     with connection():
         management = gateway.signup(f"contract-{secrets.token_hex(6)}@example.com", "Contract")
+        stream_token = sdk_stream_session(key.tenant)
     settings = config(
         auth={
             "BearerAuth": {"bearer": key.secret},
             "ManagementToken": {"bearer": management["management_token"]},
+            # GET /sdk/events' `?session_token=`: a live session of the org (the other /sdk
+            # routes, Bearer-only, keep answering 401 here)
+            "SdkSessionQuery": {"api_key": stream_token},
         },
         max_examples=MAX_EXAMPLES,
         checks={
@@ -76,6 +93,9 @@ def hyphen_schema(app):
                 "checks": {"negative_data_rejection": {"enabled": False}},
             },
             *({"include-operation-id": op_id, "enabled": False} for op_id in PENDING_H2),
+            # the event stream ends only with its session: read each for a second (the
+            # stream's events are covered by tests/hyphen/test_sdk_events.py)
+            {"include-operation-id": "streamSdkEvents", "request-timeout": 1},
         ],
     )
     return load_schema(app, SURFACE, settings)

@@ -42,7 +42,6 @@ DEFERRED: dict[str, tuple[str, ...]] = {
         "/api/internal/projects/{project_id}/releases",
         "/api/internal/projects/{project_id}/traces",
     ),
-    "hyphen": ("/sdk/",),
 }
 
 
