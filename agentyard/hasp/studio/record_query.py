@@ -11,7 +11,7 @@ value is written `\\,` / `\\\\`. `field` is any field of the entity or `id`, `cr
 `-created_at`. Records without a value sort last either way; ties break on the record id.
 
 Cursors are opaque (base64url of the sort, the last row's sort value and id): pages are
-keyset pages, as fast deep as shallow, and a cursor made under another sort → 400.
+keyset pages, as fast deep as shallow, and a cursor made under another sort → 422.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ NUMERIC = ("integer", "number")
 
 
 def bad(message: str, param: str = "filter") -> ApiError:
-    return ApiError(400, "VALIDATION_FAILED", message, {"param": param})
+    return ApiError(422, "VALIDATION_FAILED", message, {"param": param})
 
 
 def _split(text: str, sep: str) -> list[str]:
@@ -113,7 +113,7 @@ def _literal(field: Field | None, name: str, raw: str) -> Any:
 
 
 def parse_filter(text: str | None, fields: Sequence[Field]) -> list[Condition]:
-    """The `filter` parameter as conditions; 400 naming what is wrong."""
+    """The `filter` parameter as conditions; 422 naming what is wrong."""
     if not text:
         return []
     known = {f.name: f for f in fields}
@@ -267,7 +267,7 @@ def encode_cursor(sort: Sort, record: StudioRecord) -> str:
 
 
 def after(cursor: str, sort: Sort, fields: Sequence[Field]) -> peewee.ColumnBase:
-    """The keyset condition of the rows past `cursor` under `sort`; 400 for a bad cursor."""
+    """The keyset condition of the rows past `cursor` under `sort`; 422 for a bad cursor."""
     try:
         padded = cursor.replace("-", "+").replace("_", "/") + "=" * (-len(cursor) % 4)
         made_for, value, last_id = json.loads(b64.decode(padded))
