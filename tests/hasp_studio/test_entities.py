@@ -41,7 +41,8 @@ def test_create_get_list(owner: Client) -> None:
     listed = owner.get(f"/projects/{project['id']}/entities").json()["data"]
     assert [e["id"] for e in listed] == [entity["id"]]
     dup = owner.post(
-        f"/projects/{project['id']}/entities", json={"key": "patient", "name": "x", "fields": PATIENT}
+        f"/projects/{project['id']}/entities",
+        json={"key": "patient", "name": "x", "fields": PATIENT},
     )
     assert dup.status_code == 409
 
@@ -155,9 +156,12 @@ def test_roles_and_tenancy(studio: Studio, owner: Client) -> None:
     assert viewer.get(f"/entities/{entity['id']}").status_code == 200
     r = viewer.patch(f"/entities/{entity['id']}", json={"name": "x"})
     assert r.status_code == 403 and r.json()["error"]["details"]["required_role"] == "builder"
-    assert viewer.post(
-        f"/projects/{project['id']}/entities", json={"key": "k", "name": "K", "fields": PATIENT}
-    ).status_code == 403
+    assert (
+        viewer.post(
+            f"/projects/{project['id']}/entities", json={"key": "k", "name": "K", "fields": PATIENT}
+        ).status_code
+        == 403
+    )
     assert builder.patch(f"/entities/{entity['id']}", json={"name": "Patients"}).status_code == 200
     token = studio.with_token(builder)
     assert token.get(f"/entities/{entity['id']}").json()["data"]["name"] == "Patients"
@@ -175,7 +179,9 @@ def test_archived_project_is_read_only_and_changes_are_audited(owner: Client) ->
     entity = new_entity(owner, project["id"])
     owner.patch(f"/entities/{entity['id']}", json={"name": "Patients"})
     with connection():
-        entries, _ = audit.query(Tenant.get_by_id(owner.account.org_id), None, "entity", None, None, 10)
+        entries, _ = audit.query(
+            Tenant.get_by_id(owner.account.org_id), None, "entity", None, None, 10
+        )
     assert [e.action for e in entries] == ["entity.updated", "entity.created"]
     assert entries[0].metadata["before"]["name"] == "Patient"
     assert entries[0].metadata["after"]["name"] == "Patients"

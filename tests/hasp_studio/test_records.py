@@ -77,9 +77,7 @@ def test_references_must_name_a_record_of_the_entity(owner: Client) -> None:
     )  # fmt: skip
     c = add(owner, clinic["id"], name="North")
     assert add(owner, visit["id"], clinic=c["id"])["data"]["clinic"] == c["id"]
-    r = owner.post(
-        f"/entities/{visit['id']}/records", json={"data": {"clinic": "rec_" + "0" * 26}}
-    )
+    r = owner.post(f"/entities/{visit['id']}/records", json={"data": {"clinic": "rec_" + "0" * 26}})
     assert r.status_code == 422 and r.json()["error"]["param"] == "data.clinic"
     assert owner.delete(f"/entities/{clinic['id']}", params={"force": "true"}).status_code == 409
 
@@ -101,8 +99,16 @@ def people(owner: Client) -> tuple[Client, str]:
     project = new_project(owner)
     entity = new_entity(owner, project["id"], "person", FIELDS)
     rows = [
-        dict(name="Anna, Lee", age=30, score=1.5, active=True, born="1990-01-02",
-             seen="2026-01-01T10:00:00+02:00", tier="a", extra={"k": 1}),
+        dict(
+            name="Anna, Lee",
+            age=30,
+            score=1.5,
+            active=True,
+            born="1990-01-02",
+            seen="2026-01-01T10:00:00+02:00",
+            tier="a",
+            extra={"k": 1},
+        ),
         dict(name="bob", age=25, score=10, active=False, born="1995-05-05", tier="b"),
         dict(name="Carla", age=41, score=-2.25, active=True, born="1980-12-31", tier="c"),
         dict(name="dan", age=None, active=False, tier="a"),
@@ -169,9 +175,9 @@ def test_cursor_pages_cover_every_record_once(people, sort: str) -> None:
 
 def test_cursor_of_another_sort_is_refused(people) -> None:
     client, eid = people
-    cursor = client.get(
-        f"/entities/{eid}/records", params={"sort": "age", "limit": 1}
-    ).json()["meta"]["next_cursor"]
+    cursor = client.get(f"/entities/{eid}/records", params={"sort": "age", "limit": 1}).json()[
+        "meta"
+    ]["next_cursor"]
     r = client.get(f"/entities/{eid}/records", params={"sort": "name", "cursor": cursor})
     assert r.status_code == 422 and r.json()["error"]["param"] == "cursor"
     assert client.get(f"/entities/{eid}/records", params={"cursor": "abc"}).status_code == 422

@@ -190,7 +190,6 @@ def _plan(
 ) -> tuple[list[tuple[StudioRecord, dict[str, Any]]], list[dict[str, Any]]]:
     """Every record's data under `new`, and what breaks (field, problem, records)."""
     old_by = {f.name: f for f in old}
-    new_by = {f.name: f for f in new}
     source = {new_name: old_name for old_name, new_name in renames.items()}
     for f in new:
         if f.name not in source and f.name in old_by:
@@ -251,7 +250,7 @@ def update(member: Member, entity_id: str, body: Mapping[str, Any]) -> StudioEnt
             fields = _parse_fields(body["fields"], _project_keys(entity.project_id))
             new_names = {f.name for f in fields}
             old_names = {f.name for f in old}
-            for i, (src, dst) in enumerate(renames.items()):
+            for src, dst in renames.items():
                 if src not in old_names:
                     raise _invalid(f"renames: {src!r} is not a field of the entity", "renames")
                 if dst not in new_names:

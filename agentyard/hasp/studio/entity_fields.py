@@ -86,9 +86,15 @@ def rejected(exc: FieldError, prefix: str = "data.") -> ApiError:
 def from_stored(raw: Sequence[Mapping[str, Any]]) -> list[Field]:
     return [
         Field(
-            f["name"], f["type"], bool(f.get("required")), bool(f.get("unique")),
-            bool(f.get("phi")), tuple(f.get("options") or ()), f.get("reference"),
-            f.get("max_length"), f.get("default"),
+            f["name"],
+            f["type"],
+            bool(f.get("required")),
+            bool(f.get("unique")),
+            bool(f.get("phi")),
+            tuple(f.get("options") or ()),
+            f.get("reference"),
+            f.get("max_length"),
+            f.get("default"),
         )  # fmt: skip
         for f in raw
     ]

@@ -204,17 +204,22 @@ def where(conditions: Sequence[Condition], fields: Sequence[Field]) -> list[peew
             values = [_sql_value(field, v) for v in c.value]
             out.append(expr.in_(values))
             continue
-        v = _sql_value(field, c.value)
-        ops = {
-            "eq": lambda e: e == v,
-            "ne": lambda e: (e != v) & e.is_null(False),
-            "lt": lambda e: e < v,
-            "lte": lambda e: e <= v,
-            "gt": lambda e: e > v,
-            "gte": lambda e: e >= v,
-        }
-        out.append(ops[c.op](expr))
+        out.append(_compare(c.op, expr, _sql_value(field, c.value)))
     return out
+
+
+def _compare(op: str, expr: Any, v: Any) -> peewee.ColumnBase:
+    if op == "eq":
+        return expr == v
+    if op == "ne":
+        return (expr != v) & expr.is_null(False)
+    if op == "lt":
+        return expr < v
+    if op == "lte":
+        return expr <= v
+    if op == "gt":
+        return expr > v
+    return expr >= v
 
 
 @dataclass(frozen=True)

@@ -157,9 +157,12 @@ def _check_rules(
             target = StudioEntity.get_or_none(
                 (StudioEntity.project == entity.project_id) & (StudioEntity.key == f.reference)
             )
-            found = target is not None and StudioRecord.select().where(
-                (StudioRecord.id == value) & (StudioRecord.entity == target.id)
-            ).exists()
+            found = (
+                target is not None
+                and StudioRecord.select()
+                .where((StudioRecord.id == value) & (StudioRecord.entity == target.id))
+                .exists()
+            )
             if not found:
                 raise rejected(FieldError(f.name, f"{f.name}: no {f.reference} record {value}"))
 
@@ -197,7 +200,9 @@ def _publish(
     )  # fmt: skip
 
 
-def create(member: Member, entity_id: str, values: Mapping[str, Any]) -> tuple[StudioRecord, StudioEntity, list[Field]]:  # noqa: E501
+def create(
+    member: Member, entity_id: str, values: Mapping[str, Any]
+) -> tuple[StudioRecord, StudioEntity, list[Field]]:
     """A new record (project builder; not archived)."""
     entity = entities.find(member, entity_id, "builder")
     projects.writable(entity.project)
@@ -225,7 +230,9 @@ def _find(entity: StudioEntity, record_id: str) -> StudioRecord:
     return record
 
 
-def get(member: Member, entity_id: str, record_id: str) -> tuple[StudioRecord, StudioEntity, list[Field]]:  # noqa: E501
+def get(
+    member: Member, entity_id: str, record_id: str
+) -> tuple[StudioRecord, StudioEntity, list[Field]]:
     entity = entities.find(member, entity_id, "viewer")
     return _find(entity, record_id), entity, entities.fields_of(entity)
 
