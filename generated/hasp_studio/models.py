@@ -463,6 +463,7 @@ class EntityField(BaseModel):
         description="Lowercase letters, digits and `_`, starting with a letter; not `id`, `created_at`, `updated_at` or `version`.",
         max_length=63,
         min_length=1,
+        pattern="^[a-z][a-z0-9_]{0,62}$",
     )
     type: Literal[
         "string",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import peewee
-from peewee import SQL, fn
+from peewee import SQL, Tuple, fn
 
 from agentyard.core import b64, clock
 from agentyard.core.errors import ApiError
@@ -296,10 +296,10 @@ def after(cursor: str, sort: Sort, fields: Sequence[Field]) -> peewee.ColumnBase
             raise bad("cursor is not a cursor of this list", "cursor") from None
     elif value is not None:
         value = _sql_value(field, value)
+    if sort.field in COLUMNS:  # a row-value comparison the (entity, created_at, id) index serves
+        pair, last = Tuple(expr, rid), Tuple(value, last_id)
+        return pair < last if sort.descending else pair > last
     if value is None:
         return expr.is_null() & beyond_id
     beyond = expr < value if sort.descending else expr > value
-    past = beyond | ((expr == value) & beyond_id)
-    if sort.field in COLUMNS:
-        return past
-    return past | expr.is_null()
+    return beyond | ((expr == value) & beyond_id) | expr.is_null()
