@@ -94,7 +94,8 @@ def test_migration_adds_renames_widens(owner: Client) -> None:
         "full_name": "Ann", "mrn": "M1", "age": 40, "status": "open", "ward": "A"
     }  # fmt: skip
     assert got["version"] == 2
-    assert r.json()["data"]["display_fields"] == ["full_name"] or r.json()["data"]["display_fields"]
+    assert r.json()["data"]["display_fields"] == ["full_name"]  # follows the rename
+    assert got["display"] == "Ann"
 
 
 def test_refusals_list_what_breaks_with_counts(owner: Client) -> None:

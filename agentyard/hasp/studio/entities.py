@@ -285,7 +285,9 @@ def update(member: Member, entity_id: str, body: Mapping[str, Any]) -> StudioEnt
         if body.get("display_fields") is not None or body.get("fields") is not None:
             wanted = body.get("display_fields")
             if wanted is None:
-                wanted = [d for d in entity.display_fields if d in {f.name for f in fields}]
+                names = {f.name for f in fields}
+                moved = [renames.get(d, d) for d in entity.display_fields]
+                wanted = [d for d in moved if d in names]
             entity.display_fields = _display(wanted or None, fields)
         entity.updated_at = clock.now()
         entity.save()
