@@ -16,6 +16,8 @@ MODULES = (
     "agentyard.hasp.studio.models",
     "agentyard.hasp.schema",
     "agentyard.hasp.webhooks",
+    # issue 15, entities and records (studio-records)
+    "agentyard.hasp.studio.entity_models",
 )
 
 

@@ -32,22 +32,22 @@ def _secret(tenant_id: str, endpoint_id: str) -> str | None:
 deliveries.register_secret_resolver(PRODUCT, _secret)
 
 
-def deliver(org: Tenant, event: str, data: dict[str, Any]) -> int:
-    """Queue `event` to every live endpoint of `org` subscribed to it; how many were queued."""
-    targets = [
-        row
-        for row in WebhookEndpoint.select().where(
-            (WebhookEndpoint.tenant == org) & (WebhookEndpoint.deleted_at.is_null())
-        )
-        if event in row.events
-    ]
+def deliver(org: Tenant, event: str, data: dict[str, Any], app_id: str | None = None) -> int:
+    """Queue `event` to every live endpoint of `org` subscribed to it (only those registered
+    for `app_id` when given: Studio's record and schema events); how many were queued."""
+    query = WebhookEndpoint.select().where(
+        (WebhookEndpoint.tenant == org) & (WebhookEndpoint.deleted_at.is_null())
+    )
+    if app_id is not None:
+        query = query.where(WebhookEndpoint.app_id == app_id)
+    targets = [row for row in query if event in row.events]
     queued = 0
     for row in targets:
         body = {
             "id": ids.new_id("evt"),
             "event": event,
             "app_id": row.app_id,
-            "entity_key": data.get("entity_id") or data.get("request_id"),
+            "entity_key": data.get("entity_key") or data.get("entity_id") or data.get("request_id"),
             "timestamp": clock.iso(clock.now()),
             "data": data,
         }

@@ -458,7 +458,13 @@ class EntityField(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    name: str = Field(..., max_length=63, min_length=1)
+    name: str = Field(
+        ...,
+        description="Lowercase letters, digits and `_`, starting with a letter; not `id`, `created_at`, `updated_at` or `version`.",
+        max_length=63,
+        min_length=1,
+        pattern="^[a-z][a-z0-9_]{0,62}$",
+    )
     type: Literal[
         "string",
         "text",
@@ -468,14 +474,32 @@ class EntityField(BaseModel):
         "date",
         "datetime",
         "enum",
-        "relation",
+        "json",
+        "reference",
     ]
     required: bool | None = None
     unique: bool | None = None
-    phi: bool | None = None
-    options: list[Option] | None = Field(None, max_length=100)
-    relation: str | None = Field(
-        None, description="The key of the related entity.", max_length=63
+    phi: bool | None = Field(
+        None,
+        description="The field holds PHI; its values are `[REDACTED]` in the audit, webhook events and `display`.",
+    )
+    options: list[Option] | None = Field(
+        None, description="The values of an `enum` field (distinct).", max_length=100
+    )
+    reference: str | None = Field(
+        None,
+        description="For a `reference` field, the key of the referenced entity (of the same project).",
+        max_length=63,
+    )
+    max_length: int | None = Field(
+        None,
+        description="For a `string` field, its longest value (default 1000).",
+        ge=1,
+        le=100000,
+    )
+    default: Any | None = Field(
+        None,
+        description="A value of the field's type, used when a record has none at creation and when a schema change adds the field. Not for reference or unique fields.",
     )
 
 
@@ -487,10 +511,29 @@ class Entity(BaseModel):
     project_id: str
     key: str
     name: str
-    display_field: str | None = None
+    description: str
+    app_id: str | None = Field(
+        ...,
+        description="The app whose webhook endpoints receive the entity's events (null → the project id).",
+    )
+    events_app_id: str = Field(
+        ...,
+        description="The `app_id` the entity's events are delivered for (`app_id`, else the project id).",
+    )
+    display_fields: list[str]
     fields: list[EntityField]
+    schema_version: int = Field(
+        ..., description="1 on create, +1 per change of `fields`."
+    )
+    record_count: int | None = None
+    records_deleted: int | None = None
+    created_by: str | None = None
     created_at: AwareDatetime
-    updated_at: AwareDatetime | None = None
+    updated_at: AwareDatetime
+
+
+class DisplayField(RootModel[str]):
+    root: str = Field(..., max_length=63)
 
 
 class EntityCreate(BaseModel):
@@ -499,8 +542,14 @@ class EntityCreate(BaseModel):
     )
     key: str = Field(..., max_length=63, pattern="^[a-z][a-z0-9_]{0,62}$")
     name: str = Field(..., max_length=200, min_length=1)
-    display_field: str | None = Field(None, max_length=63)
-    fields: list[EntityField] = Field(..., max_length=200)
+    description: str | None = Field(None, max_length=2000)
+    app_id: str | None = Field(None, max_length=100, min_length=1)
+    display_fields: list[DisplayField] | None = Field(None, max_length=10)
+    fields: list[EntityField] = Field(..., max_length=200, min_length=1)
+
+
+class Renames(RootModel[str]):
+    root: str = Field(..., max_length=63)
 
 
 class EntityUpdate(BaseModel):
@@ -508,8 +557,24 @@ class EntityUpdate(BaseModel):
         extra="forbid",
     )
     name: str | None = Field(None, max_length=200, min_length=1)
-    display_field: str | None = Field(None, max_length=63)
-    fields: list[EntityField] | None = Field(None, max_length=200)
+    description: str | None = Field(None, max_length=2000)
+    app_id: str | None = Field(None, max_length=100, min_length=1)
+    display_fields: list[DisplayField] | None = Field(None, max_length=10)
+    fields: list[EntityField] | None = Field(
+        None,
+        description="The whole new list of fields; existing records are migrated (or the change is refused).",
+        max_length=200,
+        min_length=1,
+    )
+    renames: dict[str, Renames] | None = Field(
+        None,
+        description='`{"old_name": "new_name"}`: carry the old field\'s values to the new one (needs `fields`).',
+        max_length=200,
+    )
+    drop_fields: bool | None = Field(
+        None,
+        description="Allow removing fields that still hold values (the values are dropped).",
+    )
 
 
 class EntityResponse(BaseModel):
@@ -536,17 +601,31 @@ class Record(BaseModel):
     )
     id: str
     entity_id: str
-    data: dict[str, Any] = Field(..., max_length=100)
-    version: int
+    data: dict[str, Any] = Field(
+        ..., description="Every field of the entity (null when it has no value)."
+    )
+    display: str = Field(
+        ...,
+        description="The display fields' values joined by spaces (phi ones `[REDACTED]`).",
+    )
+    version: int = Field(
+        ..., description='1 on create, +1 per change (the `ETag` is `"<version>"`).'
+    )
+    created_by: str | None = None
+    updated_by: str | None = None
     created_at: AwareDatetime
-    updated_at: AwareDatetime | None = None
+    updated_at: AwareDatetime
 
 
 class RecordWrite(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    data: dict[str, Any] = Field(..., max_length=100)
+    data: dict[str, Any] = Field(
+        ...,
+        description="Values by field name (null clears a field on PATCH).",
+        max_length=200,
+    )
 
 
 class RecordResponse(BaseModel):

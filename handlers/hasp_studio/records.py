@@ -1,6 +1,30 @@
-"""Handlers for specs/hasp-studio.yaml, scaffolded by codegen.py: fill in each function."""
+"""/api/internal/entities/{entity_id}/records: list (filter, sort, cursor) and record CRUD
+with ETags and `If-Match`."""
 
-from agentyard.core.errors import not_implemented
+from __future__ import annotations
+
+from typing import Any
+
+from connexion import request
+
+from agentyard.hasp import envelope
+from agentyard.hasp.studio import records
+from agentyard.hasp.studio.entity_fields import Field
+from agentyard.hasp.studio.entity_models import StudioEntity, StudioRecord
+from generated.hasp_studio.models import RecordWrite
+from handlers.hasp_studio.security import current_member
+
+Answer = tuple[dict[str, Any], int, dict[str, str]]
+
+
+def _one(found: tuple[StudioRecord, StudioEntity, list[Field]], status: int = 200) -> Answer:
+    record, entity, fields = found
+    body = envelope.ok(records.view(record, entity, fields))
+    return body, status, {"ETag": records.etag(record)}
+
+
+def _if_match() -> str | None:
+    return request.headers.get("If-Match")
 
 
 def list_records(
@@ -8,27 +32,27 @@ def list_records(
     filter_: str | None = None,
     sort: str | None = None,
     cursor: str | None = None,
-    limit: int | None = None,
-) -> dict:
-    """List records."""
-    raise not_implemented("list_records")
+    limit: int = 50,
+) -> dict[str, Any]:
+    rows, entity, fields, next_cursor, more = records.list_page(
+        current_member(), entity_id, filter_, sort, cursor, limit
+    )
+    return envelope.page([records.view(r, entity, fields) for r in rows], next_cursor, more)
 
 
-def create_record(entity_id: str, body: dict) -> dict:
-    """Create record."""
-    raise not_implemented("create_record")
+def create_record(entity_id: str, body: dict[str, Any]) -> Answer:
+    data = RecordWrite.model_validate(body).data
+    return _one(records.create(current_member(), entity_id, data), 201)
 
 
-def get_record(entity_id: str, record_id: str) -> dict:
-    """Get record."""
-    raise not_implemented("get_record")
+def get_record(entity_id: str, record_id: str) -> Answer:
+    return _one(records.get(current_member(), entity_id, record_id))
 
 
-def delete_record(entity_id: str, record_id: str) -> dict:
-    """Delete record."""
-    raise not_implemented("delete_record")
+def update_record(entity_id: str, record_id: str, body: dict[str, Any]) -> Answer:
+    data = RecordWrite.model_validate(body).data
+    return _one(records.update(current_member(), entity_id, record_id, data, _if_match()))
 
 
-def update_record(entity_id: str, record_id: str, body: dict) -> dict:
-    """Update record."""
-    raise not_implemented("update_record")
+def delete_record(entity_id: str, record_id: str) -> Answer:
+    return _one(records.delete(current_member(), entity_id, record_id, _if_match()))
