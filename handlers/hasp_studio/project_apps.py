@@ -10,7 +10,9 @@ from generated.hasp_studio.models import AppCreate
 from handlers.hasp_studio.security import current_member
 
 
-def list_project_apps(project_id: str, cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
+def list_project_apps(
+    project_id: str, cursor: str | None = None, limit: int = 50
+) -> dict[str, Any]:
     rows, next_cursor, more = apps.list_page(current_member(), project_id, cursor, limit)
     return envelope.page([apps.view(a) for a in rows], next_cursor, more)
 

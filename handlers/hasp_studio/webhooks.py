@@ -7,6 +7,7 @@ from typing import Any
 
 from connexion import request
 
+from agentyard.core import http_guard
 from agentyard.core.aio import in_thread
 from agentyard.hasp import envelope
 from agentyard.hasp.studio import inbound, project_webhooks
@@ -47,7 +48,7 @@ def test_webhook(webhook_id: str) -> dict[str, Any]:
 
 
 async def receive_inbound_webhook(webhook_id: str, body: Any = None) -> tuple[dict[str, Any], int]:
-    raw = await request.body()
+    raw = http_guard.raw_body(request.scope) or b""
     headers = dict(request.headers)
     receipt = await in_thread(inbound.receive, webhook_id, headers, raw)
     return envelope.ok(inbound.view(receipt)), 202

@@ -30,12 +30,17 @@ def test_create_and_list_apps(owner: Client, studio: Studio) -> None:
     clash = owner.post(f"/projects/{project['id']}/apps", json={"name": "x", "slug": "b"})
     assert clash.status_code == 409 and clash.json()["error"]["code"] == "CONFLICT"
     other = new_project(owner)
-    assert owner.post(f"/projects/{other['id']}/apps", json={"name": "B", "slug": "b"}).status_code == 201
+    assert (
+        owner.post(f"/projects/{other['id']}/apps", json={"name": "B", "slug": "b"}).status_code
+        == 201
+    )
     # Audited with the state after.
     with connection():
         org = Tenant.get_by_id(owner.account.org_id)
         entries = audit.query(org, action="app.created")[0]
-    assert any(e.entity_id == app["id"] and e.metadata["after"]["slug"] == "clinic-intake" for e in entries)
+    assert any(
+        e.entity_id == app["id"] and e.metadata["after"]["slug"] == "clinic-intake" for e in entries
+    )
 
 
 def test_bad_input_and_token_flow(owner: Client, studio: Studio) -> None:
@@ -65,7 +70,10 @@ def test_roles_tenancy_and_archived(owner: Client, studio: Studio) -> None:
         assert r.status_code == 201, r.text
     assert viewer.get(f"/projects/{pid}/apps").status_code == 200
     refused = viewer.post(f"/projects/{pid}/apps", json={"name": "x"})
-    assert refused.status_code == 403 and refused.json()["error"]["details"]["required_role"] == "builder"
+    assert (
+        refused.status_code == 403
+        and refused.json()["error"]["details"]["required_role"] == "builder"
+    )
     assert builder.post(f"/projects/{pid}/apps", json={"name": "x"}).status_code == 201
     stranger = studio.member("owner")
     assert stranger.get(f"/projects/{pid}/apps").status_code == 404

@@ -89,15 +89,23 @@ def runs_of(workflow_id: str) -> list[StudioRun]:
 def test_a_schedule_fires_runs(owner: Client, consumer, records) -> None:
     allow_phi(owner)
     project = new_project(owner)
-    wf = workflow(owner, project["id"], {
-        "trigger": {"type": "schedule", "cron": "*/5 * * * *", "input": {"kind": "daily"}},
-        "steps": [
-            {"id": "hello", "type": "ai_chat", "prompt": "Write a {{ input.kind }} digest"},
-            {"id": "save", "type": "record_create", "entity": "digests",
-             "values": {"text": "@hello.text", "when": "@trigger.scheduled_for"}},
-        ],
-        "output": "@save.id",
-    })  # fmt: skip
+    wf = workflow(
+        owner,
+        project["id"],
+        {
+            "trigger": {"type": "schedule", "cron": "*/5 * * * *", "input": {"kind": "daily"}},
+            "steps": [
+                {"id": "hello", "type": "ai_chat", "prompt": "Write a {{ input.kind }} digest"},
+                {
+                    "id": "save",
+                    "type": "record_create",
+                    "entity": "digests",
+                    "values": {"text": "@hello.text", "when": "@trigger.scheduled_for"},
+                },
+            ],
+            "output": "@save.id",
+        },
+    )
     with connection():
         due = StudioWorkflow.get_by_id(wf["id"]).next_fire_at
     assert due.minute % 5 == 0 and due.second == 0
@@ -120,7 +128,9 @@ def test_a_schedule_fires_runs(owner: Client, consumer, records) -> None:
     with connection():
         trigger = StudioRun.get_by_id(mine[0]).trigger
         nxt = StudioWorkflow.get_by_id(wf["id"]).next_fire_at
-    assert trigger["type"] == "schedule" and trigger["scheduled_for"].startswith(due.isoformat()[:16])
+    assert trigger["type"] == "schedule" and trigger["scheduled_for"].startswith(
+        due.isoformat()[:16]
+    )
     assert nxt == due + dt.timedelta(minutes=5)
 
 
@@ -132,34 +142,67 @@ def test_the_periodic_job_is_registered() -> None:
 def test_record_change_starts_matching_workflows(owner: Client, consumer, records) -> None:
     allow_phi(owner)
     project = new_project(owner)
-    on_status = workflow(owner, project["id"], {
-        "trigger": {"type": "record_change", "entity": "patients", "field": "status",
-                    "events": ["updated"]},
-        "steps": [{"id": "log", "type": "record_create", "entity": "audit_notes",
-                   "values": {"patient": "@input.record_id", "status": "@input.record.status"}}],
-    }, name="On status")  # fmt: skip
-    any_field = workflow(owner, project["id"], {
-        "trigger": {"type": "record_change", "entity": "patients"},
-        "steps": [{"id": "find", "type": "record_query", "entity": "patients", "where": {}}],
-    }, name="Any change")  # fmt: skip
+    on_status = workflow(
+        owner,
+        project["id"],
+        {
+            "trigger": {
+                "type": "record_change",
+                "entity": "patients",
+                "field": "status",
+                "events": ["updated"],
+            },
+            "steps": [
+                {
+                    "id": "log",
+                    "type": "record_create",
+                    "entity": "audit_notes",
+                    "values": {"patient": "@input.record_id", "status": "@input.record.status"},
+                }
+            ],
+        },
+        name="On status",
+    )
+    any_field = workflow(
+        owner,
+        project["id"],
+        {
+            "trigger": {"type": "record_change", "entity": "patients"},
+            "steps": [{"id": "find", "type": "record_query", "entity": "patients", "where": {}}],
+        },
+        name="Any change",
+    )
     change = record_port.RecordChange(
-        org_id=owner.account.org_id, project_id=project["id"], entity_id="ent_1",
-        entity_name="patients", event="updated", record_id="rec_9", fields=("status",),
-        before={"status": "new"}, after={"status": "seen"},
-    )  # fmt: skip
+        org_id=owner.account.org_id,
+        project_id=project["id"],
+        entity_id="ent_1",
+        entity_name="patients",
+        event="updated",
+        record_id="rec_9",
+        fields=("status",),
+        before={"status": "new"},
+        after={"status": "seen"},
+    )
     with connection():
         started = record_port.changed(change)[0]
     assert len(started) == 2
     for run_id in started:
         assert wait_run(run_id).status == "completed"
-    assert {"id": "rec_0", "entity": "audit_notes", "patient": "rec_9", "status": "seen"} in records.rows
+    assert {
+        "id": "rec_0",
+        "entity": "audit_notes",
+        "patient": "rec_9",
+        "status": "seen",
+    } in records.rows
     # Another field: only the `*` workflow; another entity or project: none.
     with connection():
         other_field = record_port.changed(
             record_port.RecordChange(**{**change.__dict__, "fields": ("name",)})
         )[0]
         other_entity = record_port.changed(
-            record_port.RecordChange(**{**change.__dict__, "entity_name": "visits", "entity_id": "e2"})
+            record_port.RecordChange(
+                **{**change.__dict__, "entity_name": "visits", "entity_id": "e2"}
+            )
         )[0]
         elsewhere = record_port.changed(
             record_port.RecordChange(**{**change.__dict__, "project_id": new_project(owner)["id"]})
@@ -171,17 +214,23 @@ def test_record_change_starts_matching_workflows(owner: Client, consumer, record
     own = runs_of(on_status["id"])[0].run_id
     with connection():
         looped = record_port.changed(
-            record_port.RecordChange(**{**change.__dict__, "actor": record_port.Actor("workflow", own)})
+            record_port.RecordChange(
+                **{**change.__dict__, "actor": record_port.Actor("workflow", own)}
+            )
         )[0]
     assert len(looped) == 1 and looped[0] not in [r.run_id for r in runs_of(on_status["id"])]
 
 
 def test_record_steps_fail_cleanly_without_records(owner: Client, consumer) -> None:
     project = new_project(owner)
-    wf = workflow(owner, project["id"], {
-        "trigger": {"type": "schedule", "cron": "* * * * *"},
-        "steps": [{"id": "q", "type": "record_query", "entity": "x"}],
-    })  # fmt: skip
+    wf = workflow(
+        owner,
+        project["id"],
+        {
+            "trigger": {"type": "schedule", "cron": "* * * * *"},
+            "steps": [{"id": "q", "type": "record_query", "entity": "x"}],
+        },
+    )
     with connection():
         due = StudioWorkflow.get_by_id(wf["id"]).next_fire_at
         schedules.fire_due(due)
@@ -192,24 +241,58 @@ def test_record_steps_fail_cleanly_without_records(owner: Client, consumer) -> N
 def test_call_workflow_and_approval(owner: Client, consumer, records) -> None:
     allow_phi(owner)
     project = new_project(owner)
-    workflow(owner, project["id"], {
-        "trigger": {"type": "manual"},
-        "steps": [{"id": "make", "type": "record_create", "entity": "tasks",
-                   "values": {"title": "@input.title"}}],
-        "output": "@make.id",
-    }, name="Make task")  # fmt: skip
-    parent = workflow(owner, project["id"], {
-        "trigger": {"type": "schedule", "cron": "* * * * *"},
-        "steps": [
-            {"id": "child", "type": "call_workflow", "workflow": "make-task",
-             "input": {"title": "follow up"}},
-            {"id": "ok", "type": "approval", "title": "Send it?", "role": "reviewer"},
-            {"id": "done", "type": "condition", "branches": [
-                {"when": {"equals": ["@ok.approved", True]},
-                 "steps": [{"id": "mark", "type": "record_update", "entity": "tasks",
-                            "record_id": "@child.output", "values": {"approved": True}}]}]},
-        ],
-    }, name="Parent")  # fmt: skip
+    workflow(
+        owner,
+        project["id"],
+        {
+            "trigger": {"type": "manual"},
+            "steps": [
+                {
+                    "id": "make",
+                    "type": "record_create",
+                    "entity": "tasks",
+                    "values": {"title": "@input.title"},
+                }
+            ],
+            "output": "@make.id",
+        },
+        name="Make task",
+    )
+    parent = workflow(
+        owner,
+        project["id"],
+        {
+            "trigger": {"type": "schedule", "cron": "* * * * *"},
+            "steps": [
+                {
+                    "id": "child",
+                    "type": "call_workflow",
+                    "workflow": "make-task",
+                    "input": {"title": "follow up"},
+                },
+                {"id": "ok", "type": "approval", "title": "Send it?", "role": "reviewer"},
+                {
+                    "id": "done",
+                    "type": "condition",
+                    "branches": [
+                        {
+                            "when": {"equals": ["@ok.approved", True]},
+                            "steps": [
+                                {
+                                    "id": "mark",
+                                    "type": "record_update",
+                                    "entity": "tasks",
+                                    "record_id": "@child.output",
+                                    "values": {"approved": True},
+                                }
+                            ],
+                        }
+                    ],
+                },
+            ],
+        },
+        name="Parent",
+    )
     with connection():
         schedules.fire_due(StudioWorkflow.get_by_id(parent["id"]).next_fire_at)
     run_id = runs_of(parent["id"])[0].run_id
@@ -221,18 +304,29 @@ def test_call_workflow_and_approval(owner: Client, consumer, records) -> None:
         flows.resume(run_id, run.pause_path, {"approved": True, "decided_by": "usr_x"})
     run = wait_run(run_id)
     assert run.status == "completed", run.error
-    assert records.rows == [{"id": "rec_0", "entity": "tasks", "title": "follow up", "approved": True}]
+    assert records.rows == [
+        {"id": "rec_0", "entity": "tasks", "title": "follow up", "approved": True}
+    ]
     assert child.trigger["type"] == "workflow" and wait_run(child.run_id).status == "completed"
 
 
 def test_ai_chat_redacts_phi_with_the_org_policy(owner: Client, consumer, records) -> None:
     project = new_project(owner)
-    wf = workflow(owner, project["id"], {
-        "trigger": {"type": "schedule", "cron": "* * * * *"},
-        "steps": [{"id": "ask", "type": "ai_chat",
-                   "prompt": "Patient Margaret Okafor, MRN 00482913, needs a refill"}],
-        "output": "@ask",
-    })  # fmt: skip
+    wf = workflow(
+        owner,
+        project["id"],
+        {
+            "trigger": {"type": "schedule", "cron": "* * * * *"},
+            "steps": [
+                {
+                    "id": "ask",
+                    "type": "ai_chat",
+                    "prompt": "Patient Margaret Okafor, MRN 00482913, needs a refill",
+                }
+            ],
+            "output": "@ask",
+        },
+    )
     with connection():
         schedules.fire_due(StudioWorkflow.get_by_id(wf["id"]).next_fire_at)
     run = wait_run(runs_of(wf["id"])[0].run_id, timeout=90)

@@ -59,11 +59,18 @@ def test_create_compile_and_list(owner: Client) -> None:
     assert compiled["steps"][1]["props"]["branches"][0]["steps"][0]["type"] == "approval"
     assert compiled["output"] == "@summary.text"
     agent = create(
-        owner, project["id"],
-        {"trigger": {"type": "agent", "description": "triage", "input_schema": {"type": "object"}},
-         "steps": [{"id": "call", "type": "call_workflow", "workflow": "summarise"}]},
+        owner,
+        project["id"],
+        {
+            "trigger": {
+                "type": "agent",
+                "description": "triage",
+                "input_schema": {"type": "object"},
+            },
+            "steps": [{"id": "call", "type": "call_workflow", "workflow": "summarise"}],
+        },
         name="Agent entry",
-    )  # fmt: skip
+    )
     assert agent.status_code == 201, agent.text
     assert agent.json()["data"]["agent_callable"] is True
     listed = owner.get(f"/projects/{project['id']}/workflows").json()["data"]
@@ -89,45 +96,132 @@ def test_schedule_gets_its_next_fire_time(owner: Client) -> None:
     [
         ({"steps": []}, None, "/trigger"),
         ({"trigger": {"type": "cron"}, "steps": []}, None, "/trigger/type"),
-        ({"trigger": {"type": "schedule", "cron": "every day"}, "steps": []}, None, "/trigger/cron"),
+        (
+            {"trigger": {"type": "schedule", "cron": "every day"}, "steps": []},
+            None,
+            "/trigger/cron",
+        ),
         (
             {"trigger": {"type": "schedule", "cron": "* * * * *", "timezone": "Mars/Base"}},
             None,
             "/trigger/timezone",
         ),
-        ({"trigger": {"type": "record_change", "entity": "p", "events": ["x"]}}, None, "/trigger/events"),
+        (
+            {"trigger": {"type": "record_change", "entity": "p", "events": ["x"]}},
+            None,
+            "/trigger/events",
+        ),
         ({"trigger": {"type": "manual"}, "steps": []}, None, "/steps"),
-        ({"trigger": {"type": "manual"}, "steps": [{"id": "a", "type": "ai_chat"}]}, 0, "/steps/0/prompt"),
         (
-            {"trigger": {"type": "manual"},
-             "steps": [{"id": "a", "type": "ai_chat", "prompt": "x"},
-                       {"id": "a", "type": "ai_chat", "prompt": "y"}]},
-            1, "/steps/1/id",
+            {"trigger": {"type": "manual"}, "steps": [{"id": "a", "type": "ai_chat"}]},
+            0,
+            "/steps/0/prompt",
         ),
         (
-            {"trigger": {"type": "manual"},
-             "steps": [{"id": "a", "type": "ai_chat", "prompt": "x"},
-                       {"id": "b", "type": "condition",
-                        "branches": [{"when": {"equals": [1]}, "steps": [
-                            {"id": "c", "type": "approval", "title": "t"}]}]}]},
-            1, "/steps/1/branches/0/when",
+            {
+                "trigger": {"type": "manual"},
+                "steps": [
+                    {"id": "a", "type": "ai_chat", "prompt": "x"},
+                    {"id": "a", "type": "ai_chat", "prompt": "y"},
+                ],
+            },
+            1,
+            "/steps/1/id",
         ),
         (
-            {"trigger": {"type": "manual"},
-             "steps": [{"id": "b", "type": "condition",
-                        "branches": [{"when": True, "steps": [
-                            {"id": "c", "type": "approval", "title": "t", "timeout_seconds": 5}]}]}]},
-            0, "/steps/0/branches/0/steps/0/timeout_seconds",
+            {
+                "trigger": {"type": "manual"},
+                "steps": [
+                    {"id": "a", "type": "ai_chat", "prompt": "x"},
+                    {
+                        "id": "b",
+                        "type": "condition",
+                        "branches": [
+                            {
+                                "when": {"equals": [1]},
+                                "steps": [{"id": "c", "type": "approval", "title": "t"}],
+                            }
+                        ],
+                    },
+                ],
+            },
+            1,
+            "/steps/1/branches/0/when",
         ),
-        ({"trigger": {"type": "manual"}, "steps": [{"id": "input", "type": "ai_chat", "prompt": "x"}]}, 0, "/steps/0/id"),
-        ({"trigger": {"type": "manual"}, "steps": [{"id": "a", "type": "shell", "cmd": "x"}]}, 0, "/steps/0/type"),
-        ({"trigger": {"type": "manual"}, "steps": [{"id": "a", "type": "ai_chat", "prompt": "x", "foo": 1}]}, 0, "/steps/0/foo"),
-        ({"trigger": {"type": "manual"}, "steps": [{"id": "a", "type": "call_workflow", "workflow": "nope"}]}, 0, "/steps/0/workflow"),
-        ({"trigger": {"type": "agent", "input_schema": {"type": 5}}, "steps": []}, None, "/trigger/input_schema"),
-        ({"trigger": {"type": "manual"}, "steps": [{"id": "a", "type": "ai_chat", "prompt": "x"}], "extra": 1}, None, "/extra"),
+        (
+            {
+                "trigger": {"type": "manual"},
+                "steps": [
+                    {
+                        "id": "b",
+                        "type": "condition",
+                        "branches": [
+                            {
+                                "when": True,
+                                "steps": [
+                                    {
+                                        "id": "c",
+                                        "type": "approval",
+                                        "title": "t",
+                                        "timeout_seconds": 5,
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                ],
+            },
+            0,
+            "/steps/0/branches/0/steps/0/timeout_seconds",
+        ),
+        (
+            {
+                "trigger": {"type": "manual"},
+                "steps": [{"id": "input", "type": "ai_chat", "prompt": "x"}],
+            },
+            0,
+            "/steps/0/id",
+        ),
+        (
+            {"trigger": {"type": "manual"}, "steps": [{"id": "a", "type": "shell", "cmd": "x"}]},
+            0,
+            "/steps/0/type",
+        ),
+        (
+            {
+                "trigger": {"type": "manual"},
+                "steps": [{"id": "a", "type": "ai_chat", "prompt": "x", "foo": 1}],
+            },
+            0,
+            "/steps/0/foo",
+        ),
+        (
+            {
+                "trigger": {"type": "manual"},
+                "steps": [{"id": "a", "type": "call_workflow", "workflow": "nope"}],
+            },
+            0,
+            "/steps/0/workflow",
+        ),
+        (
+            {"trigger": {"type": "agent", "input_schema": {"type": 5}}, "steps": []},
+            None,
+            "/trigger/input_schema",
+        ),
+        (
+            {
+                "trigger": {"type": "manual"},
+                "steps": [{"id": "a", "type": "ai_chat", "prompt": "x"}],
+                "extra": 1,
+            },
+            None,
+            "/extra",
+        ),
     ],
 )
-def test_invalid_definitions_name_step_and_path(owner: Client, definition, step_index, path) -> None:
+def test_invalid_definitions_name_step_and_path(
+    owner: Client, definition, step_index, path
+) -> None:
     project = new_project(owner)
     r = create(owner, project["id"], definition)
     assert r.status_code == 400, r.text
@@ -142,7 +236,9 @@ def test_roles_and_tenancy(owner: Client, studio: Studio) -> None:
     project = new_project(owner)
     pid = project["id"]
     reviewer = studio.member("reviewer", owner.account.org)
-    owner.post(f"/projects/{pid}/members", json={"user_id": reviewer.account.user_id, "role": "reviewer"})
+    owner.post(
+        f"/projects/{pid}/members", json={"user_id": reviewer.account.user_id, "role": "reviewer"}
+    )
     assert reviewer.get(f"/projects/{pid}/workflows").status_code == 200
     r = create(reviewer, pid, SUMMARY)
     assert r.status_code == 403
@@ -152,6 +248,12 @@ def test_roles_and_tenancy(owner: Client, studio: Studio) -> None:
     # Another project's workflow cannot be called.
     create(owner, pid, SUMMARY)
     other = new_project(owner)
-    r = create(owner, other["id"], {"trigger": {"type": "manual"},
-               "steps": [{"id": "a", "type": "call_workflow", "workflow": "summarise"}]})  # fmt: skip
+    r = create(
+        owner,
+        other["id"],
+        {
+            "trigger": {"type": "manual"},
+            "steps": [{"id": "a", "type": "call_workflow", "workflow": "summarise"}],
+        },
+    )
     assert r.status_code == 400 and r.json()["error"]["details"]["path"] == "/steps/0/workflow"

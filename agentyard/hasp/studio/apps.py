@@ -38,9 +38,11 @@ def create(
     now = clock.now()
     try:
         with write():
-            if StudioApp.select().where(
-                (StudioApp.project == project) & (StudioApp.slug == chosen)
-            ).exists():
+            if (
+                StudioApp.select()
+                .where((StudioApp.project == project) & (StudioApp.slug == chosen))
+                .exists()
+            ):
                 raise conflict(f"The app slug {chosen!r} is taken in this project")
             app = StudioApp.create(
                 id=ids.new_id("app"), tenant=member.org_id, project=project, name=name.strip(),

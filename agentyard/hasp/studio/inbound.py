@@ -20,7 +20,7 @@ from agentyard.core import clock, ids
 from agentyard.core.errors import ApiError, not_found
 from agentyard.core.store import write
 from agentyard.hasp import webhook_signing
-from agentyard.hasp.studio import audit, projects, project_webhooks
+from agentyard.hasp.studio import audit, project_webhooks, projects
 from agentyard.hasp.studio.member import Member
 from agentyard.hasp.studio.models import Project
 from agentyard.hasp.studio.workflow_models import StudioWebhook, StudioWorkflow, WebhookReceipt
@@ -132,7 +132,9 @@ def simulate(member: Member, webhook_id: str) -> dict[str, Any]:
     headers = {
         "content-type": "application/json",
         "user-agent": webhook_signing.USER_AGENT,
-        "x-hasp-signature-256": webhook_signing.hasp_signature(project_webhooks.secret_of(row), body),
+        "x-hasp-signature-256": webhook_signing.hasp_signature(
+            project_webhooks.secret_of(row), body
+        ),
     }
     receipt = _record(row, headers, body, simulated=True)
     audit.record(

@@ -90,7 +90,9 @@ def _check_url(url: str | None) -> str:
 
 def _check_workflow(project: Project, workflow_id: str | None) -> str:
     if not workflow_id:
-        raise _invalid("an inbound webhook needs workflow_id (the workflow it starts)", "workflow_id")
+        raise _invalid(
+            "an inbound webhook needs workflow_id (the workflow it starts)", "workflow_id"
+        )
     wf = StudioWorkflow.get_or_none(
         (StudioWorkflow.id == workflow_id) & (StudioWorkflow.project == project)
     )
@@ -108,9 +110,11 @@ def _check_workflow(project: Project, workflow_id: str | None) -> str:
 def _check_app(project: Project, app_id: str | None) -> str | None:
     if app_id is None:
         return None
-    if not StudioApp.select().where(
-        (StudioApp.id == app_id) & (StudioApp.project == project)
-    ).exists():
+    if (
+        not StudioApp.select()
+        .where((StudioApp.id == app_id) & (StudioApp.project == project))
+        .exists()
+    ):
         raise _invalid(f"no app {app_id} in this project", "app_id")
     return app_id
 
@@ -257,7 +261,9 @@ def emit(
         if app_id is not None and row.app_id not in (None, app_id):
             continue
         try:
-            deliveries.enqueue(org_id, PRODUCT, row.id, str(row.url), event, _body(row, event, data))
+            deliveries.enqueue(
+                org_id, PRODUCT, row.id, str(row.url), event, _body(row, event, data)
+            )
             queued += 1
         except ValueError as exc:
             log.warning("studio webhook %s to %s not queued: %s", event, row.id, exc)

@@ -48,7 +48,9 @@ def ai_chat(ctx: StepContext) -> dict[str, Any]:
         guard = get_guard()
         try:
             if mode == "block":
-                found = sorted({f.entity_type for t in texts for f in guard.analyze(t, PHI_TIMEOUT)})
+                found = sorted(
+                    {f.entity_type for t in texts for f in guard.analyze(t, PHI_TIMEOUT)}
+                )
                 if found:
                     raise StepFailed(
                         "PHI in the prompt and the org's PHI policy is block",

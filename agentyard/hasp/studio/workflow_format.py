@@ -58,7 +58,11 @@ FIELDS: dict[str, dict[str, tuple[str, bool]]] = {
         "record_id": ("text", True),
         "values": ("object", True),
     },
-    "record_query": {"entity": ("name", True), "where": ("object", False), "limit": ("limit", False)},
+    "record_query": {
+        "entity": ("name", True),
+        "where": ("object", False),
+        "limit": ("limit", False),
+    },
     "integration_call": {
         "integration": ("name", True),
         "operation": ("name", True),
@@ -254,7 +258,9 @@ def check_trigger(trigger: Any) -> dict[str, Any]:
     elif kind == "agent":
         description = trigger.get("description", "")
         if not isinstance(description, str) or len(description) > 2000:
-            raise FormatError("description must be a string of at most 2000", "/trigger/description")
+            raise FormatError(
+                "description must be a string of at most 2000", "/trigger/description"
+            )
         schema = trigger.get("input_schema", {"type": "object"})
         if not isinstance(schema, Mapping):
             raise FormatError("input_schema must be a JSON Schema object", "/trigger/input_schema")

@@ -104,7 +104,7 @@ def resume_parent(child_run_id: str) -> None:
         "error": child.error,
     }
     try:
-        flows.resume(row.parent_run_id, row.parent_path, result)
+        flows.resume(row.parent_run_id, str(row.parent_path), result)
     except flows.NotPausedError as exc:
         if exc.status == "running":  # the caller has not paused yet: try again shortly
             raise ParentNotPausedError(row.parent_run_id) from exc

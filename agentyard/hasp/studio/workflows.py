@@ -87,9 +87,11 @@ def create(
     stored = {**definition, "trigger": trigger}
     try:
         with write():
-            if StudioWorkflow.select().where(
-                (StudioWorkflow.project == project) & (StudioWorkflow.slug == chosen)
-            ).exists():
+            if (
+                StudioWorkflow.select()
+                .where((StudioWorkflow.project == project) & (StudioWorkflow.slug == chosen))
+                .exists()
+            ):
                 raise conflict(f"The workflow slug {chosen!r} is taken in this project")
             wf = StudioWorkflow.create(
                 id=ids.new_id("wf"),
