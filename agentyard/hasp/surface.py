@@ -16,6 +16,7 @@ MODULES = (
     "agentyard.hasp.studio.models",
     # studio-workflows: apps, workflows (engine, steps, triggers, schedules), project webhooks
     "agentyard.hasp.studio.workflow_models",
+    "agentyard.hasp.studio.workflow_runs",
     "agentyard.hasp.studio.steps",
     "agentyard.hasp.studio.schedules",
     "agentyard.hasp.studio.triggers",
