@@ -47,6 +47,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from tests.hasp_studio.contract_rules import CONFIG as STUDIO_CONFIG
 from tests.hyphen.contract_rules import FORM_TEXT, PENDING_H2, STATEFUL_400, exact
 from tests.kit.contract import SEED, scaffolded
 from tests.kit.server import BACKENDS, PG_URL, REDIS_URL, free_port, scratch_pg_database
@@ -319,6 +320,7 @@ RUNS = [
         ("Authorization", "Bearer studio"),
         # operations of issue 15 still answering codegen's 501 scaffold
         ("--exclude-operation-id-regex", exact(tuple(scaffolded("hasp-studio")))),
+        config=STUDIO_CONFIG,
     ),
     Run(
         "harnesslayer",
