@@ -289,3 +289,45 @@ def test_roles_and_tenancy(owner: Client, studio: Studio, receiver: Receiver) ->
     r = owner.patch(f"/webhooks/{hook['id']}", json={"name": "x"})
     assert r.status_code == 409 and r.json()["error"]["code"] == "PROJECT_ARCHIVED"
     assert owner.get(f"/webhooks/{hook['id']}").status_code == 200
+
+
+@pytest.fixture
+def consumer(app):
+    from agentyard.core import jobs
+
+    jobs.start_consumer(workers=2, poll_interval=0.05, scheduler_interval=0.05)
+    yield
+    jobs.stop_consumer()
+
+
+def test_record_changes_reach_subscribed_outbound_webhooks(
+    owner: Client, receiver: Receiver, consumer
+) -> None:
+    import time
+
+    from agentyard.hasp.studio import record_port
+
+    project = new_project(owner)
+    hook = owner.post(
+        f"/projects/{project['id']}/webhooks",
+        json={"direction": "outbound", "name": "CRM", "url": receiver.url,
+              "events": ["record.updated"]},
+    ).json()["data"]  # fmt: skip
+    change = record_port.RecordChange(
+        org_id=owner.account.org_id, project_id=project["id"], entity_id="ent_1",
+        entity_name="patients", event="updated", record_id="rec_1", fields=("status",),
+        before={"status": "new"}, after={"status": "seen"},
+    )  # fmt: skip
+    with connection():
+        record_port.changed(change)
+        record_port.changed(record_port.RecordChange(**{**change.__dict__, "event": "created"}))
+    deadline = time.time() + 15
+    while not receiver.received and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    assert len(receiver.received) == 1  # created is not subscribed
+    body = receiver.received[0]["body"]
+    assert receiver.received[0]["headers"]["X-Hasp-Signature-256"] == sign(hook["secret"], body)
+    payload = json.loads(body)
+    assert payload["event"] == "record.updated" and payload["entity_key"] == "rec_1"
+    assert payload["data"]["record"] == {"status": "seen"}

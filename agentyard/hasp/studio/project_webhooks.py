@@ -5,7 +5,10 @@ Outbound deliveries go through core's delivery engine as product `hasp-studio`, 
 like HASP's other webhooks (`agentyard.hasp.webhook_signing`: `X-Hasp-Signature-256`,
 Standard Webhooks, `User-Agent: Hasp-Webhook/1.0`) with the body `{id, event, app_id,
 entity_key, timestamp, data}`; `emit(...)` queues an event to the project's subscribed
-endpoints (the records domain calls it for record and schema events).
+endpoints. Record changes reported through `record_port.changed` are emitted here as
+`record.created|updated|deleted` (data `{entity_id, entity, record_id, fields, record,
+before}`); the records domain calls `emit` itself for `record.bulk_created` and
+`schema.updated`.
 
 Secrets (`whsec_...`) are shown once, at creation, and stored encrypted with `core.vault`.
 Every change is in the project audit (before/after, the secret never).
@@ -22,7 +25,7 @@ from agentyard.core.errors import ApiError, not_found
 from agentyard.core.keys import Tenant
 from agentyard.core.store import write
 from agentyard.hasp import cursors, webhook_signing
-from agentyard.hasp.studio import audit, projects, roles
+from agentyard.hasp.studio import audit, projects, record_port, roles
 from agentyard.hasp.studio.member import Member
 from agentyard.hasp.studio.models import Project
 from agentyard.hasp.studio.workflow_models import StudioApp, StudioWebhook, StudioWorkflow
@@ -297,3 +300,19 @@ def send_test(member: Member, webhook_id: str) -> dict[str, Any]:
         "status_code": done.last_status_code,
         "error": done.last_error,
     }
+
+
+def on_record_change(change: record_port.RecordChange) -> int:
+    """Emit a reported record change to the project's outbound webhooks."""
+    data = {
+        "entity_id": change.entity_id,
+        "entity": change.entity_name,
+        "record_id": change.record_id,
+        "fields": list(change.fields),
+        "record": dict(change.after) if change.after is not None else None,
+        "before": dict(change.before) if change.before is not None else None,
+    }
+    return emit(change.org_id, change.project_id, f"record.{change.event}", data)
+
+
+record_port.listen(on_record_change)
