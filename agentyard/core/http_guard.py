@@ -25,6 +25,9 @@ request, so a limit can follow settings configured after import). The first regi
 match wins. A `streamed` limit is for handlers that read the body as a stream: the guard
 only refuses a `Content-Length` over the maximum and passes the body through unbuffered, and
 the handler must cap what it reads. Any other body is buffered in memory here.
+
+The buffered body stays readable as sent: `raw_body(scope)` gives its exact bytes (for a
+handler that verifies a signature over them after validation has consumed the stream).
 """
 
 from __future__ import annotations
@@ -47,6 +50,13 @@ NUL_MESSAGE = "the path and query string must not contain NUL (U+0000) character
 _NUL_IN_QUERY = re.compile(rb"%00|\x00")
 
 Limit = int | Callable[[], int]
+RAW_BODY_KEY = "agentyard.raw_body"
+
+
+def raw_body(scope: Scope) -> bytes | None:
+    """The exact request body the guard buffered for this request (None: not buffered)."""
+    body = scope.get(RAW_BODY_KEY)
+    return body if isinstance(body, bytes) else None
 
 
 @dataclass(frozen=True)
@@ -207,6 +217,7 @@ class BodyGuard:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
+        scope[RAW_BODY_KEY] = body
         if body and _is_json(headers.get("content-type", "")):
             try:
                 check_json(body)

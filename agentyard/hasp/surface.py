@@ -14,6 +14,13 @@ MODULES = (
     "agentyard.hasp.models",
     "agentyard.hasp.ai.models",
     "agentyard.hasp.studio.models",
+    # studio-workflows: apps, workflows (engine, steps, triggers, schedules), project webhooks
+    "agentyard.hasp.studio.workflow_models",
+    "agentyard.hasp.studio.workflow_runs",
+    "agentyard.hasp.studio.steps",
+    "agentyard.hasp.studio.schedules",
+    "agentyard.hasp.studio.triggers",
+    "agentyard.hasp.studio.project_webhooks",
     "agentyard.hasp.schema",
     "agentyard.hasp.webhooks",
     # issue 15, entities and records (studio-records)

@@ -411,8 +411,17 @@ class Workflow(BaseModel):
     name: str
     slug: str
     description: str | None = None
-    definition: dict[str, Any] = Field(..., max_length=100)
+    definition: dict[str, Any] = Field(
+        ...,
+        description="The definition as saved (see `POST …/workflows`), the trigger's defaults filled in.",
+    )
+    trigger_type: (
+        Literal["manual", "webhook", "schedule", "record_change", "agent"] | None
+    ) = None
     agent_callable: bool
+    next_fire_at: AwareDatetime | None = Field(
+        None, description="Schedule triggers: when it fires next (UTC); null otherwise."
+    )
     created_at: AwareDatetime
     updated_at: AwareDatetime | None = None
 
@@ -427,9 +436,14 @@ class WorkflowCreate(BaseModel):
     )
     description: str | None = Field(None, max_length=2000)
     definition: dict[str, Any] = Field(
-        ..., description="`{trigger, steps}`; validated on save.", max_length=100
+        ...,
+        description="`{trigger, steps, output?}` in the format `POST …/workflows` documents; validated on save (400 `INVALID_WORKFLOW`).",
+        max_length=100,
     )
-    agent_callable: bool | None = None
+    agent_callable: bool | None = Field(
+        None,
+        description="Whether agents may call it (listed as agent-callable); default true for an `agent` trigger, else false.",
+    )
 
 
 class WorkflowResponse(BaseModel):
@@ -662,6 +676,7 @@ class Webhook(BaseModel):
     active: bool | None = None
     secret: str | None = Field(None, description="Only in the creation response.")
     created_at: AwareDatetime
+    updated_at: AwareDatetime | None = None
 
 
 class WebhookCreate(BaseModel):
@@ -735,8 +750,23 @@ class Receipt(BaseModel):
     received_at: AwareDatetime
     headers: dict[str, str] | None = None
     body_sha256: str | None = None
+    body_size: int | None = None
     verified: bool
+    reason: str | None = Field(
+        None,
+        description="Why it was not verified or started nothing; null when it started a run.",
+    )
+    simulated: bool | None = Field(None, description="Made by `POST …/test`.")
     run_id: str | None = None
+
+
+class ReceiptResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Literal[True]
+    data: Receipt
+    meta: Meta
 
 
 class ReceiptListResponse(BaseModel):
@@ -748,12 +778,27 @@ class ReceiptListResponse(BaseModel):
     meta: Meta
 
 
+class Data1(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    direction: Literal["inbound", "outbound"]
+    event: str
+    delivery_id: str | None = None
+    status: str | None = Field(
+        None, description="Outbound - the delivery's status after its one attempt."
+    )
+    status_code: int | None = None
+    error: str | None = None
+    receipt: Receipt | None = None
+
+
 class WebhookTestResponse(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
     success: Literal[True]
-    data: dict[str, Any] = Field(..., max_length=100)
+    data: Data1
     meta: Meta
 
 
@@ -839,7 +884,7 @@ class IntegrationListResponse(BaseModel):
     meta: Meta
 
 
-class Data1(BaseModel):
+class Data2(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -853,7 +898,7 @@ class IntegrationTestResponse(BaseModel):
         extra="forbid",
     )
     success: Literal[True]
-    data: Data1
+    data: Data2
     meta: Meta
 
 

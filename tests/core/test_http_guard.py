@@ -175,3 +175,32 @@ def test_nul_in_the_path_or_query_is_refused_before_routing() -> None:
         status, text, ran = send_json(b"{}", path, query)
         assert (status, ran) == (400, False)
         assert b"NUL" in text
+
+
+def test_a_buffered_body_stays_readable_as_sent():
+    from agentyard.core.http_guard import raw_body
+
+    kept: list[bytes | None] = []
+    guard = BodyGuard(None, 1000)  # type: ignore[arg-type]
+
+    async def inner(scope, receive, send):
+        await receive()
+        kept.append(raw_body(scope))
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def receive():
+        return incoming.pop(0)
+
+    async def send(message):
+        pass
+
+    incoming = [
+        {"type": "http.request", "body": b'{"a": ', "more_body": True},
+        {"type": "http.request", "body": b"1}", "more_body": False},
+    ]
+    guard.app = inner
+    scope = {"type": "http", "method": "POST", "path": "/x", "root_path": "", "headers": []}
+    asyncio.run(guard(scope, receive, send))
+    assert kept == [b'{"a": 1}']
+    assert raw_body({}) is None

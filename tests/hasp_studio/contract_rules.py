@@ -1,0 +1,47 @@
+"""What HASP Studio operations refuse beyond JSON Schema, for the schemathesis CLI run
+(tests/contract/test_live_cli.py): a schema-valid request may still break a documented rule
+that depends on stored state (a workflow or app of *this* project) or on the workflow format.
+
+Each part of issue 15 lists its operations here; the CLI run accepts 400 and 422 from them.
+"""
+
+from __future__ import annotations
+
+from tests.hyphen.contract_rules import exact
+
+# studio-workflows: the workflow format (400 INVALID_WORKFLOW); webhook rules naming another
+# project's or a missing workflow/app, a refused URL, url/events on an inbound webhook (422).
+RULE_REFUSALS: tuple[str, ...] = (
+    "create_project_workflow",
+    "create_project_webhook",
+    "update_webhook",
+    "test_webhook",
+)
+
+# studio-records: entities and records refuse with 422 what rules beyond JSON Schema forbid (a
+# reserved or repeated field name, an enum without options, a reference to no entity or record,
+# a value the entity's schema refuses, a filter naming no field) and with 412 a stale If-Match.
+RECORD_RULES: tuple[str, ...] = (
+    "create_project_entity",
+    "update_entity",
+    "list_records",
+    "create_record",
+    "update_record",
+    "delete_record",
+)
+
+CONFIG = f"""
+[[operations]]
+# HASP Studio refuses with 400/422 what depends on stored state or the workflow format
+# (tests/hasp_studio/contract_rules.py).
+include-operation-id-regex = "{exact(RULE_REFUSALS)}"
+checks.positive_data_acceptance.expected-statuses = [
+  "2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx",
+]
+
+[[operations]]
+include-operation-id-regex = "{exact(RECORD_RULES)}"
+checks.positive_data_acceptance.expected-statuses = [
+  "2xx", "3xx", "401", "403", "404", "409", "412", "422", "429", "5xx",
+]
+"""
