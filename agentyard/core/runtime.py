@@ -30,7 +30,7 @@ def configure(settings: Settings) -> Runtime:
     global _current
     if _current is not None:
         _current.broker.close()
-    tally.flush_all()  # sums counted against the store being replaced
+    tally.settle_all()  # sums counted against the store being replaced
     open_database(settings.database_url, settings.data_dir)
     blobs.configure_from_env(settings.data_dir)  # AGENTYARD_BLOB_* (README, Configuration)
     jobs.configure(settings, name=settings.jobs_queue)

@@ -4,8 +4,10 @@ A hot path that counts (e.g. requests per API key and day) adds to a `Tally`; a 
 hands the sums to the tally's `write` function (inside a store connection) every `interval`
 seconds. Readers call `flush()` first, so what this process counted is in the store before they
 read; counts of other worker processes reach it within their own interval. Every tally is
-flushed before the runtime opens another store (`flush_all`, called by `runtime.configure`) and
-at exit. A failed write keeps the sums for the next attempt.
+flushed before the runtime opens another store (`settle_all`, called by `runtime.configure`:
+what the old store does not take is dropped, never written to the new one) and at exit. A
+failed write keeps the sums for the next attempt and is logged once per run of failures (a
+store that is down is retried every interval without a traceback each time).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Tally(Generic[K]):
         self._lock = threading.Lock()  # guards _sums
         self._writing = threading.Lock()  # one write at a time, in order
         self._thread: threading.Thread | None = None
+        self._failing = False  # the last write failed (logged once until one succeeds)
         _TALLIES.add(self)
 
     def add(self, key: K, *amounts: int) -> None:
@@ -64,13 +67,29 @@ class Tally(Generic[K]):
             try:
                 with store.connection():
                     self.write(sums)
+                self._failing = False
             except Exception:
-                log.exception("tally: could not write %d sums; kept for the next try", len(sums))
+                if not self._failing:
+                    log.warning(
+                        "tally: could not write %d sums; kept, retried every %g s",
+                        len(sums),
+                        self.interval,
+                        exc_info=True,
+                    )
+                self._failing = True
                 with self._lock:
                     for key, amounts in sums.items():
                         kept = self._sums.setdefault(key, [0] * self.fields)
                         for i, amount in enumerate(amounts):
                             kept[i] += amount
+
+    def forget(self) -> int:
+        """Drop the sums not written yet (the store they were counted for is going away);
+        how many keys had some."""
+        with self._lock:
+            dropped, self._sums = len(self._sums), {}
+        self._failing = False
+        return dropped
 
     def _run(self) -> None:
         while True:
@@ -82,9 +101,18 @@ class Tally(Generic[K]):
 
 
 def flush_all() -> None:
-    """Write every tally's sums (before the store changes, and at exit)."""
+    """Write every tally's sums (at exit)."""
     for tally in list(_TALLIES):
         tally.flush()
+
+
+def settle_all() -> None:
+    """Before the store changes: write every tally's sums to it, and drop what could not be
+    written (it must not reach the next store)."""
+    for tally in list(_TALLIES):
+        tally.flush()
+        if dropped := tally.forget():
+            log.warning("tally: dropped the sums of %d keys the old store did not take", dropped)
 
 
 atexit.register(flush_all)

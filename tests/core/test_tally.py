@@ -51,3 +51,15 @@ def test_the_writer_thread_flushes_without_a_reader(written):
     while not written and time.monotonic() < deadline:
         time.sleep(0.01)
     assert written == [{"k": [1]}]
+
+
+def test_sums_the_old_store_refused_never_reach_the_next(written):
+    def refuse(sums):
+        raise RuntimeError("store dropped")
+
+    counts = tally.Tally(refuse, fields=1, interval=3600)
+    counts.add("k", 4)
+    tally.settle_all()  # as runtime.configure does before opening another store
+    counts.write = lambda sums: written.append(dict(sums))
+    counts.flush()
+    assert written == []

@@ -344,3 +344,26 @@ def test_ai_chat_redacts_phi_with_the_org_policy(owner: Client, consumer, record
     runs = sorted(runs_of(wf["id"]), key=lambda r: r.created_at)
     blocked = wait_run(runs[-1].run_id, timeout=90)
     assert blocked.status == "failed" and blocked.error["code"] == "phi_blocked"
+
+
+def test_a_record_changed_over_http_starts_its_record_change_workflow(owner: Client, consumer):
+    # The records domain reports every committed change to the record port (no fake here).
+    from tests.hasp_studio.test_entities import new_entity
+
+    project = new_project(owner)
+    entity = new_entity(owner, project["id"])
+    wf = workflow(
+        owner,
+        project["id"],
+        {
+            "trigger": {"type": "record_change", "entity": entity["key"], "events": ["created"]},
+            "steps": [{"id": "ok", "type": "approval", "title": "Check", "role": "reviewer"}],
+        },
+        name="On new patient",
+    )
+    assert runs_of(wf["id"]) == []
+    r = owner.post(f"/entities/{entity['id']}/records", json={"data": {"name": "Ann", "age": 4}})
+    assert r.status_code == 201, r.text
+    started = runs_of(wf["id"])
+    assert len(started) == 1
+    assert started[0].trigger["record_id"] == r.json()["data"]["id"]

@@ -7,21 +7,22 @@ names another version → 412 `PRECONDITION_FAILED`; `*` matches any.
 
 Events (to the entity's app webhooks, see `entities`): `record.created|updated|deleted` with
 `{entity_id, entity_key, project_id, record_id, version, record, changed, actor}`; `phi` fields'
-values are `[REDACTED]` there and in the audit (`before`/`after`). Record-change hooks
-(`on_record_change`) run after the change is committed, e.g. for record-change triggers.
+values are `[REDACTED]` there and in the audit (`before`/`after`). After the change is
+committed it is reported to `record_port.changed` (values in clear: its listeners run inside
+the server), which starts the project's record-change workflows and notifies its outbound
+project webhooks.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agentyard.core import clock, ids
 from agentyard.core.errors import ApiError, not_found
 from agentyard.core.store import write
-from agentyard.hasp.studio import audit, entities, projects, record_query
+from agentyard.hasp.studio import audit, entities, projects, record_port, record_query
 from agentyard.hasp.studio.entity_fields import Field, FieldError, coerce, redact, rejected
 from agentyard.hasp.studio.entity_models import StudioEntity, StudioRecord
 from agentyard.hasp.studio.member import Member
@@ -29,36 +30,12 @@ from agentyard.hasp.studio.member import Member
 log = logging.getLogger("agentyard.hasp.studio.records")
 
 
-@dataclass(frozen=True)
-class RecordChange:
-    """What a record-change hook receives (values in clear: hooks run inside the server)."""
-
-    event: str  # record.created | record.updated | record.deleted
-    org_id: str
-    project_id: str
-    entity_id: str
-    entity_key: str
-    record_id: str
-    actor_id: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    changed: tuple[str, ...]
-
-
-_HOOKS: list[Callable[[RecordChange], None]] = []
-
-
-def on_record_change(callback: Callable[[RecordChange], None]) -> None:
-    """Call `callback` after every committed record change (errors are logged, not raised)."""
-    _HOOKS.append(callback)
-
-
-def _fire(change: RecordChange) -> None:
-    for hook in list(_HOOKS):
-        try:
-            hook(change)
-        except Exception:  # a hook must never fail the write that already happened
-            log.exception("record-change hook %r failed", hook)
+def _report(change: record_port.RecordChange) -> None:
+    """Tell the record port's listeners; never fails the write that already happened."""
+    try:
+        record_port.changed(change)
+    except Exception:
+        log.exception("record-change listeners failed for %s", change.record_id)
 
 
 def etag(record: StudioRecord) -> str:
@@ -179,7 +156,7 @@ def _publish(
     record: StudioRecord,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
-) -> RecordChange:
+) -> record_port.RecordChange:
     """Audit (phi redacted) and queue the webhook event, inside the write transaction."""
     changed = _changed(before or {}, after or {})
     audit.record(
@@ -194,9 +171,11 @@ def _publish(
         "before": redact(fields, before) if event == "record.updated" else None,
         "changed": list(changed), "actor": {"type": "user", "id": member.user_id},
     })  # fmt: skip
-    return RecordChange(
-        event, member.org_id, entity.project_id, entity.id, entity.key, record.id,
-        member.user_id, before, after, changed,
+    return record_port.RecordChange(
+        org_id=member.org_id, project_id=entity.project_id, entity_id=entity.id,
+        entity_name=entity.key, event=event.removeprefix("record."), record_id=record.id,
+        fields=changed, before=before, after=after,
+        actor=record_port.Actor("user", member.user_id),
     )  # fmt: skip
 
 
@@ -217,7 +196,7 @@ def create(
             created_by=member.user_id, updated_by=member.user_id, created_at=now, updated_at=now,
         )  # fmt: skip
         change = _publish(member, entity, fields, "record.created", record, None, data)
-    _fire(change)
+    _report(change)
     return record, entity, fields
 
 
@@ -256,7 +235,7 @@ def update(
         record.updated_by, record.updated_at = member.user_id, clock.now()
         record.save()
         change = _publish(member, entity, fields, "record.updated", record, before, after)
-    _fire(change)
+    _report(change)
     return record, entity, fields
 
 
@@ -273,7 +252,7 @@ def delete(
         check_if_match(record, if_match)
         StudioRecord.delete().where(StudioRecord.id == record.id).execute()
         change = _publish(member, entity, fields, "record.deleted", record, record.data, None)
-    _fire(change)
+    _report(change)
     return record, entity, fields
 
 
