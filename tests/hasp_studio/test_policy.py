@@ -77,7 +77,7 @@ def test_project_policy_is_never_looser_than_the_org(owner: Client) -> None:
         "updated_at": None,
     }  # fmt: skip
     looser = owner.patch(f"/projects/{pid}/policy", json={"phi_mode": "allow"})
-    assert looser.status_code == 400
+    assert looser.status_code == 422
     error = looser.json()["error"]
     assert error["code"] == "PHI_POLICY_LOOSER_THAN_ORG" and "redact" in error["message"]
     assert owner.get(f"/projects/{pid}/policy").json()["data"]["phi_mode_setting"] is None

@@ -2,8 +2,9 @@
 
 The effective PHI mode of a project is the stricter of the org's `phi_mode` and the project's
 own setting, so tightening the org later tightens every project; setting a project mode
-looser than the org's is refused (400 PHI_POLICY_LOOSER_THAN_ORG). Allowed models name the
-org's model catalogue (`orgs.models_of`); an empty list allows every model the org may use.
+looser than the org's is refused (422 PHI_POLICY_LOOSER_THAN_ORG, HASP's status for a rule
+the schema cannot state). Allowed models name the org's model catalogue (`orgs.models_of`);
+an empty list allows every model the org may use.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def update(member: Member, project_id: str, changes: dict[str, Any]) -> dict[str
     mode = changes.get("phi_mode")
     if mode is not None and orgs.PHI_STRICTNESS.index(mode) < orgs.PHI_STRICTNESS.index(org_mode):
         raise ApiError(
-            400,
+            422,
             "PHI_POLICY_LOOSER_THAN_ORG",
             f"A project's PHI mode may be as strict as the organization's ({org_mode}) or "
             f"stricter, never looser: {mode!r} is looser (allow < redact < block)",
@@ -84,7 +85,9 @@ def update(member: Member, project_id: str, changes: dict[str, Any]) -> dict[str
         _check_models(member, changes["allowed_models"]) if "allowed_models" in changes else None
     )
     with write():
-        row = _row(project)
+        # One row per project, made once even when two first changes race.
+        ProjectPolicy.insert(project=project.id, allowed_models=[]).on_conflict_ignore().execute()
+        row = ProjectPolicy.get(ProjectPolicy.project == project.id)
         before = view(project, row)
         if "phi_mode" in changes:
             row.phi_mode = mode
@@ -94,10 +97,7 @@ def update(member: Member, project_id: str, changes: dict[str, Any]) -> dict[str
             row.retention_days = changes["retention_days"]
         row.updated_at = clock.now()
         row.updated_by = member.user_id
-        if ProjectPolicy.get_or_none(ProjectPolicy.project == project.id) is None:
-            row.save(force_insert=True)
-        else:
-            row.save()
+        row.save()
         after = view(project, row)
         audit.record(
             member, "policy.updated", "project_policy", project.id,

@@ -71,8 +71,8 @@ def get_release(member: Member, org_id: str) -> dict[str, Any]:
 def update_release(member: Member, org_id: str, changes: dict[str, Any]) -> dict[str, Any]:
     roles.require_org(member, org_id, "admin")
     with write():
-        row = _release_row(member.org_id)
-        exists = ReleasePolicy.get_or_none(ReleasePolicy.tenant == member.org_id) is not None
+        ReleasePolicy.insert(tenant=member.org_id).on_conflict_ignore().execute()
+        row = ReleasePolicy.get(ReleasePolicy.tenant == member.org_id)
         before = release_view(row)
         if changes.get("min_approvals") is not None:
             row.min_approvals = changes["min_approvals"]
@@ -80,7 +80,7 @@ def update_release(member: Member, org_id: str, changes: dict[str, Any]) -> dict
             row.allow_self_approval = changes["allow_self_approval"]
         row.updated_at = clock.now()
         row.updated_by = member.user_id
-        row.save(force_insert=not exists)
+        row.save()
         after = release_view(row)
         audit.record(
             member, "org.release_policy.updated", "organization", member.org_id,
