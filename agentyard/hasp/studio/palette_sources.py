@@ -10,19 +10,27 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from agentyard.hasp.studio import integration_checks, integrations, palette, patterns, projects
+from agentyard.hasp.studio import (
+    discovery,
+    integration_checks,
+    integrations,
+    palette,
+    patterns,
+    projects,
+)
 from agentyard.hasp.studio.errors import invalid
 from agentyard.hasp.studio.member import Member
+from agentyard.hasp.studio.models import Project
 from agentyard.hasp.studio.palette import Candidate, Command
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 def _projects(member: Member) -> Iterable[Candidate]:
-    rows, _, _ = projects.list_page(member, False, None, 1000)
-    for project, role in rows:
+    visible = discovery.visible_project_ids(member)  # one query, not a role lookup per row
+    for project in Project.select().where(Project.id.in_(visible)) if visible else ():
         yield Candidate(
-            "project", project.id, project.name, f"Project · {project.slug} · {role}",
+            "project", project.id, project.name, f"Project · {project.slug}",
             words=f"{project.slug} {project.description}", project_id=project.id,
         )  # fmt: skip
 
