@@ -1,7 +1,14 @@
-"""Organization settings: PHI mode, Opus opt-in, allotment and spend cap."""
+"""Organization settings: PHI mode, Opus opt-in, allotment and spend cap; the model catalogue.
+
+`phi_mode` is THE org PHI policy: the AI gateway enforces it on every call and HASP Studio's
+`/orgs/{org_id}/settings/phi-policy` reads and writes it here. The model catalogue belongs to
+the AI gateway, which registers it (`register_models`) so other surfaces (Studio's project
+policies) can name models without importing the gateway.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from agentyard.core import clock, runtime
@@ -10,6 +17,26 @@ from agentyard.core.store import write
 from agentyard.hasp.models import OrgSettings
 
 PHI_MODES = ("redact", "block", "allow")
+# Loosest first: a policy may only move right of the org's.
+PHI_STRICTNESS = ("allow", "redact", "block")
+
+_models: Callable[[bool], list[str]] | None = None
+
+
+def register_models(source: Callable[[bool], list[str]]) -> None:
+    """The gateway's catalogue: `source(opus_enabled)` → the model ids an org may use."""
+    global _models
+    _models = source
+
+
+def models_of(org: Tenant) -> list[str]:
+    """The model ids `org` may use (empty until the gateway registered its catalogue)."""
+    return _models(settings_of(org).opus_enabled) if _models else []
+
+
+def stricter(a: str, b: str) -> str:
+    """The stricter of two PHI modes."""
+    return max(a, b, key=PHI_STRICTNESS.index)
 
 
 def settings_of(org: Tenant) -> OrgSettings:

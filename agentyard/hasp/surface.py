@@ -25,6 +25,11 @@ MODULES = (
     "agentyard.hasp.webhooks",
     # issue 15, entities and records (studio-records)
     "agentyard.hasp.studio.entity_models",
+    # issue 15 part 4 (studio-org): policy + integration tables, palette sources and commands,
+    # and the gateway's model catalogue that project policies name (through the org core).
+    "agentyard.hasp.studio.policy_models",
+    "agentyard.hasp.studio.palette_sources",
+    "agentyard.hasp.ai.catalog",
 )
 
 

@@ -806,20 +806,39 @@ class ProjectPolicy(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    phi_mode: Literal["redact", "block", "allow"]
-    allowed_models: list[str]
-    retention_days: int | None = Field(...)
+    project_id: str
+    phi_mode: Literal["redact", "block", "allow"] = Field(
+        ...,
+        description="The effective PHI handling: the stricter of `org_phi_mode` and `phi_mode_setting`.",
+    )
+    phi_mode_setting: Literal["redact", "block", "allow"] | None = Field(
+        ..., description="The project's own setting; null follows the org."
+    )
+    org_phi_mode: Literal["redact", "block", "allow"] = Field(
+        ..., description="The org's `phi_mode` (the AI gateway's)."
+    )
+    allowed_models: list[str] = Field(
+        ...,
+        description="Model ids of the HASP AI catalogue; empty: every model the org may use.",
+    )
+    retention_days: int | None = Field(
+        ..., description="Days data of this project is kept; null: until deleted."
+    )
+    updated_at: AwareDatetime | None = Field(...)
 
 
 class AllowedModel(RootModel[str]):
-    root: str = Field(..., max_length=100)
+    root: str = Field(..., max_length=100, min_length=1)
 
 
 class ProjectPolicyUpdate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    phi_mode: Literal["redact", "block", "allow"] | None = None
+    phi_mode: Literal["redact", "block", "allow"] | None = Field(
+        None,
+        description="As strict as the org's or stricter (allow < redact < block); null follows the org.",
+    )
     allowed_models: list[AllowedModel] | None = Field(None, max_length=20)
     retention_days: int | None = Field(None, ge=1, le=36500)
 
@@ -833,6 +852,16 @@ class ProjectPolicyResponse(BaseModel):
     meta: Meta
 
 
+class LastTest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    ok: bool
+    latency_ms: float | None = None
+    error: str | None = None
+    at: AwareDatetime
+
+
 class Integration(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -843,8 +872,13 @@ class Integration(BaseModel):
     kind: Literal["http", "postgresql", "smtp", "slack_webhook"]
     config: dict[str, Any] = Field(..., max_length=100)
     has_secret: bool
+    secret_hint: str | None = Field(
+        ...,
+        description="`…` and the secret's last four characters (secrets of 12 characters or more).",
+    )
+    last_test: LastTest | None = Field(...)
     created_at: AwareDatetime
-    updated_at: AwareDatetime | None = None
+    updated_at: AwareDatetime
 
 
 class IntegrationCreate(BaseModel):
@@ -861,9 +895,19 @@ class IntegrationUpdate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    name: str | None = Field(None, max_length=200, min_length=1)
+    name: str | None = Field(
+        None,
+        max_length=200,
+        min_length=1,
+        pattern="^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$",
+    )
     config: dict[str, Any] | None = Field(None, max_length=100)
-    secret: str | None = Field(None, max_length=4096)
+    secret: str | None = Field(
+        None,
+        description="The new secret; null removes it.",
+        max_length=4096,
+        min_length=1,
+    )
 
 
 class IntegrationResponse(BaseModel):
@@ -907,6 +951,7 @@ class PhiPolicy(BaseModel):
         extra="forbid",
     )
     phi_mode: Literal["redact", "block", "allow"]
+    updated_at: AwareDatetime | None = Field(...)
 
 
 class PhiPolicyUpdate(BaseModel):
@@ -929,15 +974,16 @@ class ReleasePolicy(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    min_approvals: int
+    min_approvals: int = Field(..., ge=1)
     allow_self_approval: bool
+    updated_at: AwareDatetime | None = Field(...)
 
 
 class ReleasePolicyUpdate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    min_approvals: int | None = Field(None, ge=0, le=10)
+    min_approvals: int | None = Field(None, ge=1, le=10)
     allow_self_approval: bool | None = None
 
 
@@ -982,11 +1028,15 @@ class PaletteHit(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    kind: str
-    id: str
+    kind: str = Field(
+        ...,
+        description="command, project, app, workflow, entity, record, integration or pattern.",
+    )
+    id: str = Field(..., description="The object's id (a command's name).")
     title: str
-    subtitle: str | None = None
-    score: float
+    subtitle: str | None = Field(...)
+    project_id: str | None = Field(...)
+    score: float = Field(..., ge=0.0, le=100.0)
 
 
 class PaletteQueryResponse(BaseModel):
@@ -1006,12 +1056,20 @@ class PaletteExecute(BaseModel):
     args: dict[str, Any] | None = Field(None, max_length=100)
 
 
+class Data3(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    command: str
+    result: dict[str, Any]
+
+
 class PaletteExecuteResponse(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
     success: Literal[True]
-    data: dict[str, Any] = Field(..., max_length=100)
+    data: Data3
     meta: Meta
 
 

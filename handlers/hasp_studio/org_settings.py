@@ -1,23 +1,28 @@
-"""Handlers for specs/hasp-studio.yaml, scaffolded by codegen.py: fill in each function."""
+"""/api/internal/orgs/{org_id}/settings: the org PHI policy and release floor."""
 
-from agentyard.core.errors import not_implemented
+from __future__ import annotations
 
+from typing import Any
 
-def get_phi_policy(org_id: str) -> dict:
-    """Org PHI policy."""
-    raise not_implemented("get_phi_policy")
-
-
-def update_phi_policy(org_id: str, body: dict) -> dict:
-    """Update org PHI policy."""
-    raise not_implemented("update_phi_policy")
+from agentyard.hasp import envelope
+from agentyard.hasp.studio import policy_org
+from generated.hasp_studio.models import PhiPolicyUpdate, ReleasePolicyUpdate
+from handlers.hasp_studio.security import current_member
 
 
-def get_release_policy(org_id: str) -> dict:
-    """Org release floor."""
-    raise not_implemented("get_release_policy")
+def get_phi_policy(org_id: str) -> dict[str, Any]:
+    return envelope.ok(policy_org.get_phi(current_member(), org_id))
 
 
-def update_release_policy(org_id: str, body: dict) -> dict:
-    """Update org release floor."""
-    raise not_implemented("update_release_policy")
+def update_phi_policy(org_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    req = PhiPolicyUpdate.model_validate(body)
+    return envelope.ok(policy_org.update_phi(current_member(), org_id, req.phi_mode))
+
+
+def get_release_policy(org_id: str) -> dict[str, Any]:
+    return envelope.ok(policy_org.get_release(current_member(), org_id))
+
+
+def update_release_policy(org_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    changes = ReleasePolicyUpdate.model_validate(body).model_dump(exclude_unset=True)
+    return envelope.ok(policy_org.update_release(current_member(), org_id, changes))

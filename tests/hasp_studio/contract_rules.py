@@ -28,6 +28,9 @@ RECORD_RULES: tuple[str, ...] = (
     "create_record",
     "update_record",
     "delete_record",
+    # studio-org: a project PHI mode looser than the org's `phi_mode`, models outside the
+    # org's model catalogue (Opus needs the opt-in)
+    "update_project_policy",
 )
 
 CONFIG = f"""

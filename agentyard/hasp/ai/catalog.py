@@ -8,6 +8,7 @@ from typing import Any
 
 from agentyard.core import clock
 from agentyard.core.errors import ApiError, not_found
+from agentyard.hasp import orgs
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
 OPUS = "claude-opus-4-6"
@@ -68,3 +69,7 @@ def view(model: Model) -> dict[str, Any]:
         "display_name": model.display_name,
         "created_at": clock.iso(model.released),
     }
+
+
+# Other HASP surfaces name models through the org core (Studio's project policies).
+orgs.register_models(lambda opus_enabled: [m.id for m in available(opus_enabled)])
