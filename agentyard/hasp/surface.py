@@ -21,6 +21,9 @@ MODULES = (
     "agentyard.hasp.studio.schedules",
     "agentyard.hasp.studio.triggers",
     "agentyard.hasp.studio.project_webhooks",
+    # ... and the apps and workflows galleries of discovery
+    "agentyard.hasp.studio.apps",
+    "agentyard.hasp.studio.workflows",
     "agentyard.hasp.schema",
     "agentyard.hasp.webhooks",
     # issue 15, entities and records (studio-records)

@@ -110,3 +110,32 @@ def test_galleries_without_a_source_are_empty(owner: Client) -> None:
         assert r.json()["meta"]["has_more"] is False
     finally:
         discovery._sources.update(saved)
+
+
+def test_galleries_list_the_real_apps_and_workflows(owner: Client) -> None:
+    from tests.hasp_studio.test_workflows import SUMMARY, create
+
+    org = owner.account.org_id
+    project = new_project(owner)["id"]
+    app = owner.post(f"/projects/{project}/apps", json={"name": "Clinic Intake"}).json()["data"]
+    wf = create(owner, project, SUMMARY).json()["data"]
+    agent = create(
+        owner,
+        project,
+        {
+            "trigger": {
+                "type": "agent",
+                "description": "triage",
+                "input_schema": {"type": "object"},
+            },
+            "steps": [{"id": "call", "type": "call_workflow", "workflow": "summarise"}],
+        },
+        name="Agent entry",
+    ).json()["data"]
+    apps = owner.get(f"/orgs/{org}/discovery/apps").json()["data"]
+    assert app["id"] in {a["id"] for a in apps}
+    flows = {
+        w["id"]: w["agent_callable"]
+        for w in owner.get(f"/orgs/{org}/discovery/workflows").json()["data"]
+    }
+    assert flows[wf["id"]] is False and flows[agent["id"]] is True

@@ -10,7 +10,7 @@ import peewee
 from agentyard.core import clock, ids, paging
 from agentyard.core.store import write
 from agentyard.hasp import cursors
-from agentyard.hasp.studio import audit, projects, roles
+from agentyard.hasp.studio import audit, discovery, projects, roles
 from agentyard.hasp.studio.errors import conflict
 from agentyard.hasp.studio.member import Member
 from agentyard.hasp.studio.workflow_models import StudioApp
@@ -67,3 +67,17 @@ def list_page(
         query, StudioApp.created_at, StudioApp.id, cursors.rows_to_core(cursor), limit
     )
     return rows, cursors.rows_from_core(after), more
+
+
+def gallery(
+    project_ids: list[str], cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None, bool]:
+    """The discovery gallery: a page of the apps of these projects, newest first."""
+    query = StudioApp.select().where(StudioApp.project.in_(project_ids))
+    rows, after, more = paging.newest_first(
+        query, StudioApp.created_at, StudioApp.id, cursors.rows_to_core(cursor), limit
+    )
+    return [view(r) for r in rows], cursors.rows_from_core(after), more
+
+
+discovery.register("apps", gallery)

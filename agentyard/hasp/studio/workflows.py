@@ -16,7 +16,7 @@ from agentyard.core import clock, ids, paging
 from agentyard.core.errors import ApiError
 from agentyard.core.store import write
 from agentyard.hasp import cursors
-from agentyard.hasp.studio import audit, projects, roles, schedules, workflow_format
+from agentyard.hasp.studio import audit, discovery, projects, roles, schedules, workflow_format
 from agentyard.hasp.studio.errors import conflict
 from agentyard.hasp.studio.member import Member
 from agentyard.hasp.studio.models import Project
@@ -132,3 +132,17 @@ def list_page(
         query, StudioWorkflow.created_at, StudioWorkflow.id, cursors.rows_to_core(cursor), limit
     )
     return rows, cursors.rows_from_core(after), more
+
+
+def gallery(
+    project_ids: list[str], cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None, bool]:
+    """The discovery gallery: a page of the workflows of these projects, newest first."""
+    query = StudioWorkflow.select().where(StudioWorkflow.project.in_(project_ids))
+    rows, after, more = paging.newest_first(
+        query, StudioWorkflow.created_at, StudioWorkflow.id, cursors.rows_to_core(cursor), limit
+    )
+    return [view(r) for r in rows], cursors.rows_from_core(after), more
+
+
+discovery.register("workflows", gallery)
