@@ -7,14 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from agentyard.hasp.studio import discovery
+from agentyard.hasp.studio import discovery, workflow_format
 from tests.hasp_studio.conftest import Client, Studio, new_project
-
-STEP_TYPES = {
-    "ai_chat", "record_create", "record_update", "record_query", "integration_call",
-    "human_approval", "condition", "call_workflow",
-}  # fmt: skip
-TRIGGERS = {"manual", "webhook", "schedule", "record_change", "agent"}
 
 
 def _patterns(client: Client, **params) -> dict:
@@ -28,14 +22,9 @@ def test_agentic_patterns_catalogue_and_paging(studio: Studio, owner: Client) ->
     assert len(everything) >= 5 and len({p["id"] for p in everything}) == len(everything)
     for pattern in everything:
         assert pattern["name"] and pattern["description"] and pattern["primitives"]
-        example = pattern["example"]
-        assert example["trigger"]["type"] in TRIGGERS
-        ids = [s["id"] for s in example["steps"]]
-        assert len(set(ids)) == len(ids)
-        for step in example["steps"]:
-            assert step["type"] in STEP_TYPES, step
-            for target in step.get("then", []) + step.get("else", []):
-                assert target in ids
+        # every example is a valid Studio workflow definition (raises FormatError otherwise)
+        checked = workflow_format.check(pattern["example"])
+        assert checked.compiled["steps"], pattern["id"]
     seen, cursor = [], None
     while True:
         body = _patterns(owner, limit=2, **({"cursor": cursor} if cursor else {}))
