@@ -82,7 +82,7 @@ def test_execute_runs_commands_through_their_routes_rules(studio: Studio, owner:
 
 def test_unavailable_and_unknown_commands(owner: Client) -> None:
     pid = new_project(owner)["id"]
-    for command in ("record.create", "workflow.run", "release.request"):
+    for command in ("workflow.run", "release.request"):
         r = _execute(owner, command, project_id=pid)
         assert r.status_code == 409, r.text
         assert r.json()["error"]["code"] == "COMMAND_UNAVAILABLE"
@@ -92,3 +92,20 @@ def test_unavailable_and_unknown_commands(owner: Client) -> None:
     assert owner.post("/palette/execute", json={"command": "project.create",
                                                 "args": {"name": "x"}}, csrf=False
                       ).status_code == 403  # fmt: skip
+
+
+def test_record_create_goes_through_the_records_rules(studio: Studio, owner: Client) -> None:
+    from tests.hasp_studio.test_entities import new_entity
+
+    project = new_project(owner)["id"]
+    entity = new_entity(owner, project)
+    made = _execute(owner, "record.create", entity_id=entity["id"], values={"name": "Ann"})
+    assert made.status_code == 200, made.text
+    record_id = made.json()["data"]["result"]["id"]
+    got = owner.get(f"/entities/{entity['id']}/records/{record_id}")
+    assert got.status_code == 200 and got.json()["data"]["data"]["name"] == "Ann"
+    bad = _execute(owner, "record.create", entity_id=entity["id"], values={"age": "old"})
+    assert bad.status_code == 422, bad.text
+    viewer = studio.member("viewer", owner.account.org)
+    refused = _execute(viewer, "record.create", entity_id=entity["id"], values={"name": "B"})
+    assert refused.status_code in (403, 404), refused.text

@@ -22,7 +22,15 @@ from typing import Any
 from agentyard.core import clock, ids
 from agentyard.core.errors import ApiError, not_found
 from agentyard.core.store import write
-from agentyard.hasp.studio import audit, entities, projects, record_port, record_query
+from agentyard.hasp.studio import (
+    audit,
+    entities,
+    palette,
+    palette_sources,  # noqa: F401  (declares the commands this module provides)
+    projects,
+    record_port,
+    record_query,
+)
 from agentyard.hasp.studio.entity_fields import Field, FieldError, coerce, redact, rejected
 from agentyard.hasp.studio.entity_models import StudioEntity, StudioRecord
 from agentyard.hasp.studio.member import Member
@@ -296,3 +304,12 @@ def insert_many(entity: StudioEntity, rows: Sequence[Mapping[str, Any]], actor: 
     with write():
         StudioRecord.insert_many(batch).execute()
     return len(batch)
+
+
+def _palette_create(member: Member, args: dict[str, Any]) -> dict[str, Any]:
+    """The palette's `record.create`: the same rules as `POST /entities/{id}/records`."""
+    record, entity, fields = create(member, str(args["entity_id"]), args["values"])
+    return view(record, entity, fields)
+
+
+palette.provide("record.create", _palette_create)
