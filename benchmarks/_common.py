@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -49,6 +49,22 @@ def percentile(values: Sequence[float], pct: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(pct / 100 * len(ordered)))
     return ordered[min(rank, len(ordered)) - 1]
+
+
+def timed(n: int, call: Callable[[], object]) -> list[float]:
+    """The durations (seconds) of `n` sequential calls of `call`."""
+    out = []
+    for _ in range(n):
+        start = time.perf_counter()
+        call()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def latency_row(name: str, samples: list[float], width: int = 52) -> None:
+    """Print one `name  n=...  p50 ... ms  p99 ... ms` line."""
+    p50, p99 = percentile(samples, 50) * 1000, percentile(samples, 99) * 1000
+    print(f"{name:<{width}} n={len(samples):<5} p50 {p50:8.2f} ms   p99 {p99:8.2f} ms", flush=True)
 
 
 def ms(seconds: float) -> str:

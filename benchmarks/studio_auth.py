@@ -20,8 +20,7 @@ import argparse
 import contextlib
 import itertools
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -30,7 +29,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
 
-from _common import percentile, serve_in_thread, workdir  # noqa: E402
+from _common import latency_row, serve_in_thread, timed, workdir  # noqa: E402
 
 API = "/hasp-studio/api/internal"
 
@@ -51,20 +50,6 @@ def agentyard_in_process(data_dir: Path) -> Iterator[str]:
         yield base
 
 
-def timed(n: int, call: Callable[[], object]) -> list[float]:
-    out = []
-    for _ in range(n):
-        start = time.perf_counter()
-        call()
-        out.append(time.perf_counter() - start)
-    return out
-
-
-def row(name: str, samples: list[float]) -> None:
-    p50, p99 = percentile(samples, 50) * 1000, percentile(samples, 99) * 1000
-    print(f"{name:<44} n={len(samples):<5} p50 {p50:8.2f} ms   p99 {p99:8.2f} ms")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=200, help="requests per row")
@@ -73,8 +58,8 @@ def main() -> None:
     from agentyard.hasp.studio import bootstrap, passwords
 
     stored = passwords.hash_password("correct horse battery staple")
-    row("argon2id hash (in-process)", timed(20, lambda: passwords.hash_password("x" * 16)))
-    row(
+    latency_row("argon2id hash (in-process)", timed(20, lambda: passwords.hash_password("x" * 16)))
+    latency_row(
         "argon2id verify (in-process)",
         timed(20, lambda: passwords.verify(stored, "correct horse battery staple")),
     )
@@ -88,24 +73,24 @@ def main() -> None:
                 assert http.post("/auth/login", json=creds).status_code == 200
 
             counter = itertools.count()
-            row("POST /auth/login", timed(max(20, args.n // 4), login))
+            latency_row("POST /auth/login", timed(max(20, args.n // 4), login))
             csrf = http.post("/auth/login", json=creds).json()["data"]["csrf_token"]
             token = http.post(
                 "/auth/tokens", json={"name": "bench"}, headers={"X-CSRF-Token": csrf}
             ).json()["data"]["token"]
-            row(
+            latency_row(
                 "GET /projects (session cookie)",
                 timed(args.n, lambda: http.get("/projects").raise_for_status()),
             )
             with httpx.Client(base_url=base + API, timeout=30) as bearer:
                 headers = {"Authorization": f"Bearer {token}"}
-                row(
+                latency_row(
                     "GET /projects (personal access token)",
                     timed(
                         args.n, lambda: bearer.get("/projects", headers=headers).raise_for_status()
                     ),
                 )
-            row(
+            latency_row(
                 "POST /projects (cookie + X-CSRF-Token)",
                 timed(
                     args.n,

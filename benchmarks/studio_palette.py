@@ -14,8 +14,6 @@ import argparse
 import http.server
 import sys
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -24,7 +22,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
 
-from _common import percentile, serve_in_thread, workdir  # noqa: E402
+from _common import latency_row, serve_in_thread, timed, workdir  # noqa: E402
 
 API = "/hasp-studio/api/internal"
 
@@ -36,20 +34,6 @@ class _Ok(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args) -> None:
         pass
-
-
-def timed(n: int, call: Callable[[], object]) -> list[float]:
-    out = []
-    for _ in range(n):
-        start = time.perf_counter()
-        call()
-        out.append(time.perf_counter() - start)
-    return out
-
-
-def row(name: str, samples: list[float]) -> None:
-    p50, p99 = percentile(samples, 50) * 1000, percentile(samples, 99) * 1000
-    print(f"{name:<52} n={len(samples):<5} p50 {p50:8.2f} ms   p99 {p99:8.2f} ms")
 
 
 def main() -> None:
@@ -92,8 +76,10 @@ def main() -> None:
                 def test() -> None:
                     h.post(f"/integrations/{first['id']}/test").raise_for_status()
 
-                row(label, timed(args.n, query))
-                row("POST /integrations/{id}/test (http, local server)", timed(args.n, test))
+                latency_row(label, timed(args.n, query))
+                latency_row(
+                    "POST /integrations/{id}/test (http, local server)", timed(args.n, test)
+                )
     local.shutdown()
 
 

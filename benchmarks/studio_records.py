@@ -33,7 +33,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
 
-from _common import percentile, serve_in_thread, workdir  # noqa: E402
+from _common import latency_row, serve_in_thread, timed, workdir  # noqa: E402
 
 API = "/hasp-studio/api/internal"
 FIELDS = [
@@ -52,20 +52,6 @@ def agentyard_in_process(data_dir: Path, database_url: str | None) -> Iterator[s
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url, redis_url=None)
     with serve_in_thread(create_app(settings)) as base:
         yield base
-
-
-def timed(n: int, call: Callable[[], object]) -> list[float]:
-    out = []
-    for _ in range(n):
-        start = time.perf_counter()
-        call()
-        out.append(time.perf_counter() - start)
-    return out
-
-
-def row(name: str, samples: list[float]) -> None:
-    p50, p99 = percentile(samples, 50) * 1000, percentile(samples, 99) * 1000
-    print(f"{name:<52} n={len(samples):<4} p50 {p50:8.2f} ms   p99 {p99:8.2f} ms", flush=True)
 
 
 def seed(records: int) -> tuple[str, str]:
@@ -128,26 +114,26 @@ def main() -> None:
 
                 return call
 
-            row("first page (-created_at)", timed(args.n, page()))
+            latency_row("first page (-created_at)", timed(args.n, page()))
             cursor = None
             for _ in range(20):
                 cursor = http.get(
                     path, params={"limit": args.limit, **({"cursor": cursor} if cursor else {})}
                 ).json()["meta"]["next_cursor"]
-            row("page 21 via cursor (-created_at)", timed(args.n, page(cursor=cursor)))
-            row("filter status:eq:open", timed(args.n, page(filter="status:eq:open")))
-            row(
+            latency_row("page 21 via cursor (-created_at)", timed(args.n, page(cursor=cursor)))
+            latency_row("filter status:eq:open", timed(args.n, page(filter="status:eq:open")))
+            latency_row(
                 "filter age:gte:70 sort=-age",
                 timed(args.n, page(filter="age:gte:70", sort="-age")),
             )
             deep = http.get(
                 path, params={"limit": args.limit, "filter": "age:gte:70", "sort": "-age"}
             ).json()["meta"]["next_cursor"]
-            row(
+            latency_row(
                 "filter age:gte:70 sort=-age, 2nd page",
                 timed(args.n, page(filter="age:gte:70", sort="-age", cursor=deep)),
             )
-            row(
+            latency_row(
                 "filter name:eq (one match)",
                 timed(max(10, args.n // 5), page(filter="name:eq:Patient 054321")),
             )

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the receiver and consumer fixtures come from tests.hasp_ai.test_webhooks
 """Records over HTTP: validation, ETag/If-Match (412), filters, sorts and cursor pages, roles,
 tenancy, phi redaction in the audit, and a change delivered as a signed `record.updated` to a
 receiver registered through `/hasp-ai/v1/webhooks` for the entity's app."""
@@ -11,16 +12,15 @@ import time
 
 import httpx
 import pytest
-from flask import Flask, request
 
-from agentyard.core import audit, jobs, keys
+from agentyard.core import audit, keys
 from agentyard.core.keys import Tenant
 from agentyard.core.store import connection
 from agentyard.hasp import SURFACE
 from agentyard.hasp.auth import SCOPES, new_secret
+from tests.hasp_ai.test_webhooks import Receiver, consumer, receiver  # noqa: F401  (fixtures)
 from tests.hasp_studio.conftest import Client, Studio, new_project
 from tests.hasp_studio.test_entities import PATIENT, add, new_entity
-from tests.local_server import LocalServer
 
 
 def test_crud_with_versions_and_etags(owner: Client) -> None:
@@ -234,40 +234,6 @@ def test_audit_redacts_phi(owner: Client) -> None:
     assert "MRN-" not in json.dumps([e.metadata for e in entries])
 
 
-class Receiver:
-    def __init__(self) -> None:
-        self.received: list[dict] = []
-        app = Flask("receiver")
-
-        @app.post("/hook")
-        def hook():
-            self.received.append({"headers": dict(request.headers), "body": request.get_data()})
-            return "", 204
-
-        self.server = LocalServer(app)
-        self.url = f"{self.server.url}/hook"
-
-    def wait(self, want: int, timeout: float = 15.0) -> list[dict]:
-        deadline = time.time() + timeout
-        while len(self.received) < want and time.time() < deadline:
-            time.sleep(0.05)
-        return self.received
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.server.close()
-
-
-@pytest.fixture
-def consumer(app):
-    jobs.start_consumer(workers=2, poll_interval=0.05, scheduler_interval=0.05)
-    yield
-    jobs.stop_consumer()
-
-
 def register_hook(server: str, org: str, app_id: str, url: str, events: list[str]) -> str:
     """An endpoint registered through the HASP AI API of the same org; its secret."""
     with connection():
@@ -292,7 +258,7 @@ def test_record_update_is_delivered_signed_to_the_apps_endpoint(
     rec = add(owner, entity["id"], name="Ann", mrn="MRN-00482913")
     path = f"/entities/{entity['id']}/records/{rec['id']}"
     owner.patch(path, json={"data": {"age": 41}})
-    got = receiver.wait(2)
+    got = receiver.events(timeout=15.0, want=2)
     time.sleep(0.3)  # nothing else arrives (the other app's endpoint gets nothing)
     assert len(receiver.received) == 2
     bodies = {json.loads(d["body"])["event"]: d for d in got}
@@ -313,7 +279,7 @@ def test_record_update_is_delivered_signed_to_the_apps_endpoint(
     # A schema change is announced as schema.updated.
     owner.patch(f"/entities/{entity['id']}", json={"fields": PATIENT + [
         {"name": "ward", "type": "string"}]})  # fmt: skip
-    got = receiver.wait(3)
+    got = receiver.events(timeout=15.0, want=3)
     assert json.loads(got[2]["body"])["event"] == "schema.updated"
     assert json.loads(got[2]["body"])["data"]["schema_version"] == 2
 
@@ -324,6 +290,6 @@ def test_project_id_is_the_default_app(server: str, owner: Client, receiver, con
     register_hook(server, owner.account.org, project["id"], receiver.url, ["record.deleted"])
     rec = add(owner, entity["id"], name="Ann")
     owner.delete(f"/entities/{entity['id']}/records/{rec['id']}")
-    got = receiver.wait(1)
+    got = receiver.events(timeout=15.0, want=1)
     assert [json.loads(d["body"])["event"] for d in got] == ["record.deleted"]
     assert json.loads(got[0]["body"])["data"]["record"]["name"] == "Ann"
