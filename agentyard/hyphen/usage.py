@@ -5,7 +5,10 @@ store write per request), read by `GET /gateway/orgs/{orgId}/usage`."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
+
+import peewee
 
 from agentyard.core import clock
 from agentyard.core.tally import Tally
@@ -13,20 +16,26 @@ from agentyard.hyphen.gateway_models import KeyUsage
 
 
 def _write(sums: dict[tuple[str, str, dt.date], list[int]]) -> None:
-    """Add the sums to the counters of each key and day (one upsert each)."""
+    """Add the sums to the counters of each key and day (one upsert each). A key whose org
+    is gone (deleted since) is skipped, so it cannot hold back the others' counts."""
     for (key_id, org_id, day), (requests, runs) in sums.items():
-        (
-            KeyUsage.insert(key_id=key_id, org=org_id, day=day, requests=requests, runs=runs)
-            .on_conflict(
-                conflict_target=[KeyUsage.key_id, KeyUsage.day],
-                update={
-                    KeyUsage.requests: KeyUsage.requests + requests,
-                    KeyUsage.runs: KeyUsage.runs + runs,
-                },
+        try:
+            (
+                KeyUsage.insert(key_id=key_id, org=org_id, day=day, requests=requests, runs=runs)
+                .on_conflict(
+                    conflict_target=[KeyUsage.key_id, KeyUsage.day],
+                    update={
+                        KeyUsage.requests: KeyUsage.requests + requests,
+                        KeyUsage.runs: KeyUsage.runs + runs,
+                    },
+                )
+                .execute()
             )
-            .execute()
-        )
+        except peewee.IntegrityError:
+            log.warning("usage of key %s not counted: its org %s is gone", key_id, org_id)
 
+
+log = logging.getLogger(__name__)
 
 _counts: Tally[tuple[str, str, dt.date]] = Tally(_write, fields=2)
 

@@ -179,3 +179,21 @@ def test_keys_can_be_revoked_and_rotated(server, account) -> None:
     first = account.body["api_key"]["id"]
     error(other.manage.delete(f"/gateway/orgs/{org}/keys/{first}"), 404)
     assert account.engine.get("/org-config").status_code == 200
+
+
+def test_a_count_for_a_vanished_org_does_not_hold_back_the_others(server) -> None:
+    import datetime as dt
+
+    from agentyard.core.store import connection
+    from agentyard.hyphen import usage
+    from tests.hyphen.conftest import org_id
+    from tests.kit.tenants import make_key
+
+    key = make_key("hyphen")
+    org = org_id(key)
+    usage.record_request("key-of-a-deleted-org", "ten_deleted")  # its org row is gone
+    usage.record_request(key.id, org)
+    today = dt.datetime.now(dt.UTC).date()
+    with connection():
+        rows = usage.report(org, today - dt.timedelta(days=1), today + dt.timedelta(days=1))
+    assert [(r["key_id"], r["requests"]) for r in rows] == [(key.id, 1)]
