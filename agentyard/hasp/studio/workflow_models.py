@@ -10,7 +10,7 @@ from __future__ import annotations
 import peewee
 
 from agentyard.core.keys import Tenant
-from agentyard.core.migrations import Migration, create_tables, register
+from agentyard.core.migrations import Migration, add_columns, create_tables, register
 from agentyard.core.store import BaseModel, JsonField
 from agentyard.hasp.studio.models import Project
 
@@ -76,6 +76,9 @@ class StudioRun(BaseModel):
     trigger = JsonField()
     parent_run_id = peewee.CharField(max_length=40, null=True)
     parent_path = peewee.CharField(max_length=255, null=True)
+    # the contract version it runs: a published release (None: the draft, e.g. a test run)
+    release_id = peewee.CharField(max_length=40, null=True)
+    sandbox = peewee.BooleanField(default=False)  # a test run: no outbound effects
     created_at = peewee.DateTimeField()
 
     class Meta:
@@ -135,5 +138,8 @@ TABLES = (StudioApp, StudioWorkflow, StudioRun, StudioWebhook, WebhookReceipt)
 
 register(
     "hasp-studio-workflows",
-    [Migration(1, "studio apps, workflows, runs, webhooks, receipts", create_tables(*TABLES))],
+    [
+        Migration(1, "studio apps, workflows, runs, webhooks, receipts", create_tables(*TABLES)),
+        Migration(2, "run contract version", add_columns(StudioRun, "release_id", "sandbox")),
+    ],
 )

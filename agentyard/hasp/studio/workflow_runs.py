@@ -20,6 +20,7 @@ from agentyard import flows
 from agentyard.core import clock, ids, jobs
 from agentyard.core.store import write
 from agentyard.hasp.studio import conditions
+from agentyard.hasp.studio.contract_versions import PublishedWorkflow
 from agentyard.hasp.studio.workflow_models import StudioRun, StudioWorkflow
 
 log = logging.getLogger("agentyard.hasp.studio")
@@ -54,10 +55,14 @@ def start_run(
     *,
     parent: tuple[str, str] | None = None,
     depth: int = 0,
+    version: PublishedWorkflow | None = None,
+    sandbox: bool = False,
 ) -> flows.Run:
     """Start a run of `workflow` with `input`, recording what started it (`trigger`, e.g.
     `{"type": "schedule", "scheduled_for": ...}`); returns the flows run (status `running`,
-    queued for a worker)."""
+    queued for a worker). `version` runs a published version (its compiled definition, the
+    release recorded on the run), else the draft; `sandbox` marks a test run."""
+    compiled = version.compiled if version is not None else workflow.compiled
     run_id = ids.new_id("wfr")
     with write():
         StudioRun.create(
@@ -68,6 +73,8 @@ def start_run(
             trigger=trigger,
             parent_run_id=parent[0] if parent else None,
             parent_path=parent[1] if parent else None,
+            release_id=version.release_id if version is not None else None,
+            sandbox=sandbox,
             created_at=clock.now(),
         )
     context = {
@@ -75,9 +82,9 @@ def start_run(
         "workflow": {"id": workflow.id, "slug": workflow.slug, "project_id": workflow.project_id},
         "__depth": depth,
     }
-    return flows.start(
-        ENGINE, workflow.tenant_id, workflow.compiled, input, context=context, run_id=run_id
-    )
+    if sandbox:
+        context["__sandbox"] = True
+    return flows.start(ENGINE, workflow.tenant_id, compiled, input, context=context, run_id=run_id)
 
 
 def runs_of(workflow_id: str, limit: int = 50) -> list[StudioRun]:
