@@ -33,6 +33,8 @@ MODULES = (
     "agentyard.hasp.studio.policy_models",
     "agentyard.hasp.studio.palette_sources",
     "agentyard.hasp.ai.catalog",
+    # the operator console panel of recent inferences
+    "agentyard.hasp.ai.console_panel",
     # issue 16: releases (the published contract version of each project)
     "agentyard.hasp.studio.release_models",
 )
