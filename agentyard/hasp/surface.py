@@ -35,6 +35,9 @@ MODULES = (
     "agentyard.hasp.ai.catalog",
     # issue 16: releases (the published contract version of each project)
     "agentyard.hasp.studio.release_models",
+    # issue 15 (studio-ports): workflow steps reach records
+    "agentyard.hasp.studio.record_keys",
+    "agentyard.hasp.studio.record_steps",
 )
 
 
