@@ -37,6 +37,10 @@ MODULES = (
     "agentyard.hasp.ai.console_panel",
     # issue 16: releases (the published contract version of each project)
     "agentyard.hasp.studio.release_models",
+    # issue 15 (studio-ports): workflow steps reach records and integrations
+    "agentyard.hasp.studio.record_keys",
+    "agentyard.hasp.studio.record_steps",
+    "agentyard.hasp.studio.integration_calls",
 )
 
 
