@@ -35,6 +35,9 @@ MODULES = (
     "agentyard.hasp.ai.catalog",
     # issue 16: releases (the published contract version of each project)
     "agentyard.hasp.studio.release_models",
+    # issue 16: runs and traces (studio-runs): trace tables, the palette's workflow.run
+    "agentyard.hasp.studio.trace_models",
+    "agentyard.hasp.studio.run_service",
 )
 
 
