@@ -186,3 +186,44 @@ def test_elevate_phi_follows_the_org_policy(studio: Studio, owner: Client, consu
     after = elevated[0]["metadata"]["after"]
     assert after["reason"] == "audit of the visit" and after["revealed"]["entity_types"]["PERSON"]
     assert PATIENT not in json.dumps(entries)
+
+
+def test_phi_fields_are_redacted_where_they_recur(owner: Client, consumer) -> None:
+    project = new_project(owner)
+    fields = [{"name": "diagnosis", "type": "string", "phi": True},
+              {"name": "ward", "type": "string"}]  # fmt: skip
+    r = owner.post(
+        f"/projects/{project['id']}/entities",
+        json={"key": "visits", "name": "Visits", "fields": fields},
+    )
+    assert r.status_code == 201, r.text
+    wf = workflow(
+        owner,
+        project["id"],
+        {
+            "trigger": {"type": "manual"},
+            "steps": [
+                {"id": "save", "type": "record_create", "entity": "visits",
+                 "values": {"diagnosis": "@input.diagnosis", "ward": "@input.ward"}},
+            ],
+            "output": "{{ input.diagnosis }} in {{ input.ward }}",
+        },
+    )  # fmt: skip
+    body = {"input": {"diagnosis": "gestational diabetes", "ward": "north"}}
+    run = owner.post(f"/workflows/{wf['id']}/test?wait=30", json=body).json()["data"]
+    assert run["status"] == "completed" and run["output"] == "[PHI:diagnosis] in north"
+    detail = owner.get(f"/traces/{run['id']}")
+    assert "gestational diabetes" not in detail.text
+    values = detail.json()["data"]["steps"][0]["input"]["values"]
+    assert values == {"diagnosis": "[PHI:diagnosis]", "ward": "north"}
+
+    owner.patch(
+        f"/orgs/{owner.account.org_id}/settings/phi-policy", json={"elevation_role": "owner"}
+    )
+    granted = owner.post(f"/traces/{run['id']}/elevate-phi", json={"reason": "QA"}).json()["data"]
+    assert granted["revealed"]["fields"] == ["diagnosis"]
+    assert granted["trace"]["output"] == "gestational diabetes in north"
+    # turning elevation off ends the grants still running
+    owner.patch(f"/orgs/{owner.account.org_id}/settings/phi-policy", json={"elevation_role": None})
+    late = owner.get(f"/traces/{run['id']}", params={"elevation": granted["elevation_id"]})
+    assert late.status_code == 403 and "gestational diabetes" not in late.text

@@ -27,8 +27,9 @@ from agentyard.hasp.studio.entity_models import StudioEntity
 from agentyard.hasp.studio.trace_document import CONTENT
 
 SCAN_TIMEOUT = 10.0
-# Strings the guard never needs to see: our ids and plain numbers.
-_PLAIN = re.compile(r"[a-z]{2,8}_[0-9A-Za-z]{10,40}|[0-9.+-]{1,20}")
+# Strings the guard never needs to see: our ids (`wfr_01...`) and plain decimal numbers (a
+# phone number or a date is not one of these: it is scanned).
+_PLAIN = re.compile(r"[a-z]{2,8}_[0-9A-Za-z]{10,40}|-?[0-9]{1,6}(\.[0-9]{1,6})?")
 _MIN_RECURRING = 3
 
 

@@ -140,7 +140,27 @@ def list_page(
     return [run_service.view(r, r.flow) for r in rows], cursors.rows_from_core(after), more
 
 
-def _grant(member: Member, row: StudioRun, grant_id: str) -> PhiElevation:
+def _refusal(member: Member, project: Project) -> ApiError | None:
+    """Why the org's PHI policy refuses the member an elevation in `project` (None: allowed)."""
+    least = policy_org.elevation_policy(member.org_id)["elevation_role"]
+    role = roles.project_role(member, project)
+    if least is not None and roles.at_least(role, least):
+        return None
+    why = (
+        "PHI elevation is disabled by the org's PHI policy"
+        if least is None
+        else f"The org's PHI policy allows elevation to {least} or higher"
+    )
+    return ApiError(
+        403, "PHI_ELEVATION_DENIED", why, details={"required_role": least, "role": role}
+    )
+
+
+def _grant(member: Member, row: StudioRun, project: Project, grant_id: str) -> PhiElevation:
+    """The member's live grant for this trace, while the policy still allows them; else 403."""
+    refusal = _refusal(member, project)
+    if refusal is not None:
+        raise refusal
     grant = PhiElevation.get_or_none(
         (PhiElevation.id == grant_id)
         & (PhiElevation.tenant == member.org_id)
@@ -160,11 +180,11 @@ def _grant(member: Member, row: StudioRun, grant_id: str) -> PhiElevation:
 def detail(member: Member, trace_id: str, elevation: str | None = None) -> dict[str, Any]:
     """The trace (project viewer), redacted; unredacted within a live elevation grant of the
     member for this trace."""
-    row, _ = find(member, trace_id, "viewer")
+    row, project = find(member, trace_id, "viewer")
     trace = stored(row)
     if elevation is None:
         return _shown(trace.redacted)
-    grant = _grant(member, row, elevation)
+    grant = _grant(member, row, project, elevation)
     return _shown(json.loads(vault.decrypt(trace.originals, _context(row.run_id))), grant)
 
 
@@ -245,24 +265,15 @@ def elevate(member: Member, trace_id: str, reason: str) -> dict[str, Any]:
             400, "REASON_REQUIRED", "State why you need the unredacted trace (reason)",
             details={"param": "reason"},
         )  # fmt: skip
-    policy = policy_org.elevation_policy(member.org_id)
-    role = roles.project_role(member, project)
-    least = policy["elevation_role"]
-    if least is None or not roles.at_least(role, least):
+    refusal = _refusal(member, project)
+    if refusal is not None:
         with write():
             audit.record(
                 member, "trace.phi_elevation_denied", "trace", row.run_id,
-                project_id=project.id, after={"reason": reason, "required_role": least},
+                project_id=project.id, after={"reason": reason, **(refusal.details or {})},
             )  # fmt: skip
-        why = (
-            "PHI elevation is disabled by the org's PHI policy"
-            if least is None
-            else f"The org's PHI policy allows elevation to {least} or higher"
-        )
-        raise ApiError(
-            403, "PHI_ELEVATION_DENIED", why,
-            details={"required_role": least, "role": role},
-        )  # fmt: skip
+        raise refusal
+    policy = policy_org.elevation_policy(member.org_id)
     trace = stored(row)
     doc = json.loads(vault.decrypt(trace.originals, _context(row.run_id)))
     now = clock.now()
