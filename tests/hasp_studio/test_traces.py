@@ -80,7 +80,7 @@ def test_trace_detail_and_export_are_redacted(owner: Client, consumer) -> None:
     assert all(s["duration_ms"] is not None for s in trace["steps"])
     assert "[PERSON_1]" in trace["steps"][0]["input"]["prompt"]
     (call,) = trace["ai_calls"]
-    assert call["model"] and call["usage"]["input_tokens"] > 0
+    assert call["model"] and call["usage"]["input_tokens"] > 0 and call["request_id"]
     assert call["phi"]["mode"] == "redact" and call["phi"]["redacted"]["PERSON"] >= 1
     (decision,) = trace["decisions"]
     assert decision["decided_by"] == "usr_rev" and decision["approved"] is True

@@ -4,7 +4,8 @@ The trace id IS the run id (`wfr_<ulid>`). A trace is built from the engine's re
 (`trace_document`), redacted (`trace_redaction`) and stored (`StoredTrace`) with the originals
 encrypted under `core.vault` (context `hasp.studio.trace.<run id>`); it is rebuilt whenever
 the run moved on since. Nothing but an elevation ever decrypts the originals, so every list,
-detail, export and run answer shows the redacted document.
+detail, export and run answer shows the redacted document. (The engine's own records of a run
+are its working state, what a paused run resumes from; no route serves them.)
 
 Elevation (`elevate`): the org's PHI elevation policy (`elevation_role`, None by default:
 nobody) names the least role (the member's effective role in the trace's project) that may
