@@ -41,6 +41,9 @@ MODULES = (
     "agentyard.hasp.studio.record_keys",
     "agentyard.hasp.studio.record_steps",
     "agentyard.hasp.studio.integration_calls",
+    # issue 16: runs and traces (studio-runs): trace tables, the palette's workflow.run
+    "agentyard.hasp.studio.trace_models",
+    "agentyard.hasp.studio.run_service",
 )
 
 
