@@ -35,6 +35,9 @@ MODULES = (
     "agentyard.hasp.ai.catalog",
     # issue 16: releases (the published contract version of each project)
     "agentyard.hasp.studio.release_models",
+    # issue 16: dashboards (an audit index), and the AI credits ledger they read (org core)
+    "agentyard.hasp.studio.dashboard_indexes",
+    "agentyard.hasp.ai.credits",
 )
 
 
