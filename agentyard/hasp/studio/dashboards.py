@@ -170,6 +170,7 @@ def health_rollup(
     since = stats.since_week()
     week = stats.counts_by_project(stats.runs(org_id, ids, since))
     by_workflow = stats.last_runs(org_id, ids, StudioRun.workflow, finished=True)
+    newest_done = stats.last_runs(org_id, ids, StudioRun.project_id, finished=True)
     workflows = (
         list(
             StudioWorkflow.select()
@@ -193,22 +194,13 @@ def health_rollup(
             for wf in workflows
             if wf.project_id == project.id and by_workflow.get(wf.id, {}).get("status") == "failed"
         ]
-        newest_done = max(
-            (
-                by_workflow[wf.id]
-                for wf in workflows
-                if wf.project_id == project.id and wf.id in by_workflow
-            ),
-            key=lambda r: (r["at"], r["run_id"]),
-            default=None,
-        )
         timing = stats.durations(stats.runs(org_id, [project.id], since))
         items.append(
             {
                 "project_id": project.id,
                 "name": project.name,
                 "slug": project.slug,
-                "health": health(counts, newest_done),
+                "health": health(counts, newest_done.get(project.id)),
                 "runs_7_days": counts.view(),
                 "error_rate_7_days": counts.failure_rate,
                 "p95_duration_ms_7_days": timing["p95_ms"],
