@@ -1,0 +1,59 @@
+"""What every example shares: where the server is, a key for the surface, checked requests.
+
+`AGENTYARD_URL` (default http://127.0.0.1:8000) is the combined server `agentyard serve`
+starts; each surface answers under `/<surface>`. The key comes from the surface's env var when
+set, or is minted with `agentyard keys create` (same machine and AGENTYARD_DATA_DIR as the
+server) for the tenant `example-<surface>`, created on first use.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from typing import Any
+
+import httpx
+
+BASE = os.environ.get("AGENTYARD_URL", "http://127.0.0.1:8000").rstrip("/")
+
+
+def step(text: str) -> None:
+    """One short line per step, as it happens."""
+    print(text, flush=True)
+
+
+def agentyard_command() -> list[str]:
+    """The `agentyard` CLI: on PATH, or this Python's `-m agentyard.cli`."""
+    found = shutil.which("agentyard")
+    return [found] if found else [sys.executable, "-m", "agentyard.cli"]
+
+
+def key(surface: str, env_var: str, *, kind: str | None = None, scopes: str | None = None) -> str:
+    """The key in `env_var`, or a new one for tenant `example-<surface>` (secret on stdout)."""
+    if os.environ.get(env_var):
+        step(f"key: from {env_var}")
+        return os.environ[env_var]
+    args = ["keys", "create", "--surface", surface, "--tenant", f"example-{surface}", "--quiet"]
+    args += ["--kind", kind] if kind else []
+    args += ["--scopes", scopes] if scopes else []
+    args += ["--name", "examples"]
+    done = subprocess.run(agentyard_command() + args, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise SystemExit(f"agentyard keys create failed ({done.returncode}): {done.stderr.strip()}")
+    step(f"key: minted for tenant example-{surface} (agentyard {' '.join(args[:5])} ...)")
+    return done.stdout.strip()
+
+
+def expect(response: httpx.Response, *statuses: int) -> Any:
+    """The response's JSON (text when it is not JSON, None when empty); exit on any other status."""
+    if response.status_code not in statuses:
+        request = response.request
+        raise SystemExit(
+            f"{request.method} {request.url} -> {response.status_code} "
+            f"(expected {', '.join(map(str, statuses))}): {response.text[:500]}"
+        )
+    if not response.content:
+        return None
+    return response.json() if "json" in response.headers.get("content-type", "") else response.text
