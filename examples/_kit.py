@@ -1,9 +1,10 @@
 """What every example shares: where the server is, a key for the surface, checked requests.
 
 `AGENTYARD_URL` (default http://127.0.0.1:8000) is the combined server `agentyard serve`
-starts; each surface answers under `/<surface>`. The key comes from the surface's env var when
-set, or is minted with `agentyard keys create` (same machine and AGENTYARD_DATA_DIR as the
-server) for the tenant `example-<surface>`, created on first use.
+starts; each surface answers under `/<surface>`. The key is the script's first argument, or
+the surface's env var, or else minted with `agentyard keys create` (same machine and
+AGENTYARD_DATA_DIR / DATABASE_URL as the server) for the tenant `example-<surface>`, created
+on first use.
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ def agentyard_command() -> list[str]:
 
 
 def key(surface: str, env_var: str, *, kind: str | None = None, scopes: str | None = None) -> str:
-    """The key in `env_var`, or a new one for tenant `example-<surface>` (secret on stdout)."""
+    """The key given as the first argument or in `env_var`, or else a new one for the tenant
+    `example-<surface>` (its secret is what `agentyard keys create --quiet` prints)."""
+    if len(sys.argv) > 1:
+        step("key: from the command line")
+        return sys.argv[1]
     if os.environ.get(env_var):
         step(f"key: from {env_var}")
         return os.environ[env_var]

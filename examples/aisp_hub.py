@@ -1,7 +1,8 @@
 """AISP Hub end to end: two sessions, a message between them received over SSE, JWT auth.
 
-    python examples/aisp_hub.py   # AISP_KEY=aisp_key_... and AISP_REALM (default `default`),
-                                  # or a key of realm example-aisp-hub is minted
+    python examples/aisp_hub.py [aisp_key_...]  # or AISP_KEY; with AISP_REALM (default
+                                                # `default`); else a key of realm
+                                                # example-aisp-hub is minted
 
 Session A registers with an ed25519 public key and from then on authenticates with an EdDSA
 JWT (`Authorization: Bearer`, no API key); session B opens its Server-Sent Events stream, A
@@ -13,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import sys
 import time
 from collections.abc import Iterator
 
@@ -54,7 +56,7 @@ def next_message(lines: Iterator[str]) -> dict[str, str]:
 
 
 def main() -> None:
-    minted = not os.environ.get("AISP_KEY")
+    minted = len(sys.argv) < 2 and not os.environ.get("AISP_KEY")
     realm = "example-aisp-hub" if minted else os.environ.get("AISP_REALM", "default")
     api_key = key("aisp-hub", "AISP_KEY")
     hub = httpx.Client(base_url=f"{BASE}/aisp-hub", headers={"X-AISP-Key": api_key}, timeout=30)

@@ -1,6 +1,6 @@
 """Harnesslayer end to end: publish an app version, open a channel, run it, poll to the end.
 
-    python examples/harnesslayer.py        # HARNESSLAYER_KEY=dk-... or a key is minted
+    python examples/harnesslayer.py [dk-...]    # or HARNESSLAYER_KEY; else a key is minted
 
 Make a bundle (agent.json), hash it as the API wants (`sha256-` + base64 of the SHA-256
 digest, Subresource Integrity style), declare it, PUT it to its signed URL, complete the

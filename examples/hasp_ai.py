@@ -2,8 +2,8 @@
 (only `base_url` changed), stream a reply, export the signed audit log and verify it.
 
     pip install anthropic httpx    # (both come with `pip install -e ".[dev]"`)
-    python examples/hasp_ai.py     # HASP_AI_KEY=wa_live_... (scopes ai:chat, control:read,
-                                   # control:admin) or a key with them is minted
+    python examples/hasp_ai.py [wa_live_...]  # or HASP_AI_KEY (scopes ai:chat, control:read,
+                                              # control:admin); else one with them is minted
 
 Verification: the export, the org's published signing keys (`/v1/audit/keys`) and the
 timestamp authority's CA are written to a temporary directory. With HASP's own verifier

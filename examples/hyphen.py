@@ -1,6 +1,6 @@
 """Hyphen end to end: a workflow with an approval step waits for a human, is approved, completes.
 
-    python examples/hyphen.py        # HYPHEN_KEY=sk-hyp-... or a key is minted
+    python examples/hyphen.py [sk-hyp-...]      # or HYPHEN_KEY; else a key is minted
 
 Create the workflow (validated whole on create), execute it (202 with a run id), poll its
 status until it pauses on the approval, approve step 0, poll until it completes.
