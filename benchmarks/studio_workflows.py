@@ -30,8 +30,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
 
-from _common import serve_in_thread, workdir  # noqa: E402
-from studio_auth import row, timed  # noqa: E402
+from _common import latency_row, serve_in_thread, timed, workdir  # noqa: E402
 
 API = "/hasp-studio/api/internal"
 
@@ -55,7 +54,9 @@ def main() -> None:
     from agentyard.hasp.studio import bootstrap, schedules, workflow_format
     from agentyard.hasp.studio.workflow_models import StudioWorkflow
 
-    row("workflow_format.check (50 steps)", timed(args.n, lambda: workflow_format.check(BIG)))
+    latency_row(
+        "workflow_format.check (50 steps)", timed(args.n, lambda: workflow_format.check(BIG))
+    )
     with workdir() as tmp:
         settings = Settings.from_env(data_dir=tmp, database_url=None, redis_url=None)
         with serve_in_thread(create_app(settings)) as base:
@@ -72,7 +73,7 @@ def main() -> None:
                     body = {"name": f"wf {next(count)}", "definition": BIG}
                     http.post(f"/projects/{pid}/workflows", json=body, headers=h).raise_for_status()
 
-                row("POST /projects/{id}/workflows (50 steps)", timed(args.n, save))
+                latency_row("POST /projects/{id}/workflows (50 steps)", timed(args.n, save))
                 wf = http.post(
                     f"/projects/{pid}/workflows",
                     json={"name": "hook", "definition": BIG}, headers=h,
@@ -92,7 +93,7 @@ def main() -> None:
                 def inbound() -> None:
                     assert http.post(url, content=body, headers=headers).status_code == 202
 
-                row("POST /webhooks/{id}/inbound (receipt + run)", timed(args.n, inbound))
+                latency_row("POST /webhooks/{id}/inbound (receipt + run)", timed(args.n, inbound))
                 scheduled = {"trigger": {"type": "schedule", "cron": "* * * * *"},
                              "steps": BIG["steps"][:3]}  # fmt: skip
                 for i in range(args.n):
