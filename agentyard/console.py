@@ -94,8 +94,8 @@ def _surfaces(mounted: list[surfaces.Surface]) -> str:
         for s in mounted
     ]
     links = {
-        s.name: f"<a href='{s.mount}/ui/'>Swagger UI</a> · <a href='{s.mount}/openapi.json'>"
-        f"openapi.json</a> · <a href='{s.mount}/openapi.yaml'>openapi.yaml</a>"
+        s.name: f'<a href="{s.mount}/ui/">Swagger UI</a> · <a href="{s.mount}/openapi.json">'
+        f'openapi.json</a> · <a href="{s.mount}/openapi.yaml">openapi.yaml</a>'
         for s in mounted
     }
     body = "".join(
