@@ -35,6 +35,8 @@ MODULES = (
     "agentyard.hasp.ai.catalog",
     # issue 16: releases (the published contract version of each project)
     "agentyard.hasp.studio.release_models",
+    # issue 16 (studio-releases): the release lifecycle and its palette command
+    "agentyard.hasp.studio.releases",
 )
 
 

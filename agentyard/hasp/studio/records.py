@@ -192,7 +192,7 @@ def create(
 ) -> tuple[StudioRecord, StudioEntity, list[Field]]:
     """A new record (project builder; not archived)."""
     entity = entities.find(member, entity_id, "builder")
-    projects.writable(entity.project)
+    projects.writable(entity.project, authoring=False)
     with write():
         entity = entities.find(member, entity_id, "builder", lock=True)
         fields = entities.fields_of(entity)
@@ -229,7 +229,7 @@ def update(
 ) -> tuple[StudioRecord, StudioEntity, list[Field]]:
     """Set the fields `values` names (null clears one); 412 on a stale `If-Match`."""
     entity = entities.find(member, entity_id, "builder")
-    projects.writable(entity.project)
+    projects.writable(entity.project, authoring=False)
     with write():
         entity = entities.find(member, entity_id, "builder", lock=True)
         fields = entities.fields_of(entity)
@@ -252,7 +252,7 @@ def delete(
 ) -> tuple[StudioRecord, StudioEntity, list[Field]]:
     """Delete the record (project builder); 412 on a stale `If-Match`."""
     entity = entities.find(member, entity_id, "builder")
-    projects.writable(entity.project)
+    projects.writable(entity.project, authoring=False)
     with write():
         entity = entities.find(member, entity_id, "builder", lock=True)
         fields = entities.fields_of(entity)
