@@ -48,3 +48,24 @@ checks.positive_data_acceptance.expected-statuses = [
   "2xx", "3xx", "401", "403", "404", "409", "412", "422", "429", "5xx",
 ]
 """
+
+# studio-releases: a release's transitions refuse with 409 what its state forbids
+# (INVALID_RELEASE_STATE, RELEASE_OPEN, NOTHING_TO_RELEASE, NOTHING_TO_ROLL_BACK,
+# ALREADY_APPROVED), stored state no schema states.
+RELEASE_RULES: tuple[str, ...] = (
+    "create_project_release",
+    "approve_release",
+    "cancel_release",
+    "deploy_release",
+    "reject_release",
+    "rollback_release",
+    "emergency_rollback_release",
+)
+
+CONFIG += f"""
+[[operations]]
+include-operation-id-regex = "{exact(RELEASE_RULES)}"
+checks.positive_data_acceptance.expected-statuses = [
+  "2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx",
+]
+"""
