@@ -357,3 +357,15 @@ def test_palette_requests_a_release(studio: Studio, owner: Client) -> None:
         "/palette/execute", json={"command": "release.request", "args": {"app_id": "x"}}
     )
     assert bad.status_code == 422
+
+
+def test_self_approval_when_the_policy_allows_it(owner: Client) -> None:
+    r = owner.patch(f"/orgs/{owner.account.org_id}/settings/release-policy",
+                    json={"allow_self_approval": True})  # fmt: skip
+    assert r.status_code == 200, r.text
+    pid = new_project(owner)["id"]
+    new_workflow(owner, pid, "alpha")
+    release = request(owner, pid)
+    assert release["approvals_required"] == 1
+    r = owner.post(f"/releases/{release['id']}/approve", json={"comment": "ok by policy"})
+    assert r.status_code == 200 and r.json()["data"]["state"] == "approved", r.text

@@ -194,15 +194,14 @@ def _new_release(
     member: Member,
     project: Project,
     snapshot: dict[str, Any],
+    changes: dict[str, Any],
     state: str,
     title: str,
     notes: str,
     **columns: Any,
 ) -> StudioRelease:
-    """Insert the next release of `project` with its diff, impact and summary against the
-    published release (inside `write()`)."""
-    current = contract_versions.published(project.id)
-    changes = release_diff.diff(current.snapshot if current else None, snapshot)
+    """Insert the next release of `project` with its diff (`changes`, against the published
+    release), impact and summary (inside `write()`)."""
     number = _next_number(project.id)
     now = clock.now()
     return StudioRelease.create(
@@ -228,15 +227,14 @@ def request(member: Member, project_id: str, title: str, notes: str) -> StudioRe
             _refuse_open(project)
             snapshot = contract_versions.take_snapshot(project)
             current = contract_versions.published(project.id)
-            if current is not None and release_diff.is_empty(
-                release_diff.diff(current.snapshot, snapshot)
-            ):
+            changes = release_diff.diff(current.snapshot if current else None, snapshot)
+            if current is not None and release_diff.is_empty(changes):
                 raise ApiError(
                     409, "NOTHING_TO_RELEASE",
                     f"Nothing changed since the published release {current.number} "
                     f"({current.id})", details={"release_id": current.id},
                 )  # fmt: skip
-            release = _new_release(member, project, snapshot, "requested", title, notes)
+            release = _new_release(member, project, snapshot, changes, "requested", title, notes)
             _announce(member, release, "requested", "release.requested")
             approved = floor["min_approvals"] <= 0
             if approved:
@@ -433,7 +431,8 @@ def rollback(
             )  # fmt: skip
         kind = "Emergency rollback" if emergency else "Rollback"
         new = _new_release(
-            member, project, target.snapshot, "approved",
+            member, project, target.snapshot, release_diff.diff(release.snapshot, target.snapshot),
+            "approved",
             f"{kind} to release {target.number}", "", rollback_of=target.id,
             emergency=emergency, reason=reason, approved_at=now, deployed_by=member.user_id,
         )  # fmt: skip
