@@ -963,6 +963,15 @@ class PhiPolicy(BaseModel):
         extra="forbid",
     )
     phi_mode: Literal["redact", "block", "allow"]
+    elevation_role: (
+        Literal["viewer", "reviewer", "builder", "admin", "owner"] | None
+    ) = Field(
+        ...,
+        description="The least role (the member's effective role in a trace's project) allowed a PHI-elevated trace view (`POST /traces/{id}/elevate-phi`); null (the default) disables elevation.",
+    )
+    elevation_minutes: int = Field(
+        ..., description="How long an elevated view lasts (default 15).", ge=1, le=1440
+    )
     updated_at: AwareDatetime | None = Field(...)
 
 
@@ -970,7 +979,16 @@ class PhiPolicyUpdate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    phi_mode: Literal["redact", "block", "allow"]
+    phi_mode: Literal["redact", "block", "allow"] | None = None
+    elevation_role: (
+        Literal["viewer", "reviewer", "builder", "admin", "owner"] | None
+    ) = Field(
+        None,
+        description="The least role allowed a PHI-elevated trace view; null disables elevation.",
+    )
+    elevation_minutes: int | None = Field(
+        None, description="How long an elevated view lasts, in minutes.", ge=1, le=1440
+    )
 
 
 class PhiPolicyResponse(BaseModel):
@@ -1169,6 +1187,304 @@ class PatternListResponse(BaseModel):
     meta: Meta
 
 
+class Run(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str = Field(..., description="`wfr_<ulid>`.")
+    trace_id: str = Field(..., description="The run's trace (the same id).")
+    workflow_id: str
+    project_id: str
+    release_id: str | None = Field(
+        None,
+        description="The published release whose version it runs; null for the draft (test runs, and triggered runs while the project has published nothing).",
+    )
+    sandbox: bool = Field(
+        ..., description="A test run (`POST …/test`), or a replay of one."
+    )
+    status: Literal[
+        "running",
+        "paused",
+        "waiting",
+        "completed",
+        "failed",
+        "cancelled",
+        "condition_not_met",
+    ] = Field(..., description="A run's status on the workflow engine.")
+    trigger: dict[str, Any] = Field(
+        ...,
+        description="What started it, `{type, ...}`; `type` is `manual`, `test`, `replay`, `schedule`, `record_change`, `webhook` or `workflow`.",
+    )
+    replay_of: str | None = Field(None, description="The trace this run replays.")
+    created_at: AwareDatetime
+    finished_at: AwareDatetime | None = None
+    duration_ms: int | None = Field(
+        None, description="From start to end; null while it has not ended."
+    )
+    error_code: str | None = Field(
+        None,
+        description="The code of the error it failed with (e.g. `timeout`, `phi_blocked`).",
+    )
+    output: Any | None = Field(
+        None,
+        description="Only in a test run's answer once it ended - its output, PHI-redacted as in its trace.",
+    )
+    error: dict[str, Any] | None = Field(
+        None,
+        description="Only in a test run's answer once it ended - its error, PHI-redacted as in its trace.",
+    )
+
+
+class RunCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    input: dict[str, Any] | None = Field(
+        None,
+        description="The run's input (`@input` in the definition); default `{}`.",
+        max_length=200,
+    )
+
+
+class RunResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Literal[True]
+    data: Run
+    meta: Meta
+
+
+class RunListResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Literal[True]
+    data: list[Run]
+    meta: Meta
+
+
+class TraceStep(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    path: str = Field(
+        ...,
+        description="Where the step is in the definition (e.g. `0`, `2.branches.0.1`).",
+    )
+    type: str
+    status: Literal["running", "paused", "completed", "failed", "skipped"]
+    attempt: int | None = None
+    started_at: AwareDatetime | None = None
+    finished_at: AwareDatetime | None = None
+    duration_ms: int | None = None
+    input: Any | None = Field(
+        None, description="The step's resolved fields (PHI redacted unless elevated)."
+    )
+    output: Any | None = None
+    error: dict[str, Any] | None = None
+
+
+class AiCall(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    path: str
+    model: str | None = None
+    usage: dict[str, Any] | None = Field(
+        None,
+        description="Token counts as the provider reported them (`input_tokens`, `output_tokens`).",
+    )
+    phi: dict[str, Any] | None = Field(
+        None,
+        description="`{mode, redacted: {type: count}}`: the PHI policy applied and what was redacted before the model.",
+    )
+    request_id: str | None = Field(None, description="The provider's id of the reply.")
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    path: str
+    kind: str
+    decision: dict[str, Any] | None = None
+    decided_by: str | None = None
+    approved: bool
+    comment: str | None = None
+    decided_at: AwareDatetime | None = None
+
+
+class WouldHaveSentItem(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    path: str | None = Field(...)
+    at: AwareDatetime | None = None
+    data: dict[str, Any] | None = None
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    seq: int
+    at: AwareDatetime
+    kind: str
+    path: str | None = None
+    data: Any | None = None
+
+
+class Elevation(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str
+    expires_at: AwareDatetime
+
+
+class Trace(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str = Field(..., description="The trace id (the run id).")
+    run_id: str
+    workflow_id: str
+    project_id: str
+    release_id: str | None = None
+    sandbox: bool
+    status: Literal[
+        "running",
+        "paused",
+        "waiting",
+        "completed",
+        "failed",
+        "cancelled",
+        "condition_not_met",
+    ] = Field(..., description="A run's status on the workflow engine.")
+    trigger: dict[str, Any]
+    replay_of: str | None = None
+    created_at: AwareDatetime
+    finished_at: AwareDatetime | None = None
+    duration_ms: int | None = None
+    definition: dict[str, Any] | None = Field(
+        None, description="The compiled definition the run ran."
+    )
+    input: Any | None = None
+    output: Any | None = None
+    error: dict[str, Any] | None = None
+    steps: list[TraceStep]
+    ai_calls: list[AiCall]
+    decisions: list[Decision]
+    would_have_sent: list[WouldHaveSentItem] = Field(
+        ..., description="What a sandbox run's steps did not send or write."
+    )
+    events: list[Event] = Field(
+        ..., description="The engine's events of the run, in order."
+    )
+    redacted: bool = Field(..., description="False only in an elevated view.")
+    elevation: Elevation | None = Field(
+        None, description="The elevation grant an unredacted view was shown under."
+    )
+
+
+class TraceResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Literal[True]
+    data: Trace
+    meta: Meta
+
+
+class TraceReplay(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    version: Literal["original", "current"] = Field(
+        "original",
+        description="`original`: the version the traced run ran; `current`: the workflow's current version.",
+    )
+
+
+class Workflow1(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str
+    name: str
+    slug: str
+
+
+class Version(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    release_id: str | None = None
+    release_number: int | None = None
+    draft: bool
+    sandbox: bool
+
+
+class TraceExport(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    format: Literal["hasp-studio-trace"]
+    format_version: Literal[1]
+    exported_at: AwareDatetime
+    org_id: str
+    workflow: Workflow1
+    version: Version
+    redacted: Literal[True]
+    trace: Trace
+
+
+class PhiElevationRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    reason: str | None = Field(
+        None,
+        description="Why the unredacted trace is needed (required; blank → 400 `REASON_REQUIRED`).",
+        max_length=2000,
+    )
+
+
+class Revealed(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    entity_types: dict[str, int] | None = None
+    fields: list[str] | None = None
+
+
+class Data3(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    elevation_id: str = Field(
+        ...,
+        description="`elv_<ulid>`: pass as `GET /traces/{id}?elevation=` until `expires_at`.",
+    )
+    trace_id: str
+    reason: str
+    expires_at: AwareDatetime
+    revealed: Revealed = Field(
+        ..., description="What the redaction hides in this trace (never values)."
+    )
+    trace: Trace
+
+
+class PhiElevationResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Literal[True]
+    data: Data3
+    meta: Meta
+
+
 class PaletteQuery(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -1209,7 +1525,7 @@ class PaletteExecute(BaseModel):
     args: dict[str, Any] | None = Field(None, max_length=100)
 
 
-class Data3(BaseModel):
+class Data4(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -1222,7 +1538,7 @@ class PaletteExecuteResponse(BaseModel):
         extra="forbid",
     )
     success: Literal[True]
-    data: Data3
+    data: Data4
     meta: Meta
 
 

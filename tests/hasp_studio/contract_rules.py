@@ -16,6 +16,8 @@ RULE_REFUSALS: tuple[str, ...] = (
     "create_project_webhook",
     "update_webhook",
     "test_webhook",
+    # studio-runs: elevate-phi without a stated reason (400 REASON_REQUIRED)
+    "elevate_trace_phi",
 )
 
 # studio-records: entities and records refuse with 422 what rules beyond JSON Schema forbid (a

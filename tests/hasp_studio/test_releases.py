@@ -369,3 +369,23 @@ def test_self_approval_when_the_policy_allows_it(owner: Client) -> None:
     assert release["approvals_required"] == 1
     r = owner.post(f"/releases/{release['id']}/approve", json={"comment": "ok by policy"})
     assert r.status_code == 200 and r.json()["data"]["state"] == "approved", r.text
+
+
+def test_runs_are_not_locked_and_use_the_deployed_release(studio: Studio, owner: Client) -> None:
+    pid = new_project(owner)["id"]
+    reviewer = member_of(studio, owner, pid, "reviewer")
+    alpha = new_workflow(owner, pid, "alpha")
+    first = ship(owner, reviewer, owner, pid)
+    new_workflow(owner, pid, "beta")
+    pending = request(owner, pid)
+    # A run is data, not authoring: it starts while the project is locked, on the published
+    # release.
+    r = owner.post(f"/workflows/{alpha['id']}/runs", json={"input": {}})
+    assert r.status_code == 201, r.text
+    assert r.json()["data"]["release_id"] == first["id"]
+    assert reviewer.post(f"/releases/{pending['id']}/approve").status_code == 200
+    assert owner.post(f"/releases/{pending['id']}/deploy").status_code == 200
+    after = owner.post(f"/workflows/{alpha['id']}/runs", json={"input": {}}).json()["data"]
+    assert after["release_id"] == pending["id"]
+    runs = {x["id"]: x for x in owner.get(f"/workflows/{alpha['id']}/runs").json()["data"]}
+    assert runs[r.json()["data"]["id"]]["release_id"] == first["id"]  # in flight: its version
