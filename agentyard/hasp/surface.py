@@ -44,6 +44,9 @@ MODULES = (
     # issue 16: runs and traces (studio-runs): trace tables, the palette's workflow.run
     "agentyard.hasp.studio.trace_models",
     "agentyard.hasp.studio.run_service",
+    # issue 16: dashboards (an audit index), and the AI credits ledger they read (org core)
+    "agentyard.hasp.studio.dashboard_indexes",
+    "agentyard.hasp.ai.credits",
     # issue 16 (studio-releases): the release lifecycle and its palette command
     "agentyard.hasp.studio.releases",
 )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import date as date_aliased
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
@@ -1539,6 +1540,333 @@ class PaletteExecuteResponse(BaseModel):
     )
     success: Literal[True]
     data: Data4
+    meta: Meta
+
+
+class DashboardRunCounts(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    runs: int = Field(..., ge=0)
+    finished: int = Field(..., ge=0)
+    failed: int = Field(..., ge=0)
+    failure_rate: float | None = Field(..., ge=0.0, le=1.0)
+
+
+class DashboardRunError(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    code: str | None = Field(...)
+    message: str | None = Field(...)
+    path: str | None = Field(...)
+
+
+class DashboardRun(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    run_id: str
+    status: Literal[
+        "running",
+        "paused",
+        "waiting",
+        "completed",
+        "failed",
+        "cancelled",
+        "condition_not_met",
+    ]
+    at: AwareDatetime = Field(..., description="When the run started.")
+    error: DashboardRunError | None
+
+
+class DashboardRelease(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str
+    number: int = Field(..., ge=1)
+    state: Literal[
+        "requested", "approved", "published", "superseded", "rejected", "cancelled"
+    ]
+    title: str
+    requested_by: str | None = Field(...)
+    created_at: AwareDatetime
+    published_at: AwareDatetime | None = Field(...)
+
+
+class Projects(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    total: int = Field(..., ge=0)
+    live: int = Field(..., ge=0)
+    archived: int = Field(..., ge=0)
+
+
+class Runs(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    today: int = Field(..., ge=0)
+    last_7_days: int = Field(..., ge=0)
+    finished_7_days: int = Field(..., ge=0)
+    failed_7_days: int = Field(..., ge=0)
+    failure_rate_7_days: float | None = Field(..., ge=0.0, le=1.0)
+
+
+class AiCredits(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    used: int = Field(..., ge=0)
+    requests: int = Field(..., ge=0)
+    period_start: AwareDatetime | None = Field(...)
+    period_end: AwareDatetime | None = Field(...)
+
+
+class OrgDashboardOverview(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    org_id: str
+    generated_at: AwareDatetime
+    projects: Projects
+    runs: Runs
+    ai_credits: AiCredits = Field(
+        ..., description="The org's HASP AI credits ledger, current calendar month."
+    )
+    pending_approvals: int = Field(..., ge=0)
+
+
+class OrgDashboardOverviewResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Literal[True]
+    data: OrgDashboardOverview
+    meta: Meta
+
+
+class OrgDashboardProject(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    project: Project1
+    health: Literal["healthy", "degraded", "failing"] = Field(
+        ..., description="See the operation's description for the thresholds."
+    )
+    runs_7_days: DashboardRunCounts
+    last_run: DashboardRun | None
+    last_run_at: AwareDatetime | None = Field(...)
+    published_release: DashboardRelease | None
+
+
+class OrgDashboardProjectListResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Literal[True]
+    data: list[OrgDashboardProject]
+    meta: Meta
+
+
+class FailingWorkflow(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    workflow_id: str
+    name: str
+    slug: str
+    last_run: DashboardRun | None
+
+
+class WebhookDeliveryCounts(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    failed: int = Field(..., ge=0)
+    succeeded: int = Field(..., ge=0)
+    pending: int = Field(..., ge=0)
+
+
+class HealthRollupItem(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    project_id: str
+    name: str
+    slug: str
+    health: Literal["healthy", "degraded", "failing"] = Field(
+        ..., description="See the operation's description for the thresholds."
+    )
+    runs_7_days: DashboardRunCounts
+    error_rate_7_days: float | None = Field(..., ge=0.0, le=1.0)
+    p95_duration_ms_7_days: int | None = Field(..., ge=0)
+    failing_workflows: list[FailingWorkflow]
+    webhook_deliveries_7_days: WebhookDeliveryCounts
+
+
+class HealthRollupListResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Literal[True]
+    data: list[HealthRollupItem]
+    meta: Meta
+
+
+class Counts(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    apps: int = Field(..., ge=0)
+    workflows: int = Field(..., ge=0)
+    entities: int = Field(..., ge=0)
+    records: int = Field(..., ge=0)
+    webhooks: int = Field(..., ge=0)
+    inbound_webhooks: int = Field(..., ge=0)
+    outbound_webhooks: int = Field(..., ge=0)
+
+
+class ProjectDashboardOverview(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    project: Project1
+    counts: Counts
+    published_release: DashboardRelease | None
+    open_release: DashboardRelease | None
+    runs_7_days: DashboardRunCounts
+    last_activity_at: AwareDatetime | None = Field(...)
+    generated_at: AwareDatetime
+
+
+class ProjectDashboardOverviewResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Literal[True]
+    data: ProjectDashboardOverview
+    meta: Meta
+
+
+class ActivityItem(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str
+    at: AwareDatetime
+    actor: str | None = Field(
+        ..., description="The member's user id (null: the system or a workflow)."
+    )
+    action: str
+    entity_type: str | None = Field(...)
+    entity_id: str | None = Field(...)
+    summary: str
+
+
+class ActivityListResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Literal[True]
+    data: list[ActivityItem]
+    meta: Meta
+
+
+class ProjectAuditEntry(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str
+    seq: int = Field(..., ge=1)
+    action: str
+    entity_type: str | None = Field(...)
+    entity_id: str | None = Field(...)
+    user_id: str | None = Field(...)
+    org_id: str | None = Field(...)
+    project_id: str | None = Field(...)
+    ip_address: str | None = Field(...)
+    metadata: Any | None = Field(
+        ..., description="As recorded: `before`, `after`, `auth`, `request_id`, ..."
+    )
+    phi_disposition: str | None = Field(...)
+    subject_type: str | None = Field(...)
+    integrity_hash: str
+    prev_hash: str
+    created_at: AwareDatetime
+
+
+class ProjectAuditListResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Literal[True]
+    data: list[ProjectAuditEntry]
+    meta: Meta
+
+
+class RunsPerDay(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    date: date_aliased
+    runs: int = Field(..., ge=0)
+    failed: int = Field(..., ge=0)
+
+
+class FailureReason(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    code: str | None = Field(...)
+    message: str | None = Field(...)
+    count: int = Field(..., ge=1)
+
+
+class WorkflowTokens(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    workflow_id: str
+    name: str
+    slug: str
+    ai_calls: int = Field(..., ge=0)
+    input_tokens: int = Field(..., ge=0)
+    output_tokens: int = Field(..., ge=0)
+
+
+class Duration(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    finished: int = Field(..., ge=0)
+    p50_ms: int | None = Field(..., ge=0)
+    p95_ms: int | None = Field(..., ge=0)
+
+
+class ProjectAnalytics(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    project_id: str
+    from_: date_aliased = Field(..., alias="from")
+    until: date_aliased
+    days: int = Field(..., ge=1, le=366)
+    runs: DashboardRunCounts
+    runs_per_day: list[RunsPerDay]
+    duration: Duration
+    failure_reasons: list[FailureReason]
+    ai_tokens_per_workflow: list[WorkflowTokens]
+
+
+class ProjectAnalyticsResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Literal[True]
+    data: ProjectAnalytics
     meta: Meta
 
 

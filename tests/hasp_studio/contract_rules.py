@@ -77,3 +77,16 @@ checks.positive_data_acceptance.expected-statuses = [
   "2xx", "3xx", "401", "403", "404", "409", "422", "423", "429", "5xx",
 ]
 """
+
+# studio-dashboards: analytics refuse a `from`/`until` that is not a date, `from` after `until`
+# or a range over 366 days; the audit log a `since`/`until` that is not a date-time or `since`
+# after `until` (422).
+DASHBOARD_RULES: tuple[str, ...] = ("get_project_analytics", "list_project_audit_log")
+
+CONFIG += f"""
+[[operations]]
+include-operation-id-regex = "{exact(DASHBOARD_RULES)}"
+checks.positive_data_acceptance.expected-statuses = [
+  "2xx", "3xx", "401", "403", "404", "422", "429", "5xx",
+]
+"""
