@@ -169,11 +169,17 @@ def _reload(member: Member, release: StudioRelease) -> StudioRelease:
     return row
 
 
+def _audited(release: StudioRelease) -> dict[str, Any]:
+    """What the audit keeps of a release after a transition (the activity feed shows its
+    title)."""
+    return {"state": release.state, "number": release.number, "title": release.title}
+
+
 def _announce(member: Member, release: StudioRelease, action: str, event: str | None) -> None:
     """Audit `release.<action>` (inside the write)."""
     audit.record(
         member, f"release.{action}", "release", release.id, project_id=release.project_id,
-        after={"state": release.state, "number": release.number}, event=event,
+        after=_audited(release), event=event,
     )  # fmt: skip
 
 
@@ -340,7 +346,7 @@ def _close(member: Member, release_id: str, state: str, reason: str | None) -> S
         release.save()
         audit.record(
             member, f"release.{action}", "release", release.id, project_id=release.project_id,
-            after={"state": state, "number": release.number}, reason=reason,
+            after=_audited(release), reason=reason,
         )  # fmt: skip
     _emit(release, f"release.{action}")
     return release
@@ -371,7 +377,7 @@ def deploy(member: Member, release_id: str) -> StudioRelease:
         release.save()
         audit.record(
             member, "release.published", "release", release.id, project_id=release.project_id,
-            after={"state": release.state, "number": release.number},
+            after=_audited(release),
             superseded=previous.id if previous else None,
         )  # fmt: skip
     _emit(release, "release.published", superseded=previous.id if previous else None)
@@ -426,7 +432,7 @@ def rollback(
             cancelled.save()
             audit.record(
                 member, "release.cancelled", "release", cancelled.id, project_id=project.id,
-                after={"state": "cancelled", "number": cancelled.number}, reason=cancelled.reason,
+                after=_audited(cancelled), reason=cancelled.reason,
                 emergency=True,
             )  # fmt: skip
         kind = "Emergency rollback" if emergency else "Rollback"
@@ -440,7 +446,7 @@ def rollback(
         audit.record(
             member, "release.emergency_rolled_back" if emergency else "release.rolled_back",
             "release", new.id, project_id=project.id,
-            after={"state": new.state, "number": new.number},
+            after=_audited(new),
             rolled_back=release.id, restored=target.id, reason=reason, emergency=emergency,
         )  # fmt: skip
     if cancelled is not None:
