@@ -57,7 +57,6 @@ checks.positive_data_acceptance.expected-statuses = [
 # open, authoring writes to its project answer 423 PROJECT_LOCKED (the first block naming an
 # operation decides its statuses: the lockable operations above accept 423 there).
 RELEASE_RULES: tuple[str, ...] = (
-    "archive_project",
     "create_project_app",
     "delete_entity",
     "delete_webhook",

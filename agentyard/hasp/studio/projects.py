@@ -2,10 +2,12 @@
 PROJECT_ARCHIVED on writes) and hidden from lists unless asked; slugs are unique per org.
 
 While a release of the project is open (requested or approved) the project is soft-locked:
-authoring writes (apps, workflows, entities and their schemas, the policy, webhooks, archiving)
-→ 423 `PROJECT_LOCKED` naming the release. Data and access stay writable: records, members,
+authoring writes (apps, workflows, entities and their schemas, the policy, webhooks) → 423
+`PROJECT_LOCKED` naming the release. Data and access stay writable: records, runs, members,
 inbound webhook receipts, webhook test sends and the project's name/slug/description, none of
-which a release snapshots (`writable(project, authoring=False)`)."""
+which a release snapshots (`writable(project, authoring=False)`). Archiving is not a draft
+change either: an archived project's open release can no longer be deployed (409
+PROJECT_ARCHIVED)."""
 
 from __future__ import annotations
 
@@ -174,7 +176,7 @@ def update(member: Member, project_id: str, changes: dict[str, Any]) -> tuple[Pr
 def archive(member: Member, project_id: str) -> tuple[Project, str]:
     """Archive the project (project owner); archiving it again → 409."""
     project, role = roles.find_project(member, project_id, "owner")
-    writable(project)
+    writable(project, authoring=False)
     before = view(project)
     with write():
         project.archived_at = project.updated_at = clock.now()
