@@ -47,6 +47,8 @@ MODULES = (
     # issue 16: dashboards (an audit index), and the AI credits ledger they read (org core)
     "agentyard.hasp.studio.dashboard_indexes",
     "agentyard.hasp.ai.credits",
+    # issue 16 (studio-releases): the release lifecycle and its palette command
+    "agentyard.hasp.studio.releases",
 )
 
 

@@ -695,6 +695,12 @@ class WebhookCreate(BaseModel):
                 "record.deleted",
                 "record.bulk_created",
                 "schema.updated",
+                "release.requested",
+                "release.approved",
+                "release.rejected",
+                "release.cancelled",
+                "release.published",
+                "release.rolled_back",
             ]
         ]
         | None
@@ -717,6 +723,12 @@ class WebhookUpdate(BaseModel):
                 "record.deleted",
                 "record.bulk_created",
                 "schema.updated",
+                "release.requested",
+                "release.approved",
+                "release.rejected",
+                "release.cancelled",
+                "release.published",
+                "release.rolled_back",
             ]
         ]
         | None
@@ -1013,6 +1025,147 @@ class ReleasePolicyResponse(BaseModel):
     success: Literal[True]
     data: ReleasePolicy
     meta: Meta
+
+
+class ReleaseApproval(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    user_id: str
+    comment: str
+    created_at: AwareDatetime
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    added: list[str] | None = None
+    removed: list[str] | None = None
+    retyped: list[str] | None = None
+    newly_required: list[str] | None = None
+
+
+class ReleaseDiffItem(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str = Field(
+        ..., description="The resource id (`policy` for the project policy)."
+    )
+    name: str = Field(
+        ...,
+        description="The app's or webhook's name, the workflow's slug, the entity's key, `policy`.",
+    )
+    fields: list[str] | None = Field(
+        None, description="Changed items: the attributes that differ."
+    )
+    schema_: Schema | None = Field(
+        None,
+        alias="schema",
+        description="Changed entities: field names added, removed, retyped, newly required.",
+    )
+
+
+class ReleaseDiffKind(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    added: list[ReleaseDiffItem]
+    removed: list[ReleaseDiffItem]
+    changed: list[ReleaseDiffItem]
+
+
+class ReleaseDiff(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    apps: ReleaseDiffKind | None = None
+    workflows: ReleaseDiffKind | None = None
+    entities: ReleaseDiffKind | None = None
+    policy: ReleaseDiffKind | None = None
+    webhooks: ReleaseDiffKind | None = None
+
+
+class Entity1(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    entity_id: str
+    entity: str = Field(..., description="The entity key.")
+    change: Literal["changed", "removed"]
+    records: int = Field(..., description="The entity's records now.")
+    removed: list[str] | None = None
+    retyped: dict[str, int] | None = Field(
+        None, description="Retyped field → records holding a value in it."
+    )
+    newly_required: dict[str, int] | None = Field(
+        None, description="Newly required field → records without a value in it."
+    )
+    records_affected: int
+
+
+class ReleaseImpact(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    entities: list[Entity1] | None = None
+    records_affected: int | None = None
+
+
+class ReleaseCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    title: str | None = Field(
+        None, description="Default `Release <number>`.", max_length=200
+    )
+    notes: str | None = Field(None, max_length=10000)
+
+
+class ReleaseApprove(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    comment: str | None = Field(None, max_length=2000)
+
+
+class ReleaseReject(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    reason: str = Field(
+        ...,
+        max_length=2000,
+        min_length=1,
+        pattern="^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$",
+    )
+
+
+class ReleaseCancel(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    reason: str | None = Field(None, max_length=2000)
+
+
+class ReleaseRollback(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    reason: str | None = Field(None, max_length=2000)
+
+
+class ReleaseEmergencyRollback(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    reason: str = Field(
+        ...,
+        max_length=2000,
+        min_length=1,
+        pattern="^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$",
+    )
 
 
 class Pattern(BaseModel):
@@ -1737,4 +1890,64 @@ class LoginResponse(BaseModel):
     )
     success: Literal[True]
     data: Session
+    meta: Meta
+
+
+class Release(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str = Field(..., description="`rel_<ulid>`.")
+    project_id: str
+    number: int = Field(..., description="1, 2, ... per project.")
+    state: Literal[
+        "requested", "approved", "published", "superseded", "rejected", "cancelled"
+    ]
+    title: str
+    notes: str
+    summary: str = Field(..., description="The generated changelog line (immutable).")
+    diff: ReleaseDiff
+    impact: ReleaseImpact
+    approvals: list[ReleaseApproval]
+    approvals_required: int = Field(
+        ..., description="The org's release floor in force now (`min_approvals`)."
+    )
+    requested_by: str | None = Field(None, description="The requester's user id.")
+    decided_by: str | None = Field(None, description="Who rejected or cancelled it.")
+    deployed_by: str | None = Field(
+        None, description="Who published it (deploy or rollback)."
+    )
+    rollback_of: str | None = Field(
+        None, description="A rollback's restored release id."
+    )
+    emergency: bool
+    reason: str | None = Field(
+        None, description="The reject, cancel or rollback reason."
+    )
+    created_at: AwareDatetime
+    approved_at: AwareDatetime | None = None
+    published_at: AwareDatetime | None = None
+    closed_at: AwareDatetime | None = Field(
+        None, description="When it was rejected, cancelled or superseded."
+    )
+    published: bool = Field(
+        ..., description="Whether it is the project's published release now."
+    )
+
+
+class ReleaseResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Literal[True]
+    data: Release
+    meta: Meta
+
+
+class ReleaseListResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Literal[True]
+    data: list[Release]
     meta: Meta

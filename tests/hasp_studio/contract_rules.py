@@ -41,13 +41,39 @@ CONFIG = f"""
 # (tests/hasp_studio/contract_rules.py).
 include-operation-id-regex = "{exact(RULE_REFUSALS)}"
 checks.positive_data_acceptance.expected-statuses = [
-  "2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx",
+  "2xx", "3xx", "400", "401", "403", "404", "409", "422", "423", "429", "5xx",
 ]
 
 [[operations]]
 include-operation-id-regex = "{exact(RECORD_RULES)}"
 checks.positive_data_acceptance.expected-statuses = [
-  "2xx", "3xx", "401", "403", "404", "409", "412", "422", "429", "5xx",
+  "2xx", "3xx", "401", "403", "404", "409", "412", "422", "423", "429", "5xx",
+]
+"""
+
+# studio-releases: a release's transitions refuse with 409 what its state forbids
+# (INVALID_RELEASE_STATE, RELEASE_OPEN, NOTHING_TO_RELEASE, NOTHING_TO_ROLL_BACK,
+# ALREADY_APPROVED), stored state no schema states; while a release the run requested is
+# open, authoring writes to its project answer 423 PROJECT_LOCKED (the first block naming an
+# operation decides its statuses: the lockable operations above accept 423 there).
+RELEASE_RULES: tuple[str, ...] = (
+    "create_project_app",
+    "delete_entity",
+    "delete_webhook",
+    "create_project_release",
+    "approve_release",
+    "cancel_release",
+    "deploy_release",
+    "reject_release",
+    "rollback_release",
+    "emergency_rollback_release",
+)
+
+CONFIG += f"""
+[[operations]]
+include-operation-id-regex = "{exact(RELEASE_RULES)}"
+checks.positive_data_acceptance.expected-statuses = [
+  "2xx", "3xx", "401", "403", "404", "409", "422", "423", "429", "5xx",
 ]
 """
 

@@ -16,7 +16,8 @@ Writing another Studio route (apps, entities, webhooks, policies, ...):
   domain, answer `agentyard.hasp.envelope.ok(...)` / `.page(...)`;
 - domain, project-scoped: `project, role = roles.find_project(member, project_id, "builder")`
   (404 for a project the member cannot see, 403 below the least role), then
-  `projects.writable(project)` before any write (409 PROJECT_ARCHIVED);
+  `projects.writable(project)` before any write (409 PROJECT_ARCHIVED; 423 PROJECT_LOCKED
+  while a release is open — writes of data, not authoring, pass `authoring=False`);
   org-scoped: `roles.require(member, "admin")`, and 404 unless the path's `org_id` is
   `member.org_id`;
 - an object reached by its own id (`/entities/{id}`, `/webhooks/{id}`): load it within

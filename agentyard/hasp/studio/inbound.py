@@ -124,7 +124,7 @@ def receive(webhook_id: str, headers: Mapping[str, str], body: bytes) -> Webhook
 def simulate(member: Member, webhook_id: str) -> dict[str, Any]:
     """Inbound `POST …/test`: a signed `webhook.test` call processed as a real one."""
     row, project = project_webhooks.find(member, webhook_id, "builder")
-    projects.writable(project)
+    projects.writable(project, authoring=False)
     body = json.dumps(
         {"event": project_webhooks.TEST_EVENT, "webhook_id": row.id, "test": True},
         separators=(",", ":"),

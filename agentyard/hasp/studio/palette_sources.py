@@ -101,6 +101,7 @@ palette.add_command(Command(
     least_role="builder", scope="project", args={"workflow_id": "required", "input": "optional"},
 ))  # fmt: skip
 palette.add_command(Command(
-    "release.request", "Open release request", "Ask for a release of a project's app",
-    least_role="builder", scope="project", args={"project_id": "required", "app_id": "required"},
+    "release.request", "Open release request", "Ask for a release of a whole project",
+    least_role="builder", scope="project",
+    args={"project_id": "required", "title": "optional", "notes": "optional"},
 ))  # fmt: skip

@@ -91,7 +91,7 @@ def add(
 ) -> ProjectMember:
     """Add an org user (by id or email) or invite an unknown email (project admin)."""
     project, mine = roles.find_project(member, project_id, "admin")
-    writable(project)
+    writable(project, authoring=False)
     if (user_id is None) == (email is None):
         raise invalid("Give exactly one of user_id or email")
     _may_grant(mine, role)
@@ -127,7 +127,7 @@ def add(
 def update(member: Member, project_id: str, user_id: str, role: str) -> ProjectMember:
     """Change a member's project role (project admin; owner changes need a project owner)."""
     project, mine = roles.find_project(member, project_id, "admin")
-    writable(project)
+    writable(project, authoring=False)
     with write():
         row = _membership(project, user_id)
         if row.role == "owner" or role == "owner":
@@ -149,7 +149,7 @@ def remove(member: Member, project_id: str, user_id: str) -> ProjectMember:
     """Remove a member (project admin, or the member themselves); never the last owner."""
     least = "viewer" if user_id == member.user_id else "admin"
     project, mine = roles.find_project(member, project_id, least)
-    writable(project)
+    writable(project, authoring=False)
     with write():
         row = _membership(project, user_id)
         if row.role == "owner":

@@ -8,7 +8,8 @@ entity_key, timestamp, data}`; `emit(...)` queues an event to the project's subs
 endpoints. Record changes reported through `record_port.changed` are emitted here as
 `record.created|updated|deleted` (data `{entity_id, entity, record_id, fields, record,
 before}`); the records domain calls `emit` itself for `record.bulk_created` and
-`schema.updated`.
+`schema.updated`, the releases module for `release.requested|approved|rejected|cancelled|
+published|rolled_back` (data `{release, ...}`).
 
 Secrets (`whsec_...`) are shown once, at creation, and stored encrypted with `core.vault`.
 Every change is in the project audit (before/after, the secret never).
@@ -276,7 +277,7 @@ def emit(
 def send_test(member: Member, webhook_id: str) -> dict[str, Any]:
     """Outbound: send a signed `webhook.test` event now (one attempt) and report it."""
     row, project = find(member, webhook_id, "builder")
-    projects.writable(project)
+    projects.writable(project, authoring=False)
     data = {"webhook_id": row.id, "project_id": row.project_id, "test": True}
     try:
         delivery = deliveries.enqueue(

@@ -1,5 +1,13 @@
 """Projects: create, list, get, update, archive. Archived projects are read-only (409
-PROJECT_ARCHIVED on writes) and hidden from lists unless asked; slugs are unique per org."""
+PROJECT_ARCHIVED on writes) and hidden from lists unless asked; slugs are unique per org.
+
+While a release of the project is open (requested or approved) the project is soft-locked:
+authoring writes (apps, workflows, entities and their schemas, the policy, webhooks) → 423
+`PROJECT_LOCKED` naming the release. Data and access stay writable: records, runs, members,
+inbound webhook receipts, webhook test sends and the project's name/slug/description, none of
+which a release snapshots (`writable(project, authoring=False)`). Archiving is not a draft
+change either: an archived project's open release can no longer be deployed (409
+PROJECT_ARCHIVED)."""
 
 from __future__ import annotations
 
@@ -9,12 +17,14 @@ from typing import Any
 import peewee
 
 from agentyard.core import clock, ids, paging
+from agentyard.core.errors import ApiError
 from agentyard.core.store import write
 from agentyard.hasp import cursors
 from agentyard.hasp.studio import audit, roles
 from agentyard.hasp.studio.errors import conflict
 from agentyard.hasp.studio.member import Member
 from agentyard.hasp.studio.models import Project, ProjectMember
+from agentyard.hasp.studio.release_models import OPEN_STATES, StudioRelease
 
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -40,10 +50,29 @@ def view(project: Project, role: str | None = None) -> dict[str, Any]:
     }
 
 
-def writable(project: Project) -> Project:
-    """`project` when it is not archived; else 409 PROJECT_ARCHIVED."""
+def open_release(project_id: str) -> StudioRelease | None:
+    """The project's open (requested or approved) release, if any."""
+    return (
+        StudioRelease.select()
+        .where((StudioRelease.project == project_id) & StudioRelease.state.in_(OPEN_STATES))
+        .first()
+    )
+
+
+def writable(project: Project, *, authoring: bool = True) -> Project:
+    """`project` when it is not archived (else 409 PROJECT_ARCHIVED) and, for an authoring
+    write, not soft-locked by an open release (else 423 PROJECT_LOCKED, `details.release_id`)."""
     if project.archived_at is not None:
         raise conflict(f"Project {project.id} is archived (read-only)", "PROJECT_ARCHIVED")
+    release = open_release(project.id) if authoring else None
+    if release is not None:
+        raise ApiError(
+            423,
+            "PROJECT_LOCKED",
+            f"Project {project.id} is locked while release {release.number} ({release.id}) is "
+            f"{release.state}: deploy, reject or cancel it before changing the draft",
+            details={"release_id": release.id, "state": release.state},
+        )
     return project
 
 
@@ -122,7 +151,7 @@ def get(member: Member, project_id: str) -> tuple[Project, str]:
 def update(member: Member, project_id: str, changes: dict[str, Any]) -> tuple[Project, str]:
     """Change name / slug / description (project admin; not archived)."""
     project, role = roles.find_project(member, project_id, "admin")
-    writable(project)
+    writable(project, authoring=False)
     before = view(project)
     slug = changes.get("slug")
     try:
@@ -147,7 +176,7 @@ def update(member: Member, project_id: str, changes: dict[str, Any]) -> tuple[Pr
 def archive(member: Member, project_id: str) -> tuple[Project, str]:
     """Archive the project (project owner); archiving it again → 409."""
     project, role = roles.find_project(member, project_id, "owner")
-    writable(project)
+    writable(project, authoring=False)
     before = view(project)
     with write():
         project.archived_at = project.updated_at = clock.now()

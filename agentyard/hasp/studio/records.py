@@ -233,7 +233,7 @@ Written = tuple[StudioRecord, StudioEntity, list[Field]]
 def create(member: Member, entity_id: str, values: Mapping[str, Any]) -> Written:
     """A new record (project builder; not archived)."""
     entity = entities.find(member, entity_id, "builder")
-    projects.writable(entity.project)
+    projects.writable(entity.project, authoring=False)
     lock = partial(entities.find, member, entity_id, "builder", lock=True)
     return _create(Author.of(member), lock, values, None)
 
@@ -243,7 +243,7 @@ def create_as(
 ) -> Written:
     """A new record of `entity` written by `author` (access checked by the caller; not
     archived). With `key`, a retried create answers the record the first one made."""
-    projects.writable(entity.project)
+    projects.writable(entity.project, authoring=False)
     return _create(author, partial(locked, entity.id), values, key)
 
 
@@ -295,7 +295,7 @@ def update(
 ) -> Written:
     """Set the fields `values` names (null clears one); 412 on a stale `If-Match`."""
     entity = entities.find(member, entity_id, "builder")
-    projects.writable(entity.project)
+    projects.writable(entity.project, authoring=False)
     lock = partial(entities.find, member, entity_id, "builder", lock=True)
     return _update(Author.of(member), lock, record_id, values, if_match)
 
@@ -304,7 +304,7 @@ def update_as(
     author: Author, entity: StudioEntity, record_id: str, values: Mapping[str, Any]
 ) -> Written:
     """Set fields of a record of `entity` as `author` (access checked by the caller)."""
-    projects.writable(entity.project)
+    projects.writable(entity.project, authoring=False)
     return _update(author, partial(locked, entity.id), record_id, values, None)
 
 
@@ -337,7 +337,7 @@ def delete(
 ) -> tuple[StudioRecord, StudioEntity, list[Field]]:
     """Delete the record (project builder); 412 on a stale `If-Match`."""
     entity = entities.find(member, entity_id, "builder")
-    projects.writable(entity.project)
+    projects.writable(entity.project, authoring=False)
     with write():
         entity = entities.find(member, entity_id, "builder", lock=True)
         fields = entities.fields_of(entity)

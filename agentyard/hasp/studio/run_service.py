@@ -108,7 +108,7 @@ def start(member: Member, workflow_id: str, input: Any) -> dict[str, Any]:
     """A manual run of the published version (project builder; not archived); 409
     `NOT_PUBLISHED` when the project has published no release with this workflow."""
     wf, project = find_workflow(member, workflow_id, "builder")
-    projects.writable(project)
+    projects.writable(project, authoring=False)
     version = contract_versions.published_workflow(wf.id)
     if version is None:
         raise ApiError(
@@ -126,7 +126,7 @@ def start(member: Member, workflow_id: str, input: Any) -> dict[str, Any]:
 def test(member: Member, workflow_id: str, input: Any) -> dict[str, Any]:
     """A sandbox run of the draft (project builder; not archived)."""
     wf, project = find_workflow(member, workflow_id, "builder")
-    projects.writable(project)
+    projects.writable(project, authoring=False)
     trigger = {"type": "test", "user_id": member.user_id}
     run = start_run(wf, input, trigger, sandbox=True)
     return _started(member, wf, run, "workflow.test.started")

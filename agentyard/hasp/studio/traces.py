@@ -218,7 +218,7 @@ def replay(member: Member, trace_id: str, version: str) -> dict[str, Any]:
     on the workflow's current version (a test run: the draft, in the sandbox; else the
     published one, 409 `NOT_PUBLISHED` when there is none)."""
     row, project = find(member, trace_id, "builder")
-    projects.writable(project)
+    projects.writable(project, authoring=False)
     wf = StudioWorkflow.get_by_id(row.workflow_id)
     run = flows.get_run(row.run_id)
     input = (run.initial or {}).get("input")
