@@ -32,7 +32,7 @@ from starlette.responses import HTMLResponse, Response
 
 from agentyard import surfaces
 from agentyard.config import Settings
-from agentyard.core import errors, migrations, request_context, routes, runtime
+from agentyard.core import errors, migrations, request_context, routes, runtime, tenant_mount
 from agentyard.core.cors import Cors, CorsPolicy
 from agentyard.core.http_guard import BodyGuard, register_limit
 from agentyard.core.multipart import VALIDATOR_MAP
@@ -121,8 +121,10 @@ def _published(s: surfaces.Surface, base_path: str, as_yaml: bool) -> Callable[[
 def _tenant_server(request: Request, base_path: str, routing: TenantRouting) -> tuple[str, str]:
     """The server URL of a per-tenant surface, with the variable `{org}`, and its default (the
     tenant the request was asked for, else the routing's example)."""
+    place = tenant_mount.current()
     if base_path:
-        return str(request.base_url).rstrip("/") + base_path + "/{org}", routing.example
+        asked = place.name if place is not None and place.name else routing.example
+        return str(request.base_url).rstrip("/") + base_path + "/{org}", asked
     host = host_of(request.scope)
     domain = routing.domain()
     port = host.rsplit(":", 1)[1] if ":" in host and not host.endswith("]") else ""
