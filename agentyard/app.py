@@ -100,12 +100,10 @@ def _published(s: surfaces.Surface, base_path: str, as_yaml: bool) -> Callable[[
         return render(document.with_servers(doc, server_url))
 
     @functools.lru_cache(maxsize=16)
-    def per_tenant(server_url: str, example: str) -> str:
-        served = document.with_servers(doc, server_url)
-        served["servers"][0]["variables"] = {
-            "org": {"default": example, "description": "the tenant's name"}
-        }
-        return render(served)
+    def per_tenant(server_url: str, default: str) -> str:
+        assert s.tenant_routing is not None
+        variables = s.tenant_routing.server_variables(default)
+        return render(document.with_servers(doc, server_url, variables=variables))
 
     async def published(request: Request) -> Response:
         routing = s.tenant_routing
@@ -119,17 +117,18 @@ def _published(s: surfaces.Surface, base_path: str, as_yaml: bool) -> Callable[[
 
 
 def _tenant_server(request: Request, base_path: str, routing: TenantRouting) -> tuple[str, str]:
-    """The server URL of a per-tenant surface, with the variable `{org}`, and its default (the
-    tenant the request was asked for, else the routing's example)."""
+    """The server URL of a per-tenant surface, naming the tenant as a variable, and its
+    default (the tenant the request was asked for, else the routing's example)."""
+    var = "{" + routing.variable + "}"
     place = tenant_mount.current()
     if base_path:
         asked = place.name if place is not None and place.name else routing.example
-        return str(request.base_url).rstrip("/") + base_path + "/{org}", asked
+        return str(request.base_url).rstrip("/") + base_path + "/" + var, asked
     host = host_of(request.scope)
     domain = routing.domain()
     port = host.rsplit(":", 1)[1] if ":" in host and not host.endswith("]") else ""
     name = subdomain(host, domain)
-    url = f"{request.url.scheme}://{{org}}.{domain}" + (f":{port}" if port else "")
+    url = f"{request.url.scheme}://{var}.{domain}" + (f":{port}" if port else "")
     return url, name or routing.example
 
 

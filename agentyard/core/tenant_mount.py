@@ -30,7 +30,12 @@ class TenantRouting:
 
     domain: Callable[[], str]  # the base domain of `{tenant}.<domain>` when served alone
     passthrough: tuple[str, ...] = ("/openapi.json", "/openapi.yaml", "/ui")
-    example: str = "acme"  # the tenant the published documents name by default
+    variable: str = "tenant"  # the tenant's name in the published documents' server URL
+    example: str = "acme"  # its default there
+
+    def server_variables(self, default: str | None = None) -> dict[str, dict[str, str]]:
+        """The `variables` of a published server URL naming the tenant as `{<variable>}`."""
+        return {self.variable: {"default": default or self.example, "description": "the tenant"}}
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,8 @@ SURFACES = (
         bootstrap=runtime_bootstrap.bootstrap,
         auth_headers=lambda secret: {"Authorization": f"Bearer {secret}"},
         request_id_prefix="req_",
-        tenant_routing=TenantRouting(domain=lambda: core_runtime.settings().hasp_runtime_domain),
+        tenant_routing=TenantRouting(
+            domain=lambda: core_runtime.settings().hasp_runtime_domain, variable="org"
+        ),
     ),
 )
