@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
-import html
 import inspect
 import logging
 import os
@@ -28,13 +27,14 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from connexion.utils import get_function_from_name
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 
-from agentyard import surfaces
+from agentyard import console, ops, surfaces
 from agentyard.config import Settings
 from agentyard.core import errors, migrations, request_context, routes, runtime, tenant_mount
 from agentyard.core.cors import Cors, CorsPolicy
 from agentyard.core.http_guard import BodyGuard, register_limit
+from agentyard.core.logs import AccessLog
 from agentyard.core.multipart import VALIDATOR_MAP
 from agentyard.core.request_context import RequestContext
 from agentyard.core.store import RequestConnection, release_request_connection, with_last_connection
@@ -63,26 +63,6 @@ def resolve_handler(name: str) -> Callable[..., Any]:
         return await func(*args, **kwargs)
 
     return releasing
-
-
-def _landing(mounted: list[surfaces.Surface]) -> Callable[[Request], Any]:
-    items = "".join(
-        f"<li><b>{html.escape(s.title)}</b> — <code>{s.mount}/</code> · "
-        f'<a href="{s.mount}/ui/">Swagger UI</a> · '
-        f'<a href="{s.mount}/openapi.json">openapi.json</a> · '
-        f'<a href="{s.mount}/openapi.yaml">openapi.yaml</a></li>'
-        for s in mounted
-    )
-    page = (
-        "<!doctype html><html><head><meta charset='utf-8'><title>agentyard</title></head>"
-        "<body><h1>agentyard</h1><p>Self-hosted agent-platform APIs. Mounted surfaces:</p>"
-        f"<ul>{items}</ul></body></html>"
-    )
-
-    async def landing(request: Request) -> HTMLResponse:
-        return HTMLResponse(page)
-
-    return landing
 
 
 def _published(s: surfaces.Surface, base_path: str, as_yaml: bool) -> Callable[[Request], Any]:
@@ -161,8 +141,8 @@ def create_app(
             errors.register_shape(base_path + sub_path, shape)
         for sub_pattern, limit in s.body_limits.items():
             register_limit(re.escape(base_path) + sub_pattern, limit)
-        if s.request_id_prefix:
-            request_context.register(base_path, s.request_id_prefix)
+        # every request is numbered (its log line and its `request-id` header name it)
+        request_context.register(base_path, s.request_id_prefix or "req_")
         # The served document (spec + the declared limits) validates requests; the same
         # document, less internal wiring, is what `openapi.json|yaml` publish.
         spec = document.served(s.spec)
@@ -194,7 +174,13 @@ def create_app(
                 target=_warm, args=(s.name, s.warm), name=f"warm-{s.name}", daemon=True
             ).start()
     if not surface:
-        app.add_url_rule("/", "landing", _landing(mounted), methods=["GET"])
+        for (method, path), endpoint in console.endpoints(settings, mounted).items():
+            name = "console" + path.replace("/", "-")
+            app.add_url_rule(path, name, endpoint, methods=[method])
+            routes.register_path("", path, {method})
+    for path, endpoint in ops.endpoints(settings).items():
+        app.add_url_rule(path, "ops" + path.replace("/", "-"), endpoint, methods=["GET"])
+        routes.register_path("", path, {"GET"})
     errors.install(app)
     if cors:  # outermost: every answer on those paths, errors included, gets its CORS headers
         app.add_middleware(Cors, position=MiddlewarePosition.BEFORE_EXCEPTION, routes=cors)
@@ -204,6 +190,12 @@ def create_app(
         )
     # Added first, so that it wraps the body guard: the guard's errors carry the request id.
     app.add_middleware(RequestContext, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    # inside the request context: each request's log line carries its id and tenant
+    app.add_middleware(
+        AccessLog,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        surface_of=_surface_of(mounted, surface),
+    )
     app.add_middleware(
         BodyGuard,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
@@ -211,6 +203,21 @@ def create_app(
     )
     app.add_middleware(RequestConnection, position=MiddlewarePosition.BEFORE_EXCEPTION)
     return app
+
+
+def _surface_of(mounted: list[surfaces.Surface], alone: str | None) -> Callable[[str], str]:
+    """The surface a request path belongs to ("-" for the landing page and /healthz...)."""
+    if alone:
+        return lambda path: "-" if path in ops.PATHS else alone
+    mounts = [(s.mount, s.name) for s in mounted]
+
+    def surface_of(path: str) -> str:
+        for mount, name in mounts:
+            if path == mount or path.startswith(mount + "/"):
+                return name
+        return "-"
+
+    return surface_of
 
 
 def _warm(name: str, warm: Callable[[], object]) -> None:

@@ -6,14 +6,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
 
 import click
 
-from agentyard import scaffold, surfaces
+from agentyard import console, ops, scaffold, surfaces
 from agentyard.config import Settings
-from agentyard.core import jobs, keys, migrations, outbox, runtime
+from agentyard.core import jobs, keys, logs, migrations, outbox, runtime
 from agentyard.core.errors import ApiError
 from agentyard.core.store import connection
 from agentyard.hasp.studio import bootstrap as studio_bootstrap
@@ -56,7 +57,9 @@ def main() -> None:
 )
 def serve(host: str, port: int, workers: int, surface: str | None) -> None:
     """Apply migrations, bootstrap empty surfaces, and serve HTTP (and background jobs)."""
+    _check_port(host, port)
     settings = _open()
+    logs.configure(settings.log_level, settings.log_format)
     for line in migrations.upgrade():
         click.echo(f"migrated {line}")
     mounted = [surfaces.get(surface)] if surface else list(surfaces.SURFACES.values())
@@ -65,14 +68,19 @@ def serve(host: str, port: int, workers: int, surface: str | None) -> None:
         for s in mounted:
             for line in s.bootstrap(_base_url(where, s, surface)):
                 click.echo(line)
+        token = None if surface or settings.operator_token else console.bootstrap()
+    if token:
+        click.echo(f"operator console: {where}/  token {token} (shown once; sign in on the page)")
     if surface:
         os.environ["AGENTYARD_SURFACE"] = surface
     else:
         os.environ.pop("AGENTYARD_SURFACE", None)
-        click.echo(f"agentyard: {where}/  (every surface, linked)")
+        click.echo(f"agentyard: {where}/  (landing page: every surface, linked)")
     for s in mounted:
         base = _base_url(where, s, surface)
-        click.echo(f"{s.name}: {base}/ui/  (API docs; spec {base}/openapi.json)")
+        click.echo(f"{s.name}: {base}/ui/  (Swagger UI; spec {base}/openapi.json)")
+    for line in _describe(settings, where):
+        click.echo(line)
     if workers == 1:
         import uvicorn
 
@@ -85,7 +93,9 @@ def serve(host: str, port: int, workers: int, surface: str | None) -> None:
                 factory=True,
                 host=host,
                 port=port,
-                log_level="info",
+                log_level=settings.log_level.lower(),
+                log_config=None,  # logs.configure set the handlers: structured lines
+                access_log=False,  # logs.AccessLog writes one line per request instead
                 lifespan="off",
                 timeout_graceful_shutdown=5,  # open SSE streams never end by themselves
             )
@@ -94,6 +104,39 @@ def serve(host: str, port: int, workers: int, surface: str | None) -> None:
                 jobs.stop_consumer()
     else:
         _gunicorn(host, port, workers)
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail before anything is printed or written when the port is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot listen on {host}:{port} ({exc.strerror}): another program uses it; "
+                "choose another port with --port"
+            ) from None
+
+
+def _describe(settings: Settings, where: str) -> list[str]:
+    """Where the data is, the backends in use and the LLM provider (no credential shown)."""
+    used = ops.backends(settings)
+    if settings.database_url:
+        store = "PostgreSQL " + settings.database_url.rsplit("@", 1)[-1]
+    else:
+        store = f"SQLite {(settings.data_dir / 'agentyard.db').resolve()}"
+    llm = used["llm"]
+    if llm == "offline":
+        llm += " (built-in, deterministic replies labelled offline; set AGENTYARD_LLM_PROVIDER)"
+    return [
+        f"data: {settings.data_dir.resolve()}  (store: {store})",
+        f"backends: pub/sub {used['pubsub']}, jobs {jobs.backend_for(settings).kind}, "
+        f"rate limits {used['rate_limits']}",
+        f"llm: {llm}",
+        f"operator: {where}/healthz  {where}/readyz  {where}/version  {where}/metrics",
+    ]
 
 
 def _base_url(where: str, s: surfaces.Surface, alone: str | None) -> str:
@@ -111,12 +154,15 @@ def _gunicorn(host: str, port: int, workers: int) -> None:
             self.cfg.set("worker_class", "uvicorn_worker.UvicornWorker")
             self.cfg.set("graceful_timeout", 10)
             self.cfg.set("worker_exit", lambda server, worker: jobs.stop_consumer())
+            self.cfg.set("accesslog", None)  # logs.AccessLog writes the access lines
 
         def load(self) -> object:
             from agentyard.app import app_from_env
 
+            settings = Settings.from_env()
+            logs.configure(settings.log_level, settings.log_format)
             app = app_from_env()  # in each worker, after the fork
-            consumers = Settings.from_env().jobs_workers
+            consumers = settings.jobs_workers
             if consumers:
                 jobs.start_consumer(workers=consumers)
             return app

@@ -58,6 +58,10 @@ class Settings:
     sse_heartbeat_seconds: float = 15.0
     key_cache_seconds: float = 5.0  # API key lookups cached per process (0: off); core/keys
     key_cache_entries: int = 10_000
+    log_level: str = "INFO"  # AGENTYARD_LOG_LEVEL
+    log_format: str = "json"  # AGENTYARD_LOG_FORMAT: json | logfmt
+    metrics_token: str | None = None  # AGENTYARD_METRICS_TOKEN: /metrics wants it as Bearer
+    operator_token: str | None = None  # AGENTYARD_OPERATOR_TOKEN: the console's (else minted)
     # --- aisp-hub ---
     aisp_reads_per_minute: int = 1000
     aisp_writes_per_minute: int = 200
@@ -146,6 +150,10 @@ class Settings:
             "sse_heartbeat_seconds": _float(env, "AGENTYARD_SSE_HEARTBEAT_SECONDS", 15.0),
             "key_cache_seconds": _float(env, "AGENTYARD_KEY_CACHE_SECONDS", 5.0),
             "key_cache_entries": _int(env, "AGENTYARD_KEY_CACHE_ENTRIES", 10_000),
+            "log_level": (env.get("AGENTYARD_LOG_LEVEL") or "INFO").strip().upper(),
+            "log_format": (env.get("AGENTYARD_LOG_FORMAT") or "json").strip().lower(),
+            "metrics_token": _str(env, "AGENTYARD_METRICS_TOKEN"),
+            "operator_token": _str(env, "AGENTYARD_OPERATOR_TOKEN"),
             # aisp-hub
             "aisp_reads_per_minute": _int(env, "AGENTYARD_AISP_READS_PER_MINUTE", 1000),
             "aisp_writes_per_minute": _int(env, "AGENTYARD_AISP_WRITES_PER_MINUTE", 200),

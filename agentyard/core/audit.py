@@ -572,10 +572,16 @@ def query(
     entity_id: str | None = None,
     cursor: str | None = None,
     limit: int = DEFAULT_LIMIT,
+    *,
+    project_id: str | None = None,
+    user_id: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
 ) -> tuple[list[AuditEntry], str | None]:
     """One page of the tenant's entries, newest first; `next_cursor` is None on the last page.
 
     Order is `created_at` DESC, then `seq` DESC; `limit` is 1..200; the cursor is opaque.
+    `since` (inclusive) and `until` (exclusive) bound `created_at` (naive UTC).
     """
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise AuditError(f"limit must be an integer from 1 to {MAX_LIMIT}")
@@ -586,6 +592,14 @@ def query(
         rows = rows.where(AuditEntry.entity_type == entity_type)
     if entity_id is not None:
         rows = rows.where(AuditEntry.entity_id == entity_id)
+    if project_id is not None:
+        rows = rows.where(AuditEntry.project_id == project_id)
+    if user_id is not None:
+        rows = rows.where(AuditEntry.user_id == user_id)
+    if since is not None:
+        rows = rows.where(AuditEntry.created_at >= since)
+    if until is not None:
+        rows = rows.where(AuditEntry.created_at < until)
     if cursor:
         created, seq = _decode_cursor(cursor)
         rows = rows.where(

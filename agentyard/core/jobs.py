@@ -37,12 +37,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from huey import Huey, crontab
+from huey import Huey, crontab, signals
 from huey.api import TaskWrapper
 from huey.consumer import Consumer, ConsumerStopped
 from huey.storage import BlackHoleStorage, MemoryStorage, PriorityRedisStorage, SqliteStorage
 
 from agentyard.config import Settings
+from agentyard.core import metrics, recent
 from agentyard.core.store import with_connection
 
 __all__ = [
@@ -86,6 +87,38 @@ class _Unbound(BlackHoleStorage):
 
 
 huey = Huey(QUEUE_NAME, storage_class=_Unbound, results=True, store_none=False, utc=True)
+
+_OUTCOMES = {
+    signals.SIGNAL_ENQUEUED: "queued",
+    signals.SIGNAL_EXECUTING: "started",
+    signals.SIGNAL_COMPLETE: "succeeded",
+    signals.SIGNAL_ERROR: "failed",
+}
+
+
+@huey.signal(*_OUTCOMES)
+def _count(signal: str, task: Any, *args: Any, **kwargs: Any) -> None:
+    """Count every job by outcome in the metrics (`agentyard_jobs_total`) and keep the latest
+    events for the operator console."""
+    name, outcome = getattr(task, "name", "?"), _OUTCOMES.get(signal, signal)
+    metrics.job(name, outcome)
+    error = args[0] if signal == signals.SIGNAL_ERROR and args else None
+    recent.job(
+        {
+            "at": time.time(),
+            "task": name,
+            "id": getattr(task, "id", None),
+            "outcome": outcome,
+            "error": type(error).__name__ if error is not None else None,
+        }
+    )
+
+
+def _queued() -> int | None:
+    return huey.storage.queue_size() if _backend is not None else None
+
+
+metrics.queue_size_from(_queued)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from connexion.context import context
 from connexion.lifecycle import ConnexionRequest
 from starlette.concurrency import run_in_threadpool
 
+from agentyard.core import request_context
 from agentyard.core.store import with_connection
 
 T = TypeVar("T")
@@ -51,6 +52,9 @@ def security_info(
         caller = authenticate(secret, *(facts(request) if facts else ()))
         if after is not None:
             after(caller, request)
+        info = request_context.current()
+        if info is not None:  # the access log names the tenant
+            info.values["tenant"] = tenant_of(caller)
         return caller
 
     checked = with_connection(lookup)
@@ -64,6 +68,29 @@ def security_info(
     # Connexion inspects it on every request (which keywords it takes): computed once.
     info.__signature__ = inspect.signature(info)  # type: ignore[attr-defined]
     return info
+
+
+_TENANT_PATHS = (
+    ("tenant_id",),
+    ("org_id",),
+    ("org", "id"),
+    ("organization", "id"),
+    ("realm", "id"),
+)
+
+
+def tenant_of(caller: Any) -> str | None:
+    """The tenant id of any product's caller (`tenant_id`, `org_id`, `org.id`,
+    `organization.id` or `realm.id`), None when it names none."""
+    for path in _TENANT_PATHS:
+        value: Any = caller
+        for name in path:
+            value = getattr(value, name, None)
+            if value is None:
+                break
+        if isinstance(value, str):
+            return value
+    return None
 
 
 class NoCallerError(RuntimeError):

@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 from starlette.responses import StreamingResponse
 
+from agentyard.core import metrics
+
 MEDIA_TYPE = "text/event-stream"
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 EVENT_STREAM_RANGES = frozenset({MEDIA_TYPE, "text/*", "*/*"})
@@ -54,7 +56,19 @@ def response(
     frames: AsyncIterable[bytes | str], *, headers: Mapping[str, str] | None = None
 ) -> StreamingResponse:
     """A `text/event-stream` response sending `frames` (no-cache, unbuffered by proxies)."""
-    return StreamingResponse(frames, media_type=MEDIA_TYPE, headers={**HEADERS, **(headers or {})})
+    return StreamingResponse(
+        _counted(frames), media_type=MEDIA_TYPE, headers={**HEADERS, **(headers or {})}
+    )
+
+
+async def _counted(frames: AsyncIterable[bytes | str]) -> AsyncIterator[bytes | str]:
+    """`frames`, counted in the open streams gauge while they are sent."""
+    metrics.SSE_OPEN.inc()
+    try:
+        async for item in frames:
+            yield item
+    finally:
+        metrics.SSE_OPEN.dec()
 
 
 async def with_heartbeat(

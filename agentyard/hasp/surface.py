@@ -38,8 +38,20 @@ MODULES = (
     "agentyard.hasp.studio.policy_models",
     "agentyard.hasp.studio.palette_sources",
     "agentyard.hasp.ai.catalog",
+    # the operator console panel of recent inferences
+    "agentyard.hasp.ai.console_panel",
     # issue 16: releases (the published contract version of each project)
     "agentyard.hasp.studio.release_models",
+    # issue 15 (studio-ports): workflow steps reach records and integrations
+    "agentyard.hasp.studio.record_keys",
+    "agentyard.hasp.studio.record_steps",
+    "agentyard.hasp.studio.integration_calls",
+    # issue 16: runs and traces (studio-runs): trace tables, the palette's workflow.run
+    "agentyard.hasp.studio.trace_models",
+    "agentyard.hasp.studio.run_service",
+    # issue 16: dashboards (an audit index), and the AI credits ledger they read (org core)
+    "agentyard.hasp.studio.dashboard_indexes",
+    "agentyard.hasp.ai.credits",
 )
 
 

@@ -48,6 +48,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
+from agentyard.core import metrics
 from agentyard.phi.cache import (
     KeyedCache,
     MemoryFindingsCache,
@@ -171,9 +172,20 @@ class Guard:
         return out
 
     def _scan(self, texts: list[str], timeout: float) -> list[list[Finding]]:
-        if self.pool is not None:
-            return self.pool.scan(texts, timeout)
-        return self._workers.run(lambda cancelled: self._analyze_all(texts, cancelled), timeout)
+        """Scan `texts` now (no cache), counted and timed in the metrics."""
+        start = time.perf_counter()
+        outcome = "failed"
+        try:
+            if self.pool is not None:
+                found = self.pool.scan(texts, timeout)
+            else:
+                found = self._workers.run(
+                    lambda cancelled: self._analyze_all(texts, cancelled), timeout
+                )
+            outcome = "scanned"
+            return found
+        finally:
+            metrics.phi_scan(outcome, time.perf_counter() - start)
 
     def analyze_many(
         self, texts: Sequence[str], timeout: float = DEFAULT_TIMEOUT
@@ -196,6 +208,7 @@ class Guard:
             hit = self.cache.get(text) if self.cache is not None else None
             if hit is not None:
                 out[i] = hit
+                metrics.PHI_SCANS.labels("cached").inc()
             else:
                 todo.setdefault(text, []).append(i)
         if todo:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import date as date_aliased
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
@@ -951,6 +952,15 @@ class PhiPolicy(BaseModel):
         extra="forbid",
     )
     phi_mode: Literal["redact", "block", "allow"]
+    elevation_role: (
+        Literal["viewer", "reviewer", "builder", "admin", "owner"] | None
+    ) = Field(
+        ...,
+        description="The least role (the member's effective role in a trace's project) allowed a PHI-elevated trace view (`POST /traces/{id}/elevate-phi`); null (the default) disables elevation.",
+    )
+    elevation_minutes: int = Field(
+        ..., description="How long an elevated view lasts (default 15).", ge=1, le=1440
+    )
     updated_at: AwareDatetime | None = Field(...)
 
 
@@ -958,7 +968,16 @@ class PhiPolicyUpdate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    phi_mode: Literal["redact", "block", "allow"]
+    phi_mode: Literal["redact", "block", "allow"] | None = None
+    elevation_role: (
+        Literal["viewer", "reviewer", "builder", "admin", "owner"] | None
+    ) = Field(
+        None,
+        description="The least role allowed a PHI-elevated trace view; null disables elevation.",
+    )
+    elevation_minutes: int | None = Field(
+        None, description="How long an elevated view lasts, in minutes.", ge=1, le=1440
+    )
 
 
 class PhiPolicyResponse(BaseModel):
@@ -1016,6 +1035,304 @@ class PatternListResponse(BaseModel):
     meta: Meta
 
 
+class Run(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str = Field(..., description="`wfr_<ulid>`.")
+    trace_id: str = Field(..., description="The run's trace (the same id).")
+    workflow_id: str
+    project_id: str
+    release_id: str | None = Field(
+        None,
+        description="The published release whose version it runs; null for the draft (test runs, and triggered runs while the project has published nothing).",
+    )
+    sandbox: bool = Field(
+        ..., description="A test run (`POST …/test`), or a replay of one."
+    )
+    status: Literal[
+        "running",
+        "paused",
+        "waiting",
+        "completed",
+        "failed",
+        "cancelled",
+        "condition_not_met",
+    ] = Field(..., description="A run's status on the workflow engine.")
+    trigger: dict[str, Any] = Field(
+        ...,
+        description="What started it, `{type, ...}`; `type` is `manual`, `test`, `replay`, `schedule`, `record_change`, `webhook` or `workflow`.",
+    )
+    replay_of: str | None = Field(None, description="The trace this run replays.")
+    created_at: AwareDatetime
+    finished_at: AwareDatetime | None = None
+    duration_ms: int | None = Field(
+        None, description="From start to end; null while it has not ended."
+    )
+    error_code: str | None = Field(
+        None,
+        description="The code of the error it failed with (e.g. `timeout`, `phi_blocked`).",
+    )
+    output: Any | None = Field(
+        None,
+        description="Only in a test run's answer once it ended - its output, PHI-redacted as in its trace.",
+    )
+    error: dict[str, Any] | None = Field(
+        None,
+        description="Only in a test run's answer once it ended - its error, PHI-redacted as in its trace.",
+    )
+
+
+class RunCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    input: dict[str, Any] | None = Field(
+        None,
+        description="The run's input (`@input` in the definition); default `{}`.",
+        max_length=200,
+    )
+
+
+class RunResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Literal[True]
+    data: Run
+    meta: Meta
+
+
+class RunListResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Literal[True]
+    data: list[Run]
+    meta: Meta
+
+
+class TraceStep(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    path: str = Field(
+        ...,
+        description="Where the step is in the definition (e.g. `0`, `2.branches.0.1`).",
+    )
+    type: str
+    status: Literal["running", "paused", "completed", "failed", "skipped"]
+    attempt: int | None = None
+    started_at: AwareDatetime | None = None
+    finished_at: AwareDatetime | None = None
+    duration_ms: int | None = None
+    input: Any | None = Field(
+        None, description="The step's resolved fields (PHI redacted unless elevated)."
+    )
+    output: Any | None = None
+    error: dict[str, Any] | None = None
+
+
+class AiCall(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    path: str
+    model: str | None = None
+    usage: dict[str, Any] | None = Field(
+        None,
+        description="Token counts as the provider reported them (`input_tokens`, `output_tokens`).",
+    )
+    phi: dict[str, Any] | None = Field(
+        None,
+        description="`{mode, redacted: {type: count}}`: the PHI policy applied and what was redacted before the model.",
+    )
+    request_id: str | None = Field(None, description="The provider's id of the reply.")
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    path: str
+    kind: str
+    decision: dict[str, Any] | None = None
+    decided_by: str | None = None
+    approved: bool
+    comment: str | None = None
+    decided_at: AwareDatetime | None = None
+
+
+class WouldHaveSentItem(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    path: str | None = Field(...)
+    at: AwareDatetime | None = None
+    data: dict[str, Any] | None = None
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    seq: int
+    at: AwareDatetime
+    kind: str
+    path: str | None = None
+    data: Any | None = None
+
+
+class Elevation(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str
+    expires_at: AwareDatetime
+
+
+class Trace(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str = Field(..., description="The trace id (the run id).")
+    run_id: str
+    workflow_id: str
+    project_id: str
+    release_id: str | None = None
+    sandbox: bool
+    status: Literal[
+        "running",
+        "paused",
+        "waiting",
+        "completed",
+        "failed",
+        "cancelled",
+        "condition_not_met",
+    ] = Field(..., description="A run's status on the workflow engine.")
+    trigger: dict[str, Any]
+    replay_of: str | None = None
+    created_at: AwareDatetime
+    finished_at: AwareDatetime | None = None
+    duration_ms: int | None = None
+    definition: dict[str, Any] | None = Field(
+        None, description="The compiled definition the run ran."
+    )
+    input: Any | None = None
+    output: Any | None = None
+    error: dict[str, Any] | None = None
+    steps: list[TraceStep]
+    ai_calls: list[AiCall]
+    decisions: list[Decision]
+    would_have_sent: list[WouldHaveSentItem] = Field(
+        ..., description="What a sandbox run's steps did not send or write."
+    )
+    events: list[Event] = Field(
+        ..., description="The engine's events of the run, in order."
+    )
+    redacted: bool = Field(..., description="False only in an elevated view.")
+    elevation: Elevation | None = Field(
+        None, description="The elevation grant an unredacted view was shown under."
+    )
+
+
+class TraceResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Literal[True]
+    data: Trace
+    meta: Meta
+
+
+class TraceReplay(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    version: Literal["original", "current"] = Field(
+        "original",
+        description="`original`: the version the traced run ran; `current`: the workflow's current version.",
+    )
+
+
+class Workflow1(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str
+    name: str
+    slug: str
+
+
+class Version(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    release_id: str | None = None
+    release_number: int | None = None
+    draft: bool
+    sandbox: bool
+
+
+class TraceExport(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    format: Literal["hasp-studio-trace"]
+    format_version: Literal[1]
+    exported_at: AwareDatetime
+    org_id: str
+    workflow: Workflow1
+    version: Version
+    redacted: Literal[True]
+    trace: Trace
+
+
+class PhiElevationRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    reason: str | None = Field(
+        None,
+        description="Why the unredacted trace is needed (required; blank → 400 `REASON_REQUIRED`).",
+        max_length=2000,
+    )
+
+
+class Revealed(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    entity_types: dict[str, int] | None = None
+    fields: list[str] | None = None
+
+
+class Data3(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    elevation_id: str = Field(
+        ...,
+        description="`elv_<ulid>`: pass as `GET /traces/{id}?elevation=` until `expires_at`.",
+    )
+    trace_id: str
+    reason: str
+    expires_at: AwareDatetime
+    revealed: Revealed = Field(
+        ..., description="What the redaction hides in this trace (never values)."
+    )
+    trace: Trace
+
+
+class PhiElevationResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Literal[True]
+    data: Data3
+    meta: Meta
+
+
 class PaletteQuery(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -1056,7 +1373,7 @@ class PaletteExecute(BaseModel):
     args: dict[str, Any] | None = Field(None, max_length=100)
 
 
-class Data3(BaseModel):
+class Data4(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -1069,7 +1386,334 @@ class PaletteExecuteResponse(BaseModel):
         extra="forbid",
     )
     success: Literal[True]
-    data: Data3
+    data: Data4
+    meta: Meta
+
+
+class DashboardRunCounts(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    runs: int = Field(..., ge=0)
+    finished: int = Field(..., ge=0)
+    failed: int = Field(..., ge=0)
+    failure_rate: float | None = Field(..., ge=0.0, le=1.0)
+
+
+class DashboardRunError(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    code: str | None = Field(...)
+    message: str | None = Field(...)
+    path: str | None = Field(...)
+
+
+class DashboardRun(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    run_id: str
+    status: Literal[
+        "running",
+        "paused",
+        "waiting",
+        "completed",
+        "failed",
+        "cancelled",
+        "condition_not_met",
+    ]
+    at: AwareDatetime = Field(..., description="When the run started.")
+    error: DashboardRunError | None
+
+
+class DashboardRelease(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str
+    number: int = Field(..., ge=1)
+    state: Literal[
+        "requested", "approved", "published", "superseded", "rejected", "cancelled"
+    ]
+    title: str
+    requested_by: str | None = Field(...)
+    created_at: AwareDatetime
+    published_at: AwareDatetime | None = Field(...)
+
+
+class Projects(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    total: int = Field(..., ge=0)
+    live: int = Field(..., ge=0)
+    archived: int = Field(..., ge=0)
+
+
+class Runs(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    today: int = Field(..., ge=0)
+    last_7_days: int = Field(..., ge=0)
+    finished_7_days: int = Field(..., ge=0)
+    failed_7_days: int = Field(..., ge=0)
+    failure_rate_7_days: float | None = Field(..., ge=0.0, le=1.0)
+
+
+class AiCredits(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    used: int = Field(..., ge=0)
+    requests: int = Field(..., ge=0)
+    period_start: AwareDatetime | None = Field(...)
+    period_end: AwareDatetime | None = Field(...)
+
+
+class OrgDashboardOverview(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    org_id: str
+    generated_at: AwareDatetime
+    projects: Projects
+    runs: Runs
+    ai_credits: AiCredits = Field(
+        ..., description="The org's HASP AI credits ledger, current calendar month."
+    )
+    pending_approvals: int = Field(..., ge=0)
+
+
+class OrgDashboardOverviewResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Literal[True]
+    data: OrgDashboardOverview
+    meta: Meta
+
+
+class OrgDashboardProject(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    project: Project1
+    health: Literal["healthy", "degraded", "failing"] = Field(
+        ..., description="See the operation's description for the thresholds."
+    )
+    runs_7_days: DashboardRunCounts
+    last_run: DashboardRun | None
+    last_run_at: AwareDatetime | None = Field(...)
+    published_release: DashboardRelease | None
+
+
+class OrgDashboardProjectListResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Literal[True]
+    data: list[OrgDashboardProject]
+    meta: Meta
+
+
+class FailingWorkflow(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    workflow_id: str
+    name: str
+    slug: str
+    last_run: DashboardRun | None
+
+
+class WebhookDeliveryCounts(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    failed: int = Field(..., ge=0)
+    succeeded: int = Field(..., ge=0)
+    pending: int = Field(..., ge=0)
+
+
+class HealthRollupItem(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    project_id: str
+    name: str
+    slug: str
+    health: Literal["healthy", "degraded", "failing"] = Field(
+        ..., description="See the operation's description for the thresholds."
+    )
+    runs_7_days: DashboardRunCounts
+    error_rate_7_days: float | None = Field(..., ge=0.0, le=1.0)
+    p95_duration_ms_7_days: int | None = Field(..., ge=0)
+    failing_workflows: list[FailingWorkflow]
+    webhook_deliveries_7_days: WebhookDeliveryCounts
+
+
+class HealthRollupListResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Literal[True]
+    data: list[HealthRollupItem]
+    meta: Meta
+
+
+class Counts(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    apps: int = Field(..., ge=0)
+    workflows: int = Field(..., ge=0)
+    entities: int = Field(..., ge=0)
+    records: int = Field(..., ge=0)
+    webhooks: int = Field(..., ge=0)
+    inbound_webhooks: int = Field(..., ge=0)
+    outbound_webhooks: int = Field(..., ge=0)
+
+
+class ProjectDashboardOverview(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    project: Project1
+    counts: Counts
+    published_release: DashboardRelease | None
+    open_release: DashboardRelease | None
+    runs_7_days: DashboardRunCounts
+    last_activity_at: AwareDatetime | None = Field(...)
+    generated_at: AwareDatetime
+
+
+class ProjectDashboardOverviewResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Literal[True]
+    data: ProjectDashboardOverview
+    meta: Meta
+
+
+class ActivityItem(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str
+    at: AwareDatetime
+    actor: str | None = Field(
+        ..., description="The member's user id (null: the system or a workflow)."
+    )
+    action: str
+    entity_type: str | None = Field(...)
+    entity_id: str | None = Field(...)
+    summary: str
+
+
+class ActivityListResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Literal[True]
+    data: list[ActivityItem]
+    meta: Meta
+
+
+class ProjectAuditEntry(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: str
+    seq: int = Field(..., ge=1)
+    action: str
+    entity_type: str | None = Field(...)
+    entity_id: str | None = Field(...)
+    user_id: str | None = Field(...)
+    org_id: str | None = Field(...)
+    project_id: str | None = Field(...)
+    ip_address: str | None = Field(...)
+    metadata: Any | None = Field(
+        ..., description="As recorded: `before`, `after`, `auth`, `request_id`, ..."
+    )
+    phi_disposition: str | None = Field(...)
+    subject_type: str | None = Field(...)
+    integrity_hash: str
+    prev_hash: str
+    created_at: AwareDatetime
+
+
+class ProjectAuditListResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Literal[True]
+    data: list[ProjectAuditEntry]
+    meta: Meta
+
+
+class RunsPerDay(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    date: date_aliased
+    runs: int = Field(..., ge=0)
+    failed: int = Field(..., ge=0)
+
+
+class FailureReason(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    code: str | None = Field(...)
+    message: str | None = Field(...)
+    count: int = Field(..., ge=1)
+
+
+class WorkflowTokens(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    workflow_id: str
+    name: str
+    slug: str
+    ai_calls: int = Field(..., ge=0)
+    input_tokens: int = Field(..., ge=0)
+    output_tokens: int = Field(..., ge=0)
+
+
+class Duration(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    finished: int = Field(..., ge=0)
+    p50_ms: int | None = Field(..., ge=0)
+    p95_ms: int | None = Field(..., ge=0)
+
+
+class ProjectAnalytics(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    project_id: str
+    from_: date_aliased = Field(..., alias="from")
+    until: date_aliased
+    days: int = Field(..., ge=1, le=366)
+    runs: DashboardRunCounts
+    runs_per_day: list[RunsPerDay]
+    duration: Duration
+    failure_reasons: list[FailureReason]
+    ai_tokens_per_workflow: list[WorkflowTokens]
+
+
+class ProjectAnalyticsResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Literal[True]
+    data: ProjectAnalytics
     meta: Meta
 
 

@@ -15,8 +15,8 @@ def get_phi_policy(org_id: str) -> dict[str, Any]:
 
 
 def update_phi_policy(org_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    req = PhiPolicyUpdate.model_validate(body)
-    return envelope.ok(policy_org.update_phi(current_member(), org_id, req.phi_mode))
+    changes = PhiPolicyUpdate.model_validate(body).model_dump(exclude_unset=True)
+    return envelope.ok(policy_org.update_phi(current_member(), org_id, changes))
 
 
 def get_release_policy(org_id: str) -> dict[str, Any]:

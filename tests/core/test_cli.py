@@ -2,37 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import signal
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import free_port
-
-AGENTYARD = [sys.executable, "-m", "agentyard.cli"]
-
-
-def run(args, data_dir: Path, **env):
-    return subprocess.run(
-        AGENTYARD + args,
-        env={
-            **os.environ,
-            "AGENTYARD_DATA_DIR": str(data_dir),
-            "DATABASE_URL": "",
-            "REDIS_URL": "",
-            **env,
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+from tests.kit.processes import AGENTYARD, run, start, stop
 
 
 def test_db_upgrade_and_keys(tmp_path):
@@ -52,50 +29,6 @@ def test_db_upgrade_and_keys(tmp_path):
     assert run(["keys", "revoke", "--surface", "aisp-hub", "key_nope"], tmp_path).returncode == 1
     bad = run(["keys", "create", "--surface", "nowhere"], tmp_path)
     assert bad.returncode != 0
-
-
-def start(data_dir: Path, *args, **env):
-    port = free_port()
-    proc = subprocess.Popen(
-        AGENTYARD + ["serve", "--port", str(port), *args],
-        env={
-            **os.environ,
-            "AGENTYARD_DATA_DIR": str(data_dir),
-            "DATABASE_URL": "",
-            "REDIS_URL": "",
-            **env,
-        },
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # its own process group: gunicorn workers die with it
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90  # a loaded machine starts slowly
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            httpx.get(base + "/", timeout=1)
-            return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(_kill(proc))
-
-
-def _kill(proc) -> str:
-    """Kill the server and every process of its group (workers hold its stdout open)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    out, _ = proc.communicate()
-    return out
-
-
-def stop(proc) -> str:
-    proc.terminate()
-    try:
-        out, _ = proc.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        out = _kill(proc)
-    return out
 
 
 def test_serve_bootstraps_once_and_serves(tmp_path):

@@ -411,6 +411,8 @@ def test_every_url_serve_prints_answers(store, alone):
         expected += 1 if alone in (None, "hasp-ai") else 0  # the BAA hint
         expected += 3 if alone is None else 0  # hasp-studio: ui + spec + the sign-in hint
         expected += 2 if alone is None else 0  # hasp-runtime: ui + spec
+        expected += 4  # the operator's /healthz, /readyz, /version, /metrics
+        expected += 1 if alone is None else 0  # the operator console (its token: shown once)
         assert len(checked) == expected, lines
         if alone in (None, "hasp-ai"):
             baa = [u for u in checked if u.endswith("/v1/compliance/baa/acceptances")]

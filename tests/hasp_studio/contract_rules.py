@@ -16,6 +16,8 @@ RULE_REFUSALS: tuple[str, ...] = (
     "create_project_webhook",
     "update_webhook",
     "test_webhook",
+    # studio-runs: elevate-phi without a stated reason (400 REASON_REQUIRED)
+    "elevate_trace_phi",
 )
 
 # studio-records: entities and records refuse with 422 what rules beyond JSON Schema forbid (a
@@ -46,5 +48,18 @@ checks.positive_data_acceptance.expected-statuses = [
 include-operation-id-regex = "{exact(RECORD_RULES)}"
 checks.positive_data_acceptance.expected-statuses = [
   "2xx", "3xx", "401", "403", "404", "409", "412", "422", "429", "5xx",
+]
+"""
+
+# studio-dashboards: analytics refuse a `from`/`until` that is not a date, `from` after `until`
+# or a range over 366 days; the audit log a `since`/`until` that is not a date-time or `since`
+# after `until` (422).
+DASHBOARD_RULES: tuple[str, ...] = ("get_project_analytics", "list_project_audit_log")
+
+CONFIG += f"""
+[[operations]]
+include-operation-id-regex = "{exact(DASHBOARD_RULES)}"
+checks.positive_data_acceptance.expected-statuses = [
+  "2xx", "3xx", "401", "403", "404", "422", "429", "5xx",
 ]
 """

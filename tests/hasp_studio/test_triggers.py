@@ -14,7 +14,7 @@ from agentyard.core import jobs
 from agentyard.core.keys import Tenant
 from agentyard.core.store import connection
 from agentyard.hasp import orgs
-from agentyard.hasp.studio import record_port, schedules
+from agentyard.hasp.studio import record_port, record_steps, schedules
 from agentyard.hasp.studio.workflow_models import StudioRun, StudioWorkflow
 from tests.hasp_studio.conftest import Client, new_project
 
@@ -55,7 +55,15 @@ def records():
     fake = FakeRecords()
     record_port.connect(fake)
     yield fake
+    record_port.connect(record_steps.ADAPTER)
+
+
+@pytest.fixture
+def no_records():
+    """A server whose record port is not connected (the real adapter is put back after)."""
     record_port.connect(None)
+    yield
+    record_port.connect(record_steps.ADAPTER)
 
 
 def started_by(change: record_port.RecordChange) -> list[str]:
@@ -227,7 +235,7 @@ def test_record_change_starts_matching_workflows(owner: Client, consumer, record
     assert len(looped) == 1 and looped[0] not in [r.run_id for r in runs_of(on_status["id"])]
 
 
-def test_record_steps_fail_cleanly_without_records(owner: Client, consumer) -> None:
+def test_record_steps_fail_cleanly_without_records(owner: Client, consumer, no_records) -> None:
     project = new_project(owner)
     wf = workflow(
         owner,

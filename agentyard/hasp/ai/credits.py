@@ -16,6 +16,7 @@ from agentyard.core import clock, ids
 from agentyard.core.errors import ApiError
 from agentyard.core.keys import Tenant
 from agentyard.core.store import is_sqlite, write
+from agentyard.hasp import credit_ledger
 from agentyard.hasp.ai.models import CreditPeriod, Reservation
 from agentyard.hasp.models import OrgSettings
 from agentyard.hasp.orgs import settings_of
@@ -172,3 +173,15 @@ def set_cap(org: Tenant, spend_cap: int | None) -> None:
         settings.spend_cap = spend_cap
         settings.budget_updated_at = clock.now()
         settings.save()
+
+
+def current_use(org: Tenant) -> credit_ledger.CreditUse:
+    """The org's settled credits and requests of the current period (for the org core)."""
+    period = period_of(clock.now())
+    start, end = bounds(period)
+    row = _period_row(org, period)
+    used, requests = (row.used, row.requests) if row else (0, 0)
+    return credit_ledger.CreditUse(used, requests, start, end)
+
+
+credit_ledger.register(current_use)

@@ -23,8 +23,8 @@ from agentyard.hasp import webhook_signing
 from agentyard.hasp.studio import audit, project_webhooks, projects
 from agentyard.hasp.studio.member import Member
 from agentyard.hasp.studio.models import Project
+from agentyard.hasp.studio.run_service import start_triggered
 from agentyard.hasp.studio.workflow_models import StudioWebhook, StudioWorkflow, WebhookReceipt
-from agentyard.hasp.studio.workflow_runs import start_run
 
 # The request headers a receipt keeps (never credentials or cookies).
 KEPT_HEADERS = (
@@ -89,7 +89,7 @@ def _record(
             reason = "the project is archived"
         else:
             trigger = {"type": "webhook", "webhook_id": row.id, "receipt_id": receipt_id}
-            run_id = start_run(workflow, payload, trigger).id
+            run_id = start_triggered(workflow, payload, trigger).id
     with write():
         return WebhookReceipt.create(
             id=receipt_id, tenant=row.tenant_id, webhook=row, received_at=clock.now(),

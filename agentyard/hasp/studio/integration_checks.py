@@ -8,14 +8,19 @@ addresses are refused unless `AGENTYARD_WEBHOOK_ALLOW_PRIVATE` names them, as fo
 deliveries. What each kind does: `http` GET `base_url + test_path` with the auth header (ok:
 a 2xx/3xx answer); `postgresql` `SELECT 1`; `smtp` EHLO, STARTTLS or SSL as configured, LOGIN
 when a username is set, NOOP; `slack_webhook` POST a test message (ok: 2xx).
+
+The guarded connections (`guard`, `pg_connect`, `smtp_session`) are shared with the workflow
+steps' integration calls (`integration_calls`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import smtplib
 import ssl
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg2
@@ -34,21 +39,22 @@ class CheckFailedError(Exception):
     """The system answered, but not as a working integration would."""
 
 
-def _guard() -> tuple[str, bool]:
+def guard() -> tuple[str, bool]:
+    """The SSRF guard's settings: (allowed private targets, whether https is required)."""
     settings = runtime.settings()
     return settings.webhook_allow_private, settings.webhook_require_https
 
 
 def _address(host: str, port: int) -> str:
     """The host's first address once the SSRF guard approved every one."""
-    allow, _ = _guard()
+    allow, _ = guard()
     literal = f"[{host}]" if ":" in host and not host.startswith("[") else host
     target = netguard.check_url(f"http://{literal}:{port}/", allow, require_https=False)
     return target.addresses[0]
 
 
 def _http(row: Integration, secret: str | None) -> None:
-    allow, https = _guard()
+    allow, https = guard()
     config = row.config
     headers = {"User-Agent": "HASP-Studio-Integration-Test/1.0"}
     if secret:
@@ -64,7 +70,7 @@ def _http(row: Integration, secret: str | None) -> None:
 
 
 def _slack(row: Integration, secret: str | None) -> None:
-    allow, https = _guard()
+    allow, https = guard()
     body = json.dumps({"text": f"HASP Studio test of integration {row.name}"}).encode()
     reply = netguard.request(
         "POST", str(secret), body=body, headers={"Content-Type": "application/json"},
@@ -74,14 +80,20 @@ def _slack(row: Integration, secret: str | None) -> None:
         raise CheckFailedError(f"HTTP {reply.status} from the webhook")
 
 
-def _postgresql(row: Integration, secret: str | None) -> None:
+def pg_connect(row: Integration, secret: str | None, **options: Any) -> Any:
+    """A psycopg2 connection to the integration's database at the address the SSRF guard
+    approved (`options`: more connection parameters, e.g. `options="-c ..."`)."""
     config = row.config
     address = _address(config["host"], config["port"])
-    conn = psycopg2.connect(
+    return psycopg2.connect(
         host=config["host"], hostaddr=address, port=config["port"], dbname=config["database"],
         user=config["user"], password=secret or "", sslmode=config["sslmode"],
-        connect_timeout=int(TIMEOUT_SECONDS),
+        connect_timeout=int(TIMEOUT_SECONDS), **options,
     )  # fmt: skip
+
+
+def _postgresql(row: Integration, secret: str | None) -> None:
+    conn = pg_connect(row, secret)
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT 1")
@@ -91,7 +103,10 @@ def _postgresql(row: Integration, secret: str | None) -> None:
         conn.close()
 
 
-def _smtp(row: Integration, secret: str | None) -> None:
+@contextlib.contextmanager
+def smtp_session(row: Integration, secret: str | None) -> Iterator[smtplib.SMTP]:
+    """An SMTP client of the integration's server (at the address the SSRF guard approved),
+    greeted, secured and logged in as configured; QUIT afterwards."""
     config = row.config
     address = _address(config["host"], config["port"])
     context = ssl.create_default_context()
@@ -109,9 +124,7 @@ def _smtp(row: Integration, secret: str | None) -> None:
             client.ehlo()
         if config.get("username"):
             client.login(config["username"], secret or "")
-        code, _ = client.noop()
-        if code != 250:
-            raise CheckFailedError(f"NOOP answered {code}")
+        yield client
     finally:
         try:
             client.quit()
@@ -119,10 +132,18 @@ def _smtp(row: Integration, secret: str | None) -> None:
             client.close()
 
 
+def _smtp(row: Integration, secret: str | None) -> None:
+    with smtp_session(row, secret) as client:
+        code, _ = client.noop()
+        if code != 250:
+            raise CheckFailedError(f"NOOP answered {code}")
+
+
 CHECKS = {"http": _http, "postgresql": _postgresql, "smtp": _smtp, "slack_webhook": _slack}
 
 
-def _error(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
+    """A failure of the remote system (or of the guard) in one line."""
     if isinstance(exc, netguard.RefusedURLError):
         return f"refused by the SSRF guard: {exc}"
     if isinstance(exc, TimeoutError):
@@ -149,7 +170,7 @@ def run(member: Member, integration_id: str) -> dict[str, Any]:
             "error": None,
         }
     except Exception as exc:  # any failure of the remote system is the test's answer
-        outcome = {"ok": False, "latency_ms": None, "error": _error(exc)}
+        outcome = {"ok": False, "latency_ms": None, "error": describe_error(exc)}
     with write():
         row.last_test = {**outcome, "at": clock.iso(clock.now())}
         Integration.update(last_test=row.last_test).where(Integration.id == row.id).execute()

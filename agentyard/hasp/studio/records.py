@@ -11,23 +11,31 @@ values are `[REDACTED]` there and in the audit (`before`/`after`). After the cha
 committed it is reported to `record_port.changed` (values in clear: its listeners run inside
 the server), which starts the project's record-change workflows and notifies its outbound
 project webhooks.
+
+Writers: a member (the API, the palette: role checked, audited as the member) or another actor
+of the org (`Author`, e.g. a workflow run acting through `record_steps`), whose changes are
+audited, announced and reported with that actor (`Actor("workflow", run_id)`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from agentyard.core import clock, ids
 from agentyard.core.errors import ApiError, not_found
-from agentyard.core.store import write
+from agentyard.core.keys import Tenant
+from agentyard.core.store import is_sqlite, write
 from agentyard.hasp.studio import (
     audit,
     entities,
     palette,
     palette_sources,  # noqa: F401  (declares the commands this module provides)
     projects,
+    record_keys,
     record_port,
     record_query,
 )
@@ -36,6 +44,25 @@ from agentyard.hasp.studio.entity_models import StudioEntity, StudioRecord
 from agentyard.hasp.studio.member import Member
 
 log = logging.getLogger("agentyard.hasp.studio.records")
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who writes records: the org, the actor reported with the change, and the member when a
+    member writes (the audit names them; otherwise it names the actor)."""
+
+    org: Tenant
+    actor: record_port.Actor
+    member: Member | None = None
+
+    @classmethod
+    def of(cls, member: Member) -> Author:
+        return cls(member.org, record_port.Actor("user", member.user_id), member)
+
+    @property
+    def id(self) -> str | None:
+        """What `created_by`/`updated_by` keep: the user id or the acting run's id."""
+        return self.actor.id
 
 
 def _report(change: record_port.RecordChange) -> None:
@@ -157,7 +184,7 @@ def _changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[str, 
 
 
 def _publish(
-    member: Member,
+    author: Author,
     entity: StudioEntity,
     fields: Sequence[Field],
     event: str,
@@ -167,43 +194,82 @@ def _publish(
 ) -> record_port.RecordChange:
     """Audit (phi redacted) and queue the webhook event, inside the write transaction."""
     changed = _changed(before or {}, after or {})
+    actor = {"type": author.actor.type, "id": author.actor.id}
+    extra: dict[str, Any] = {} if author.member is not None else {"actor": actor}
     audit.record(
-        member, event, "record", record.id, project_id=entity.project_id,
+        author.member, event, "record", record.id, org=author.org, project_id=entity.project_id,
         before=redact(fields, before), after=redact(fields, after),
-        record_entity_id=entity.id, version=record.version,
+        record_entity_id=entity.id, version=record.version, **extra,
     )  # fmt: skip
     entities.announce(entity, event, {
         "entity_id": entity.id, "entity_key": entity.key, "project_id": entity.project_id,
         "record_id": record.id, "version": record.version,
         "record": redact(fields, after if after is not None else before),
         "before": redact(fields, before) if event == "record.updated" else None,
-        "changed": list(changed), "actor": {"type": "user", "id": member.user_id},
+        "changed": list(changed), "actor": actor,
     })  # fmt: skip
     return record_port.RecordChange(
-        org_id=member.org_id, project_id=entity.project_id, entity_id=entity.id,
+        org_id=str(author.org.id), project_id=entity.project_id, entity_id=entity.id,
         entity_name=entity.key, event=event.removeprefix("record."), record_id=record.id,
-        fields=changed, before=before, after=after,
-        actor=record_port.Actor("user", member.user_id),
+        fields=changed, before=before, after=after, actor=author.actor,
     )  # fmt: skip
 
 
-def create(
-    member: Member, entity_id: str, values: Mapping[str, Any]
-) -> tuple[StudioRecord, StudioEntity, list[Field]]:
+def locked(entity_id: str) -> StudioEntity:
+    """The entity, inside `write()` serializing writers of its records (a row lock on
+    PostgreSQL); for writers whose access was checked otherwise (`Author` without member)."""
+    query = StudioEntity.select().where(StudioEntity.id == entity_id)
+    if not is_sqlite():
+        query = query.for_update()
+    entity = query.first()
+    if entity is None:
+        raise not_found("entity", entity_id)
+    return entity
+
+
+Written = tuple[StudioRecord, StudioEntity, list[Field]]
+
+
+def create(member: Member, entity_id: str, values: Mapping[str, Any]) -> Written:
     """A new record (project builder; not archived)."""
     entity = entities.find(member, entity_id, "builder")
     projects.writable(entity.project)
+    lock = partial(entities.find, member, entity_id, "builder", lock=True)
+    return _create(Author.of(member), lock, values, None)
+
+
+def create_as(
+    author: Author, entity: StudioEntity, values: Mapping[str, Any], key: str | None = None
+) -> Written:
+    """A new record of `entity` written by `author` (access checked by the caller; not
+    archived). With `key`, a retried create answers the record the first one made."""
+    projects.writable(entity.project)
+    return _create(author, partial(locked, entity.id), values, key)
+
+
+def _create(
+    author: Author,
+    lock: Callable[[], StudioEntity],
+    values: Mapping[str, Any],
+    key: str | None,
+) -> Written:
     with write():
-        entity = entities.find(member, entity_id, "builder", lock=True)
+        entity = lock()
         fields = entities.fields_of(entity)
+        if key is not None:
+            done = record_keys.created(str(author.org.id), key)
+            if done is not None:
+                return _find(entity, done), entity, fields
         data = _validate(entity, fields, values, whole=True)
         _check_rules(entity, fields, data, None)
         now = clock.now()
         record = StudioRecord.create(
             id=ids.new_id("rec"), entity=entity.id, data=data, version=1,
-            created_by=member.user_id, updated_by=member.user_id, created_at=now, updated_at=now,
+            created_by=author.id, updated_by=author.id, created_at=now, updated_at=now,
         )  # fmt: skip
-        change = _publish(member, entity, fields, "record.created", record, None, data)
+        if key is not None:
+            record_keys.remember(str(author.org.id), key, record.id)
+        change = _publish(author, entity, fields, "record.created", record, None, data)
     _report(change)
     return record, entity, fields
 
@@ -226,12 +292,31 @@ def get(
 
 def update(
     member: Member, entity_id: str, record_id: str, values: Mapping[str, Any], if_match: str | None
-) -> tuple[StudioRecord, StudioEntity, list[Field]]:
+) -> Written:
     """Set the fields `values` names (null clears one); 412 on a stale `If-Match`."""
     entity = entities.find(member, entity_id, "builder")
     projects.writable(entity.project)
+    lock = partial(entities.find, member, entity_id, "builder", lock=True)
+    return _update(Author.of(member), lock, record_id, values, if_match)
+
+
+def update_as(
+    author: Author, entity: StudioEntity, record_id: str, values: Mapping[str, Any]
+) -> Written:
+    """Set fields of a record of `entity` as `author` (access checked by the caller)."""
+    projects.writable(entity.project)
+    return _update(author, partial(locked, entity.id), record_id, values, None)
+
+
+def _update(
+    author: Author,
+    lock: Callable[[], StudioEntity],
+    record_id: str,
+    values: Mapping[str, Any],
+    if_match: str | None,
+) -> Written:
     with write():
-        entity = entities.find(member, entity_id, "builder", lock=True)
+        entity = lock()
         fields = entities.fields_of(entity)
         record = _find(entity, record_id)
         check_if_match(record, if_match)
@@ -240,9 +325,9 @@ def update(
         after = {k: v for k, v in {**before, **changes}.items() if v is not None}
         _check_rules(entity, fields, after, record.id)
         record.data, record.version = after, record.version + 1
-        record.updated_by, record.updated_at = member.user_id, clock.now()
+        record.updated_by, record.updated_at = author.id, clock.now()
         record.save()
-        change = _publish(member, entity, fields, "record.updated", record, before, after)
+        change = _publish(author, entity, fields, "record.updated", record, before, after)
     _report(change)
     return record, entity, fields
 
@@ -259,7 +344,9 @@ def delete(
         record = _find(entity, record_id)
         check_if_match(record, if_match)
         StudioRecord.delete().where(StudioRecord.id == record.id).execute()
-        change = _publish(member, entity, fields, "record.deleted", record, record.data, None)
+        change = _publish(
+            Author.of(member), entity, fields, "record.deleted", record, record.data, None
+        )
     _report(change)
     return record, entity, fields
 
@@ -277,6 +364,46 @@ def list_page(
     fields = entities.fields_of(entity)
     conditions = record_query.parse_filter(filter_text, fields)
     sort = record_query.parse_sort(sort_text, fields)
+    rows, next_cursor, more = _page(entity, fields, conditions, sort, cursor, limit)
+    return rows, entity, fields, next_cursor, more
+
+
+def matching(entity: StudioEntity, where: Mapping[str, Any], limit: int) -> list[dict[str, Any]]:
+    """The records of `entity` whose fields (or `id`) equal `where`'s values (None: has no
+    value; a json field takes only None), newest first, at most `limit`, as `view` shows
+    them; 422 for a field it does not have or a value its type refuses."""
+    fields = entities.fields_of(entity)
+    known = {f.name: f for f in fields}
+    conditions = []
+    for name, value in where.items():
+        if name == "id":
+            conditions.append(record_query.Condition(name, "eq", str(value)))
+            continue
+        if name not in known:
+            raise record_query.bad(f"where: {name!r} is not a field of {entity.key}", "where")
+        if value is None:
+            conditions.append(record_query.Condition(name, "null", True))
+            continue
+        if known[name].type == "json":
+            raise record_query.bad(f"where: {name} is a json field (only null applies)", "where")
+        try:
+            value = coerce(known[name], value)
+        except FieldError as exc:
+            raise record_query.bad(f"where: {exc.message}", "where") from None
+        conditions.append(record_query.Condition(name, "eq", value))
+    sort = record_query.parse_sort(None, fields)
+    rows, _, _ = _page(entity, fields, conditions, sort, None, limit)
+    return [view(row, entity, fields) for row in rows]
+
+
+def _page(
+    entity: StudioEntity,
+    fields: Sequence[Field],
+    conditions: Sequence[record_query.Condition],
+    sort: record_query.Sort,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[StudioRecord], str | None, bool]:
     query = StudioRecord.select().where(StudioRecord.entity == entity.id)
     for condition in record_query.where(conditions, fields):
         query = query.where(condition)
@@ -286,7 +413,7 @@ def list_page(
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = record_query.encode_cursor(sort, rows[-1]) if more and rows else None
-    return rows, entity, fields, next_cursor, more
+    return rows, next_cursor, more
 
 
 def insert_many(entity: StudioEntity, rows: Sequence[Mapping[str, Any]], actor: str) -> int:

@@ -32,8 +32,8 @@ def next_fire(trigger: Mapping[str, Any], after: dt.datetime) -> dt.datetime:
 
 def fire_due(now: dt.datetime | None = None) -> list[str]:
     """Start a run of every schedule-triggered workflow that is due; the run ids started."""
+    from agentyard.hasp.studio.run_service import start_triggered
     from agentyard.hasp.studio.workflow_models import StudioWorkflow
-    from agentyard.hasp.studio.workflow_runs import start_run
 
     now = now or clock.now()
     due = list(
@@ -62,7 +62,7 @@ def fire_due(now: dt.datetime | None = None) -> list[str]:
         if not claimed:
             continue
         try:
-            run = start_run(
+            run = start_triggered(
                 wf,
                 dict(trigger.get("input") or {}),
                 {"type": "schedule", "cron": trigger.get("cron"),

@@ -3,12 +3,15 @@
 - `ai_chat`: one chat completion through `agentyard.llm` (offline provider unless configured)
   behind the PHI guard with the org's PHI policy (`redact`: PHI becomes numbered placeholders
   before the model and is restored in the reply; `block`: PHI fails the step `phi_blocked`;
-  `allow`: sent as is). Output `{text, model, usage, phi: {mode, redacted}}`.
+  `allow`: sent as is). Output `{text, model, usage, phi: {mode, redacted}, request_id}`.
 - `record_create` / `record_update` / `record_query`: through `record_port`.
 - `integration_call`: through `integration_port`.
+- In a test run's sandbox (`sandbox`), record writes and integration calls reach no port: they
+  are recorded as `would_have_sent`; a called workflow runs its draft in the sandbox too.
 - `approval`: pauses the run for a human decision (`{approved, comment?, decided_by?}`),
   failing it `timeout` after `timeout_seconds` when given; output is the decision.
-- `call_workflow`: starts a run of another workflow of the project and waits for it (holding no
+- `call_workflow`: starts a run of another workflow of the project (its published version when
+  the project has one, `run_service.start_triggered`) and waits for it (holding no
   thread); output `{run_id, status, output, error}`; a failed child fails the step. Calls nest
   at most `workflow_runs.MAX_CALL_DEPTH` deep.
 - `condition` is the engine's own.
@@ -22,7 +25,8 @@ from agentyard.core import jobs
 from agentyard.core.keys import Tenant
 from agentyard.flows import StepContext, StepFailed
 from agentyard.hasp import orgs
-from agentyard.hasp.studio import integration_port, record_port
+from agentyard.hasp.studio import integration_port, record_port, sandbox
+from agentyard.hasp.studio.run_service import start_triggered
 from agentyard.hasp.studio.workflow_models import StudioWorkflow
 from agentyard.hasp.studio.workflow_runs import ENGINE, MAX_CALL_DEPTH, start_run
 
@@ -88,6 +92,7 @@ def ai_chat(ctx: StepContext) -> dict[str, Any]:
         "model": reply.get("model"),
         "usage": reply.get("usage"),
         "phi": {"mode": mode, "redacted": counts},
+        "request_id": reply.get("id"),  # the provider's id of the reply, for its logs
     }
 
 
@@ -109,11 +114,15 @@ def _records(call: Any) -> Any:
 
 def record_create(ctx: StepContext) -> Any:
     p = ctx.props
+    if sandbox.active(ctx):
+        return sandbox.record_write(ctx, "created", p["entity"], p["values"])
     return _records(lambda: record_port.port().create(_scope(ctx), p["entity"], p["values"]))
 
 
 def record_update(ctx: StepContext) -> Any:
     p = ctx.props
+    if sandbox.active(ctx):
+        return sandbox.record_write(ctx, "updated", p["entity"], p["values"], str(p["record_id"]))
     return _records(
         lambda: record_port.port().update(
             _scope(ctx), p["entity"], str(p["record_id"]), p["values"]
@@ -133,6 +142,8 @@ def record_query(ctx: StepContext) -> Any:
 
 def integration_call(ctx: StepContext) -> Any:
     p = ctx.props
+    if sandbox.active(ctx):
+        return sandbox.integration_call(ctx, p["integration"], p["operation"], p.get("input") or {})
     try:
         return integration_port.port().call(
             ctx.tenant_id, p["integration"], p["operation"], p.get("input") or {},
@@ -173,13 +184,12 @@ def call_workflow(ctx: StepContext) -> Any:
         )
         if target is None:
             raise StepFailed(f"no workflow {ref!r} in this project", code="workflow_not_found")
-        child = start_run(
-            target,
-            p.get("input") or {},
-            {"type": "workflow", "run_id": ctx.run_id, "workflow_id": target.id},
-            parent=(ctx.run_id, ctx.path),
-            depth=depth + 1,
-        )
+        trigger = {"type": "workflow", "run_id": ctx.run_id, "workflow_id": target.id}
+        parent, data = (ctx.run_id, ctx.path), p.get("input") or {}
+        if sandbox.active(ctx):  # a test run tests the drafts it calls, in the sandbox
+            child = start_run(target, data, trigger, parent=parent, depth=depth + 1, sandbox=True)
+        else:
+            child = start_triggered(target, data, trigger, parent=parent, depth=depth + 1)
         child_id = child.id
         ctx.save_state({"run_id": child_id})
     result = ctx.pause("workflow", {"run_id": child_id}, waiting=True)

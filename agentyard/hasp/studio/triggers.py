@@ -14,8 +14,9 @@ from typing import Any
 
 from agentyard.hasp.studio import record_port
 from agentyard.hasp.studio.models import Project
+from agentyard.hasp.studio.run_service import start_triggered
 from agentyard.hasp.studio.workflow_models import StudioRun, StudioWorkflow
-from agentyard.hasp.studio.workflow_runs import MAX_CALL_DEPTH, start_run
+from agentyard.hasp.studio.workflow_runs import MAX_CALL_DEPTH
 
 log = logging.getLogger("agentyard.hasp.studio")
 
@@ -71,7 +72,7 @@ def on_record_change(change: record_port.RecordChange) -> list[str]:
             "record_id": change.record_id, "actor": data["actor"], "depth": depth,
         }  # fmt: skip
         try:
-            started.append(start_run(wf, data, info).id)
+            started.append(start_triggered(wf, data, info).id)
         except Exception:
             log.exception("studio: the record-change run of %s failed to start", wf.id)
     return started

@@ -8,6 +8,10 @@ onto the flows engine's compiled form. The format is documented in specs/hasp-st
 
 A step's output is stored under its `id`: later steps read `@<id>.<field>`; the run's input is
 `@input`, the trigger `@trigger`. `when` is a condition (see `conditions`).
+
+What the record steps do is `record_steps`'; the `integration_call` operations per kind
+(`http`: `request`, `slack_webhook`: `post`, `postgresql`: `query`, `smtp`: `send`) and their
+inputs are `integration_calls`'.
 """
 
 from __future__ import annotations

@@ -57,12 +57,15 @@ def start_run(
     depth: int = 0,
     version: PublishedWorkflow | None = None,
     sandbox: bool = False,
+    compiled: dict[str, Any] | None = None,
 ) -> flows.Run:
     """Start a run of `workflow` with `input`, recording what started it (`trigger`, e.g.
     `{"type": "schedule", "scheduled_for": ...}`); returns the flows run (status `running`,
     queued for a worker). `version` runs a published version (its compiled definition, the
-    release recorded on the run), else the draft; `sandbox` marks a test run."""
-    compiled = version.compiled if version is not None else workflow.compiled
+    release recorded on the run), else the draft; `sandbox` marks a test run; `compiled` runs
+    that definition instead (a replay of a run on the version it ran on)."""
+    if compiled is None:
+        compiled = version.compiled if version is not None else workflow.compiled
     run_id = ids.new_id("wfr")
     with write():
         StudioRun.create(
