@@ -31,13 +31,14 @@ from starlette.responses import Response
 
 from agentyard import console, ops, surfaces
 from agentyard.config import Settings
-from agentyard.core import errors, migrations, request_context, routes, runtime
+from agentyard.core import errors, migrations, request_context, routes, runtime, tenant_mount
 from agentyard.core.cors import Cors, CorsPolicy
 from agentyard.core.http_guard import BodyGuard, register_limit
 from agentyard.core.logs import AccessLog
 from agentyard.core.multipart import VALIDATOR_MAP
 from agentyard.core.request_context import RequestContext
 from agentyard.core.store import RequestConnection, release_request_connection, with_last_connection
+from agentyard.core.tenant_mount import TenantMount, TenantRouting, host_of, subdomain
 from agentyard.specs import document
 
 log = logging.getLogger(__name__)
@@ -78,11 +79,37 @@ def _published(s: surfaces.Surface, base_path: str, as_yaml: bool) -> Callable[[
     def text(server_url: str) -> str:
         return render(document.with_servers(doc, server_url))
 
+    @functools.lru_cache(maxsize=16)
+    def per_tenant(server_url: str, default: str) -> str:
+        assert s.tenant_routing is not None
+        variables = s.tenant_routing.server_variables(default)
+        return render(document.with_servers(doc, server_url, variables=variables))
+
     async def published(request: Request) -> Response:
-        server_url = str(request.base_url).rstrip("/") + base_path
-        return Response(text(server_url), media_type=media_type)
+        routing = s.tenant_routing
+        if routing is None:
+            server_url = str(request.base_url).rstrip("/") + base_path
+            return Response(text(server_url), media_type=media_type)
+        server_url, example = _tenant_server(request, base_path, routing)
+        return Response(per_tenant(server_url, example), media_type=media_type)
 
     return published
+
+
+def _tenant_server(request: Request, base_path: str, routing: TenantRouting) -> tuple[str, str]:
+    """The server URL of a per-tenant surface, naming the tenant as a variable, and its
+    default (the tenant the request was asked for, else the routing's example)."""
+    var = "{" + routing.variable + "}"
+    place = tenant_mount.current()
+    if base_path:
+        asked = place.name if place is not None and place.name else routing.example
+        return str(request.base_url).rstrip("/") + base_path + "/" + var, asked
+    host = host_of(request.scope)
+    domain = routing.domain()
+    port = host.rsplit(":", 1)[1] if ":" in host and not host.endswith("]") else ""
+    name = subdomain(host, domain)
+    url = f"{request.url.scheme}://{var}.{domain}" + (f":{port}" if port else "")
+    return url, name or routing.example
 
 
 def create_app(
@@ -102,10 +129,13 @@ def create_app(
 
     app = AsyncApp(__name__)
     cors: list[tuple[str, CorsPolicy]] = []
+    per_tenant: list[tuple[str, TenantRouting]] = []
     for s in mounted:
         base_path = "" if surface else s.mount
         if s.cors is not None:
             cors.append(("^" + re.escape(base_path) + s.cors.path_pattern, s.cors))
+        if s.tenant_routing is not None:
+            per_tenant.append((base_path, s.tenant_routing))
         errors.register_shape(base_path, s.error_shape)
         for sub_path, shape in s.error_shapes.items():
             errors.register_shape(base_path + sub_path, shape)
@@ -154,6 +184,10 @@ def create_app(
     errors.install(app)
     if cors:  # outermost: every answer on those paths, errors included, gets its CORS headers
         app.add_middleware(Cors, position=MiddlewarePosition.BEFORE_EXCEPTION, routes=cors)
+    if per_tenant:  # before the rest: they see the paths the specs have, tenant stripped
+        app.add_middleware(
+            TenantMount, position=MiddlewarePosition.BEFORE_EXCEPTION, routes=per_tenant
+        )
     # Added first, so that it wraps the body guard: the guard's errors carry the request id.
     app.add_middleware(RequestContext, position=MiddlewarePosition.BEFORE_EXCEPTION)
     # inside the request context: each request's log line carries its id and tenant

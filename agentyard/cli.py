@@ -429,7 +429,8 @@ def specs_group() -> None:
     default=None,
     help="With --surface: that surface's server URL, as is. Without: agentyard's base URL, "
     "each surface's mount appended. Default: where `agentyard serve` serves each surface "
-    f"({DEFAULT_SERVER}/<surface>).",
+    f"({DEFAULT_SERVER}/<surface>). A surface served per tenant gets `/{{org}}` appended "
+    "unless its URL names it.",
 )
 def specs_export(directory: Path, surface: str | None, server_url: str | None) -> None:
     """Write <surface>.openapi.yaml and .json per surface: self-contained, servers set."""
@@ -440,8 +441,13 @@ def specs_export(directory: Path, surface: str | None, server_url: str | None) -
             url = server_url.rstrip("/")
         else:
             url = (server_url or DEFAULT_SERVER).rstrip("/") + s.mount
+        variables = None
+        if s.tenant_routing is not None:  # served per tenant: its name is part of the URL
+            var = "{" + s.tenant_routing.variable + "}"
+            url += "" if var in url else "/" + var
+            variables = s.tenant_routing.server_variables()
         try:
-            doc = document.published(s.spec, url)
+            doc = document.published(s.spec, url, variables=variables)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
         for suffix, render in (("yaml", document.to_yaml), ("json", document.to_json)):

@@ -77,6 +77,8 @@ class Settings:
     hasp_studio_login_per_minute_account: int = 10
     hasp_studio_login_per_minute_ip: int = 30
     hasp_studio_invite_hours: int = 72
+    # --- hasp-runtime: `serve --surface hasp-runtime` takes the org from `{org}.<this domain>` ---
+    hasp_runtime_domain: str = "localhost"
     # --- PHI guard (agentyard/phi) ---
     phi_scan_processes: int = 2
     phi_cache_entries: int = 4096
@@ -175,6 +177,7 @@ class Settings:
                 env, "AGENTYARD_HASP_STUDIO_LOGIN_PER_MINUTE_IP", 30
             ),
             "hasp_studio_invite_hours": _int(env, "AGENTYARD_HASP_STUDIO_INVITE_HOURS", 72),
+            "hasp_runtime_domain": _str(env, "AGENTYARD_HASP_RUNTIME_DOMAIN") or "localhost",
             # PHI guard
             "phi_scan_processes": _int(env, "AGENTYARD_PHI_SCAN_PROCESSES", 2),
             "phi_cache_entries": _int(env, "AGENTYARD_PHI_CACHE_ENTRIES", 4096),

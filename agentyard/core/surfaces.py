@@ -17,6 +17,7 @@ from agentyard.core import keys
 from agentyard.core.cors import CorsPolicy
 from agentyard.core.errors import ErrorShape
 from agentyard.core.http_guard import BodyLimit
+from agentyard.core.tenant_mount import TenantRouting
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 
@@ -73,6 +74,8 @@ class Surface:
     warm: Callable[[], object] | None = None
     # Browser-facing sub-paths answering CORS (preflights included), see `core.cors`.
     cors: CorsPolicy | None = None
+    # Served per tenant: `<mount>/{tenant}/...`, or `{tenant}.<domain>` alone (core.tenant_mount).
+    tenant_routing: TenantRouting | None = None
 
     @property
     def spec(self) -> Path:

@@ -11,7 +11,8 @@ from agentyard.core.ratelimit import Window
 from agentyard.hasp import SURFACE, events
 from agentyard.hasp.caller import Caller
 
-SCOPES = ("ai:chat", "control:read", "control:webhooks", "control:admin")
+# `workflow:invoke`: calling the org's published agent-callable workflows over A2A (hasp-runtime).
+SCOPES = ("ai:chat", "control:read", "control:webhooks", "control:admin", "workflow:invoke")
 KEY_FORMATS = ("wa_live_", "hasp_key_live_")
 
 

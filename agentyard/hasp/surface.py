@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from agentyard.core import runtime as core_runtime
 from agentyard.core.surfaces import Surface
+from agentyard.core.tenant_mount import TenantRouting
 from agentyard.hasp import SURFACE, auth, bootstrap, errors, warmup
+from agentyard.hasp.runtime import SURFACE as RUNTIME
+from agentyard.hasp.runtime import bootstrap as runtime_bootstrap
+from agentyard.hasp.runtime import errors as runtime_errors
 from agentyard.hasp.studio import SURFACE as STUDIO
 from agentyard.hasp.studio import bootstrap as studio_bootstrap
 from agentyard.hasp.studio import errors as studio_errors
@@ -87,5 +92,23 @@ SURFACES = (
         auth_headers=lambda secret: {"Authorization": f"Bearer {secret}"},
         request_id_prefix="req_",
         complete=False,  # issue 15 lands in parts; issue 16 adds releases, traces, runs
+    ),
+    # The org runtime: per org (`/hasp-runtime/{org}/...`, or `{org}.<domain>` served alone),
+    # called with the orgs' API keys above; its errors are JSON-RPC error responses.
+    Surface(
+        name=RUNTIME,
+        mount="/hasp-runtime",
+        title="HASP org runtime",
+        tenant_label="org",
+        error_shape=runtime_errors.shape,
+        new_secret=auth.new_secret,
+        mint=runtime_bootstrap.mint,
+        describe_key=runtime_bootstrap.describe,
+        bootstrap=runtime_bootstrap.bootstrap,
+        auth_headers=lambda secret: {"Authorization": f"Bearer {secret}"},
+        request_id_prefix="req_",
+        tenant_routing=TenantRouting(
+            domain=lambda: core_runtime.settings().hasp_runtime_domain, variable="org"
+        ),
     ),
 )

@@ -235,23 +235,37 @@ def public(spec: Path) -> dict[str, Any]:
     return doc
 
 
-def with_servers(doc: dict[str, Any], server_url: str, description: str = "agentyard") -> dict:
-    """`doc` with `servers` set to `server_url` (placed after `info`, authored order kept)."""
+def with_servers(
+    doc: dict[str, Any],
+    server_url: str,
+    description: str = "agentyard",
+    variables: dict[str, Any] | None = None,
+) -> dict:
+    """`doc` with `servers` set to `server_url` (placed after `info`, authored order kept), with
+    its `variables` when the URL has some (a surface served per tenant)."""
+    server: dict[str, Any] = {"url": server_url, "description": description}
+    if variables:
+        server["variables"] = variables
     out: dict[str, Any] = {}
     for key, value in doc.items():
         if key == "servers":
             continue
         out[key] = value
         if key == "info":
-            out["servers"] = [{"url": server_url, "description": description}]
-    out.setdefault("servers", [{"url": server_url, "description": description}])
+            out["servers"] = [server]
+    out.setdefault("servers", [server])
     return out
 
 
-def published(spec: Path, server_url: str, description: str = "agentyard") -> dict[str, Any]:
+def published(
+    spec: Path,
+    server_url: str,
+    description: str = "agentyard",
+    variables: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The document integrators download: `public(spec)` with `servers` = `server_url`, the
     same document (`served(spec)`) the server validates requests with."""
-    return with_servers(public(spec), server_url, description)
+    return with_servers(public(spec), server_url, description, variables)
 
 
 def to_json(doc: dict[str, Any]) -> str:

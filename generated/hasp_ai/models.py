@@ -502,7 +502,13 @@ class ApiKeyCreateRequest(BaseModel):
     )
     name: str = Field(..., max_length=100, min_length=1)
     scopes: list[
-        Literal["ai:chat", "control:read", "control:webhooks", "control:admin"]
+        Literal[
+            "ai:chat",
+            "control:read",
+            "control:webhooks",
+            "control:admin",
+            "workflow:invoke",
+        ]
     ] = Field(..., max_length=4, min_length=1)
 
 

@@ -303,6 +303,13 @@ expected-statuses = [
 algorithms = ["location-headers"]
 """
 
+RUNTIME_CONFIG = """
+[[operations]]
+# The dev org has published no workflow: every generated endpoint slug is unknown (404).
+include-operation-id-regex = "^(call_agent|get_workflow_agent_card)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "404", "429"]
+"""
+
 RUNS = [
     Run(
         "aisp-hub",
@@ -343,6 +350,12 @@ RUNS = [
         # hyphen-engine's operations still answering 501 (tests/hyphen/contract_rules.py).
         ("--exclude-operation-id-regex", exact(PENDING_H2)) if PENDING_H2 else (),
         config=HYPHEN_CONFIG,
+    ),
+    Run(
+        "hasp-runtime",
+        "/hasp-runtime/default",  # the dev org's runtime (the document is served there too)
+        ("Authorization", "Bearer hasp"),
+        config=RUNTIME_CONFIG,
     ),
 ]
 

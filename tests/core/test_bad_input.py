@@ -338,6 +338,11 @@ def test_validation_messages_do_not_repeat_the_whole_body(ws):
     assert "sekret-123" not in r.text
 
 
+def _tenant(surface) -> str:
+    """The path segment naming a tenant of a surface served per tenant (an unknown one)."""
+    return f"/{surface.tenant_routing.example}" if surface.tenant_routing else ""
+
+
 def item_routes(text_params_only: bool = False) -> list[tuple[str, str, str]]:
     """(surface, method, path with `{params}`) of every operation whose path ends in a param
     (`text_params_only`: and whose path params are all strings: an integer param's route
@@ -346,7 +351,7 @@ def item_routes(text_params_only: bool = False) -> list[tuple[str, str, str]]:
     from agentyard.surfaces import SURFACES
 
     return [
-        (surface.name, op.method.upper(), surface.mount + op.path)
+        (surface.name, op.method.upper(), surface.mount + _tenant(surface) + op.path)
         for surface in SURFACES.values()
         for op in operations(surface.spec)
         if op.path.endswith("}")

@@ -410,6 +410,7 @@ def test_every_url_serve_prints_answers(store, alone):
         expected = 2 * (1 if alone else len(SECRETS)) + (0 if alone else 1)  # ui + spec; landing
         expected += 1 if alone in (None, "hasp-ai") else 0  # the BAA hint
         expected += 3 if alone is None else 0  # hasp-studio: ui + spec + the sign-in hint
+        expected += 2 if alone is None else 0  # hasp-runtime: ui + spec
         expected += 4  # the operator's /healthz, /readyz, /version, /metrics
         expected += 1 if alone is None else 0  # the operator console (its token: shown once)
         assert len(checked) == expected, lines

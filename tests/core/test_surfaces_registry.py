@@ -75,13 +75,14 @@ def probe() -> dict:
 
 def test_the_surfaces_keep_their_mounts() -> None:
     """New surfaces come after these (`agentyard surfaces new` appends to PRODUCTS); a
-    product's further surface (HASP Studio) sits with its product."""
+    product's further surfaces (HASP Studio, the HASP org runtime) sit with their product."""
     mounts = {name: s.mount for name, s in surfaces.SURFACES.items()}
-    known = ("aisp-hub", "hasp-ai", "hasp-studio", "harnesslayer", "hyphen")
+    known = ("aisp-hub", "hasp-ai", "hasp-studio", "hasp-runtime", "harnesslayer", "hyphen")
     assert {name: mounts.get(name) for name in known} == {
         "aisp-hub": "/aisp-hub",
         "hasp-ai": "/hasp-ai",
         "hasp-studio": "/hasp-studio",
+        "hasp-runtime": "/hasp-runtime",
         "harnesslayer": "/harnesslayer",
         "hyphen": "/hyphen",
     }

@@ -30,6 +30,8 @@ def test_served_documents_point_at_the_server_and_match_the_export(
     name: str, server: str, tmp_path: Path
 ) -> None:
     mount = surfaces.get(name).mount
+    routing = surfaces.get(name).tenant_routing  # served per tenant: `/{org}` in the URL
+    tenant = f"/{{{routing.variable}}}" if routing else ""
     as_json = httpx.get(f"{server}{mount}/openapi.json")
     as_yaml = httpx.get(f"{server}{mount}/openapi.yaml")
     assert as_json.status_code == as_yaml.status_code == 200
@@ -37,7 +39,8 @@ def test_served_documents_point_at_the_server_and_match_the_export(
     assert as_yaml.headers["content-type"].startswith("application/yaml")
     served = as_json.json()
     assert yaml.safe_load(as_yaml.text) == served
-    assert served["servers"] == [{"url": server + mount, "description": "agentyard"}]
+    assert served["servers"][0]["url"] == server + mount + tenant
+    assert served["servers"][0]["description"] == "agentyard"
 
     export(tmp_path, "--surface", name)
     exported = json.loads((tmp_path / f"{name}.openapi.json").read_text())
@@ -53,7 +56,8 @@ def test_export_is_self_contained_deterministic_and_defaults_to_serve(tmp_path: 
             first = (tmp_path / "a" / f"{name}.openapi.{suffix}").read_bytes()
             assert first == (tmp_path / "b" / f"{name}.openapi.{suffix}").read_bytes()
         doc = json.loads((tmp_path / "a" / f"{name}.openapi.json").read_text())
-        assert doc["servers"][0]["url"] == f"http://localhost:8000{s.mount}"
+        tenant = f"/{{{s.tenant_routing.variable}}}" if s.tenant_routing else ""
+        assert doc["servers"][0]["url"] == f"http://localhost:8000{s.mount}{tenant}"
         assert document.external_refs(doc) == []
         assert "x-openapi-router-controller" not in json.dumps(doc)  # internal wiring
         assert f"{name}.openapi.yaml" in out

@@ -160,7 +160,12 @@ def test_every_spec_is_served_with_the_limits(name: str) -> None:
 def test_the_server_publishes_what_it_validates_with(name: str, server: str) -> None:
     s = surfaces.get(name)
     served = httpx.get(f"{server}{s.mount}/openapi.json").json()
-    expected = document.published(s.spec, server + s.mount)
+    routing = s.tenant_routing  # served per tenant: the server URL has the tenant as a variable
+    expected = document.published(
+        s.spec,
+        server + s.mount + (f"/{{{routing.variable}}}" if routing else ""),
+        variables=routing.server_variables() if routing else None,
+    )
     assert served == json.loads(document.to_json(expected))
     assert document.LIMITS_HEADING in served["info"]["description"]
     assert yaml.safe_load(httpx.get(f"{server}{s.mount}/openapi.yaml").text) == served

@@ -1,0 +1,1 @@
+"""Handlers of the HASP org runtime (`hasp-runtime`)."""
