@@ -91,7 +91,6 @@ SURFACES = (
         bootstrap=studio_bootstrap.bootstrap,
         auth_headers=lambda secret: {"Authorization": f"Bearer {secret}"},
         request_id_prefix="req_",
-        complete=False,  # issue 15 lands in parts; issue 16 adds releases, traces, runs
     ),
     # The org runtime: per org (`/hasp-runtime/{org}/...`, or `{org}.<domain>` served alone),
     # called with the orgs' API keys above; its errors are JSON-RPC error responses.

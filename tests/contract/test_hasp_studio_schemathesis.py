@@ -1,8 +1,8 @@
 """Schemathesis fuzzes the served operations of specs/hasp-studio.yaml against the app.
 
 Every default check runs with an org owner's personal access token as the `Bearer`
-credential (the cookie scheme is exercised by tests/hasp_studio); operations still answering
-codegen's 501 scaffold are left out (`without_scaffolds`) until their part of issue 15 lands.
+credential (the cookie scheme is exercised by tests/hasp_studio); an operation still answering
+codegen's 501 scaffold would be left out (`without_scaffolds`; there is none).
 Responses are also validated by openapi-core.
 """
 

@@ -28,21 +28,9 @@ ROOT = Path(__file__).resolve().parents[2]
 INVENTORY = ROOT.parent / "shared" / "inventory" / "operations.tsv"
 MOUNTED = sorted(surfaces.SURFACES)
 COMPLETE = sorted(name for name, s in surfaces.SURFACES.items() if s.complete)
-# Seed operations (path prefixes) that a surface's open issue leaves to a later one; allowed to
-# be missing only while the surface is not complete. Hyphen: issue 13 is the core engine,
-# issue 14 adds documents, OAuth, AI generation, the SDK, the gateway and licensing.
-DEFERRED: dict[str, tuple[str, ...]] = {
-    # HASP Studio: issue 15 is authoring; issue 16 adds releases, traces, runs and dashboards.
-    "hasp-studio": (
-        "/api/internal/releases/",
-        "/api/internal/traces/",
-        "/api/internal/workflows/",
-        "/api/internal/orgs/{org_id}/dashboard/",
-        "/api/internal/projects/{project_id}/dashboard/",
-        "/api/internal/projects/{project_id}/releases",
-        "/api/internal/projects/{project_id}/traces",
-    ),
-}
+# Seed operations (path prefixes) a surface's open issue leaves to a later one, allowed to be
+# missing only while the surface is not `complete`. Every surface is complete: none is left.
+DEFERRED: dict[str, tuple[str, ...]] = {}
 
 
 def _shape(path: str) -> str:
