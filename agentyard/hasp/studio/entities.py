@@ -165,12 +165,7 @@ def find(member: Member, entity_id: str, least: str, *, lock: bool = False) -> S
     entity = query.first()
     if entity is None:
         raise not_found("entity", entity_id)
-    try:
-        roles.require(member, least, project=entity.project)
-    except ApiError as exc:
-        if exc.status == 404:
-            raise not_found("entity", entity_id) from None
-        raise
+    roles.require_in(member, least, entity.project, "entity", entity_id)
     return entity
 
 

@@ -68,6 +68,17 @@ def require(member: Member, role: str, project: Project | None = None) -> str:
     return effective
 
 
+def require_in(member: Member, role: str, project: Project, what: str, ident: str) -> str:
+    """`require` for an object of `project`: when the member cannot see the project, the
+    404 names the object (`what` `ident`), not its project."""
+    try:
+        return require(member, role, project)
+    except ApiError as exc:
+        if exc.status == 404:
+            raise not_found(what, ident) from None
+        raise
+
+
 def require_org(member: Member, org_id: str, role: str) -> str:
     """For `/orgs/{org_id}/...` routes: 404 unless `org_id` is the member's org (another org
     is not found), then `require(member, role)`."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentyard import flows
-from agentyard.core import clock, paging
+from agentyard.core import paging
 from agentyard.core.errors import ApiError, not_found
 from agentyard.core.store import write
 from agentyard.hasp import cursors
@@ -30,6 +30,7 @@ from agentyard.hasp.studio import (
     palette_sources,  # noqa: F401  (declares the commands this module provides)
     projects,
     roles,
+    trace_document,
 )
 from agentyard.hasp.studio.member import Member
 from agentyard.hasp.studio.models import Project
@@ -56,35 +57,16 @@ def find_workflow(member: Member, workflow_id: str, least: str) -> tuple[StudioW
     if wf is None:
         raise not_found("workflow", workflow_id)
     project = Project.get_by_id(wf.project_id)
-    try:
-        roles.require(member, least, project)
-    except ApiError as exc:
-        if exc.status == 404:
-            raise not_found("workflow", workflow_id) from None
-        raise
+    roles.require_in(member, least, project, "workflow", workflow_id)
     return wf, project
 
 
 def view(row: StudioRun, run: flows.Run) -> dict[str, Any]:
     """A run as the runs lists show it: status and timing from the engine's run, the error's
     code; no content (its output and error message are in its redacted trace)."""
-    finished = run.finished_at
-    trigger = dict(row.trigger or {})
     return {
-        "id": row.run_id,
+        **trace_document.header(row, run),
         "trace_id": row.run_id,
-        "workflow_id": row.workflow_id,
-        "project_id": row.project_id,
-        "release_id": row.release_id,
-        "sandbox": bool(row.sandbox),
-        "status": run.status,
-        "trigger": trigger,
-        "replay_of": trigger.get("trace_id") if trigger.get("type") == "replay" else None,
-        "created_at": clock.iso(row.created_at),
-        "finished_at": clock.iso(finished),
-        "duration_ms": (
-            int((finished - run.created_at).total_seconds() * 1000) if finished else None
-        ),
         "error_code": run.error.get("code") if isinstance(run.error, dict) else None,
     }
 

@@ -78,14 +78,11 @@ def _decision(event: flows.TraceEvent) -> dict[str, Any] | None:
     }  # fmt: skip
 
 
-def build(row: StudioRun, run: flows.Run) -> dict[str, Any]:
-    """The trace document of a run (its StudioRun index row and its engine run)."""
-    records = flows.step_records(run.id)
-    events = flows.trace(run.id)
+def header(row: StudioRun, run: flows.Run) -> dict[str, Any]:
+    """What a run's list entry and its trace both show: ids, version, status, trigger, timing."""
     trigger = dict(row.trigger or {})
     return {
         "id": row.run_id,
-        "run_id": row.run_id,
         "workflow_id": row.workflow_id,
         "project_id": row.project_id,
         "release_id": row.release_id,
@@ -96,6 +93,16 @@ def build(row: StudioRun, run: flows.Run) -> dict[str, Any]:
         "created_at": clock.iso(row.created_at),
         "finished_at": clock.iso(run.finished_at),
         "duration_ms": _ms(run.created_at, run.finished_at),
+    }
+
+
+def build(row: StudioRun, run: flows.Run) -> dict[str, Any]:
+    """The trace document of a run (its StudioRun index row and its engine run)."""
+    records = flows.step_records(run.id)
+    events = flows.trace(run.id)
+    return {
+        **header(row, run),
+        "run_id": row.run_id,
         "definition": run.definition,
         "input": (run.initial or {}).get("input"),
         "output": run.output,

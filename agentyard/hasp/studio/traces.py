@@ -59,12 +59,7 @@ def find(member: Member, trace_id: str, least: str) -> tuple[StudioRun, Project]
     if row is None:
         raise not_found("trace", trace_id)
     project = Project.get_by_id(row.project_id)
-    try:
-        roles.require(member, least, project)
-    except ApiError as exc:
-        if exc.status == 404:
-            raise not_found("trace", trace_id) from None
-        raise
+    roles.require_in(member, least, project, "trace", trace_id)
     return row, project
 
 
