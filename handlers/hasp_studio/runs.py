@@ -7,11 +7,11 @@ from typing import Any
 from agentyard.core import waits
 from agentyard.core.aio import in_thread
 from agentyard.hasp import envelope
-from agentyard.hasp.studio import run_service, traces
+from agentyard.hasp.studio import run_service, traces, workflow_runs
 from generated.hasp_studio.models import RunCreate
 from handlers.hasp_studio.security import current_member
 
-WAIT_RECHECK = 0.2  # seconds between looks while a test run's answer waits for its end
+WAIT_RECHECK = 0.5  # a test run's answer wakes on the run's events; looks again this often
 
 
 def list_workflow_runs(
@@ -39,7 +39,7 @@ async def test_workflow(
         return await in_thread(run_service.is_final, run["id"])
 
     ended = await waits.wait_until(
-        f"hasp-studio.run.{run['id']}", look, bool, timeout=seconds, recheck=WAIT_RECHECK
+        workflow_runs.run_channel(run["id"]), look, bool, timeout=seconds, recheck=WAIT_RECHECK
     )
     if not ended:
         return envelope.ok(run), 202

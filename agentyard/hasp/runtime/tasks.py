@@ -17,8 +17,6 @@ decision (an approval step reads `{"approved": bool, "comment"?: str}`).
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +24,7 @@ from typing import Any
 from jsonschema import validators
 
 from agentyard import flows
-from agentyard.core import aio, audit, clock, request_context
+from agentyard.core import aio, audit, clock, request_context, waits
 from agentyard.hasp.auth import Caller
 from agentyard.hasp.runtime import errors
 from agentyard.hasp.runtime.a2a_wire import TaskSnapshot, TaskStatus
@@ -237,13 +235,16 @@ def _status_of(run_id: str) -> str:
 
 async def settle(run_id: str, timeout: float) -> str:
     """Wait (holding no thread) until the run stops being `running`/`waiting`, or `timeout`
-    seconds pass; its status. The engine announces no run events on pub/sub, so this looks at
-    the run, more rarely the longer it takes (10 ms, up to every 250 ms)."""
-    deadline = time.monotonic() + timeout
-    pause = 0.01
-    while True:
-        status = await aio.in_thread(_status_of, run_id)
-        if status not in UNSETTLED or time.monotonic() >= deadline:
-            return status
-        await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-        pause = min(pause * 1.5, 0.25)
+    seconds pass; its status. Woken by the run's events (`workflow_runs.run_channel`); looks
+    again every 0.5 s in case a notice was lost."""
+
+    async def look() -> str:
+        return await aio.in_thread(_status_of, run_id)
+
+    return await waits.wait_until(
+        workflow_runs.run_channel(run_id),
+        look,
+        lambda status: status not in UNSETTLED,
+        timeout=timeout,
+        recheck=0.5,
+    )

@@ -17,7 +17,7 @@ import logging
 from typing import Any
 
 from agentyard import flows
-from agentyard.core import clock, ids, jobs
+from agentyard.core import clock, ids, jobs, runtime
 from agentyard.core.store import write
 from agentyard.hasp.studio import conditions
 from agentyard.hasp.studio.contract_versions import PublishedWorkflow
@@ -36,8 +36,18 @@ class ParentNotPausedError(RuntimeError):
     """The calling run has not paused for its child yet: the job retries."""
 
 
+def run_channel(run_id: str) -> str:
+    """The pub/sub channel announcing a run's events (`{"kind": ...}`: a step done, a pause,
+    the end), for whoever waits on it (test runs, A2A tasks) without polling."""
+    return f"hasp-studio.run.{run_id}"
+
+
 def on_event(event: flows.FlowEvent) -> None:
-    """Resume a calling run once a child run finished."""
+    """Announce the event on the run's channel; resume a calling run once a child finished."""
+    try:
+        runtime.broker().publish(run_channel(event.run_id), {"kind": event.kind})
+    except Exception:  # waiters also look again on their own: a lost notice only delays them
+        log.warning("studio: could not announce %s of run %s", event.kind, event.run_id)
     if event.kind not in FINAL_EVENTS:
         return
     row = StudioRun.get_or_none(StudioRun.run_id == event.run_id)
