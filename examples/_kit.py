@@ -3,8 +3,9 @@
 `AGENTYARD_URL` (default http://127.0.0.1:8000) is the combined server `agentyard serve`
 starts; each surface answers under `/<surface>`. The key is the script's first argument, or
 the surface's env var, or else minted with `agentyard keys create` (same machine and
-AGENTYARD_DATA_DIR / DATABASE_URL as the server) for the tenant `example-<surface>`, created
-on first use.
+AGENTYARD_DATA_DIR / DATABASE_URL as the server) for the tenant `example-<surface>` (or the
+one the script names), created on first use. `agentyard()` runs any other CLI command the
+same way (HASP Studio's members: `agentyard users create`).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from _kit import BASE, agentyard, expect, step
 
 ORG = "example-hasp-studio"
 STUDIO = f"{BASE}/hasp-studio/api/internal"
-FINISHED = {"completed", "failed", "cancelled"}
+FINISHED = {"completed", "failed", "cancelled", "condition_not_met"}
 
 # Called by agents (A2A, see hasp_runtime.py) or started from Studio: admits a patient (a record)
 # and answers how many patients of that name the project now holds.
@@ -95,7 +95,7 @@ def publish(org: str = ORG) -> Published:
     suffix = secrets.token_hex(3)
     owner, reviewer = member(org, "owner", suffix), member(org, "reviewer", suffix)
 
-    body = {"name": f"Intake {suffix}", "slug": f"intake-{suffix}"}
+    body: dict[str, Any] = {"name": f"Intake {suffix}", "slug": f"intake-{suffix}"}
     project = expect(owner.post("/projects", json=body), 201)["data"]
     step(f"project {project['slug']}: {project['id']}")
     reviewer_id = expect(reviewer.get("/auth/me"), 200)["data"]["user"]["id"]
