@@ -3,8 +3,9 @@
 `AGENTYARD_URL` (default http://127.0.0.1:8000) is the combined server `agentyard serve`
 starts; each surface answers under `/<surface>`. The key is the script's first argument, or
 the surface's env var, or else minted with `agentyard keys create` (same machine and
-AGENTYARD_DATA_DIR / DATABASE_URL as the server) for the tenant `example-<surface>`, created
-on first use.
+AGENTYARD_DATA_DIR / DATABASE_URL as the server) for the tenant `example-<surface>` (or the
+one the script names), created on first use. `agentyard()` runs any other CLI command the
+same way (HASP Studio's members: `agentyard users create`).
 """
 
 from __future__ import annotations
@@ -31,23 +32,41 @@ def agentyard_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "agentyard.cli"]
 
 
-def key(surface: str, env_var: str, *, kind: str | None = None, scopes: str | None = None) -> str:
-    """The key given as the first argument or in `env_var`, or else a new one for the tenant
-    `example-<surface>` (its secret is what `agentyard keys create --quiet` prints)."""
+def key(
+    surface: str,
+    env_var: str,
+    *,
+    kind: str | None = None,
+    scopes: str | None = None,
+    tenant: str | None = None,
+) -> str:
+    """The key given as the first argument or in `env_var`, or else a new one for `tenant`
+    (default `example-<surface>`; its secret is what `agentyard keys create --quiet` prints)."""
     if len(sys.argv) > 1:
         step("key: from the command line")
         return sys.argv[1]
     if os.environ.get(env_var):
         step(f"key: from {env_var}")
         return os.environ[env_var]
-    args = ["keys", "create", "--surface", surface, "--tenant", f"example-{surface}", "--quiet"]
+    tenant = tenant or f"example-{surface}"
+    args = ["keys", "create", "--surface", surface, "--tenant", tenant, "--quiet"]
     args += ["--kind", kind] if kind else []
     args += ["--scopes", scopes] if scopes else []
     args += ["--name", "examples"]
-    done = subprocess.run(agentyard_command() + args, capture_output=True, text=True, timeout=120)
+    secret = agentyard(*args)
+    step(f"key: minted for tenant {tenant} (agentyard {' '.join(args[:5])} ...)")
+    return secret
+
+
+def agentyard(*args: str) -> str:
+    """Run `agentyard ARGS` (same machine and store as the server); its stdout, stripped."""
+    done = subprocess.run(
+        agentyard_command() + list(args), capture_output=True, text=True, timeout=120
+    )
     if done.returncode != 0:
-        raise SystemExit(f"agentyard keys create failed ({done.returncode}): {done.stderr.strip()}")
-    step(f"key: minted for tenant example-{surface} (agentyard {' '.join(args[:5])} ...)")
+        raise SystemExit(
+            f"agentyard {' '.join(args[:2])} failed ({done.returncode}): {done.stderr.strip()}"
+        )
     return done.stdout.strip()
 
 

@@ -22,7 +22,14 @@ from tests.kit.server import BACKENDS, PG_URL, REDIS_URL, scratch_pg_database
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))
-KEY_VARS = ("AISP_KEY", "AISP_REALM", "HASP_AI_KEY", "HARNESSLAYER_KEY", "HYPHEN_KEY")
+KEY_VARS = (
+    "AISP_KEY",
+    "AISP_REALM",
+    "HASP_AI_KEY",
+    "HASP_RUNTIME_KEY",
+    "HARNESSLAYER_KEY",
+    "HYPHEN_KEY",
+)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -48,7 +55,14 @@ def served(request, tmp_path_factory) -> Iterator[dict[str, str]]:
 
 
 def test_every_example_is_tested():
-    assert SCRIPTS == ["aisp_hub.py", "harnesslayer.py", "hasp_ai.py", "hyphen.py"]
+    assert SCRIPTS == [
+        "aisp_hub.py",
+        "harnesslayer.py",
+        "hasp_ai.py",
+        "hasp_runtime.py",
+        "hasp_studio.py",
+        "hyphen.py",
+    ]
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
