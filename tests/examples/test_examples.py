@@ -9,6 +9,7 @@ AGENTYARD_TEST_REDIS_URL are set, also scaled (a scratch PostgreSQL database and
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -22,6 +23,13 @@ from tests.kit.server import BACKENDS, PG_URL, REDIS_URL, scratch_pg_database
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))
+# Every secret format agentyard issues (keys, tokens, webhook secrets, passwords' setting
+# links): none may appear in a log line, whatever the examples did. (The dev credentials the
+# first start prints are plain output lines, not log records.)
+SECRET = re.compile(
+    r"(?:aisp_key_|wa_live_|hasp_key_live_|hasp_pat_|sk-hyp-|pk_live_|dk-|uk-|op_)[0-9a-f]{16,}"
+    r"|whsec_[A-Za-z0-9+/=]{20,}"
+)
 KEY_VARS = (
     "AISP_KEY",
     "AISP_REALM",
@@ -46,12 +54,17 @@ def served(request, tmp_path_factory) -> Iterator[dict[str, str]]:
         }
     data_dir = tmp_path_factory.mktemp("examples-data")
     proc, base = start(data_dir, **env)
+    out = ""
     try:
         yield {**env, "AGENTYARD_URL": base, "AGENTYARD_DATA_DIR": str(data_dir)}
     finally:
-        stop(proc)
+        out = stop(proc)
         if drop is not None:
             drop()
+    logged = [line for line in out.splitlines() if line.startswith("{")]
+    assert len(logged) > 50, "the server logged fewer lines than the examples made requests"
+    leaked = sorted({m for line in logged for m in SECRET.findall(line)})
+    assert not leaked, f"secrets in the server's log: {[s[:12] + '...' for s in leaked]}"
 
 
 def test_every_example_is_tested():
