@@ -3,57 +3,20 @@ and an unreachable server reported as OutboxError."""
 
 from __future__ import annotations
 
-import base64
-import socketserver
 import subprocess
 import sys
-import threading
 
 import pytest
 
 from agentyard.core import outbox
+from tests.kit import smtp as fake_smtp
 from tests.kit.server import free_port
-
-
-class _Smtp(socketserver.StreamRequestHandler):
-    def handle(self) -> None:
-        server = self.server
-        self.wfile.write(b"220 fake ESMTP\r\n")
-        while True:
-            line = self.rfile.readline().decode().rstrip("\r\n")
-            if not line:
-                return
-            verb = line.split(" ", 1)[0].upper()
-            if verb == "EHLO":
-                self.wfile.write(b"250-fake\r\n250 AUTH PLAIN\r\n")
-            elif verb == "AUTH":
-                server.auth = base64.b64decode(line.split()[2]).split(b"\0")[1:]  # type: ignore[attr-defined]
-                self.wfile.write(b"235 ok\r\n")
-            elif verb in ("MAIL", "RCPT"):
-                server.envelope.append(line)  # type: ignore[attr-defined]
-                self.wfile.write(b"250 ok\r\n")
-            elif verb == "DATA":
-                self.wfile.write(b"354 go\r\n")
-                data = []
-                while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
-                    data.append(chunk)
-                server.data = b"".join(data).decode()  # type: ignore[attr-defined]
-                self.wfile.write(b"250 queued\r\n")
-            elif verb == "QUIT":
-                self.wfile.write(b"221 bye\r\n")
-                return
-            else:
-                self.wfile.write(b"250 ok\r\n")
 
 
 @pytest.fixture
 def smtp():
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Smtp)
-    server.auth, server.envelope, server.data = None, [], ""  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with fake_smtp.serving() as server:
+        yield server
 
 
 def test_smtp_provider_sends_with_auth(smtp):

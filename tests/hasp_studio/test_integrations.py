@@ -5,11 +5,9 @@ the SSRF guard."""
 
 from __future__ import annotations
 
-import base64
 import http.server
 import json
 import os
-import socketserver
 import threading
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -19,6 +17,7 @@ import pytest
 
 from agentyard.core.store import connection, db
 from tests.hasp_studio.conftest import Client, Studio
+from tests.kit import smtp as fake_smtp
 
 SECRET = "Bearer sk-live-0123456789abcd"
 
@@ -53,35 +52,10 @@ def api() -> Iterator[http.server.ThreadingHTTPServer]:
     server.server_close()
 
 
-class _Smtp(socketserver.StreamRequestHandler):
-    """EHLO, AUTH PLAIN (accepts ann / s3cret only), NOOP, QUIT."""
-
-    def handle(self) -> None:
-        self.wfile.write(b"220 fake ESMTP\r\n")
-        while line := self.rfile.readline().decode().rstrip("\r\n"):
-            verb = line.split(" ", 1)[0].upper()
-            self.server.verbs.append(verb)  # type: ignore[attr-defined]
-            if verb == "EHLO":
-                self.wfile.write(b"250-fake\r\n250 AUTH PLAIN\r\n")
-            elif verb == "AUTH":
-                creds = base64.b64decode(line.split()[2]).split(b"\0")[1:]
-                good = creds == [b"ann", b"s3cret"]
-                self.wfile.write(b"235 ok\r\n" if good else b"535 bad credentials\r\n")
-            elif verb == "QUIT":
-                self.wfile.write(b"221 bye\r\n")
-                return
-            else:
-                self.wfile.write(b"250 ok\r\n")
-
-
 @pytest.fixture
-def smtp() -> Iterator[socketserver.ThreadingTCPServer]:
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Smtp)
-    server.verbs = []  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def smtp() -> Iterator[fake_smtp.FakeSmtp]:
+    with fake_smtp.serving(accept=(b"ann", b"s3cret")) as server:
+        yield server
 
 
 def _path(client: Client, rest: str = "") -> str:

@@ -10,8 +10,6 @@ import hashlib
 import hmac
 import json
 import os
-import socketserver
-import threading
 import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -32,6 +30,7 @@ from agentyard.hasp.studio import (
 from agentyard.hasp.studio.workflow_models import StudioRun
 from tests.hasp_studio.conftest import Client, Studio, new_project
 from tests.hasp_studio.test_entities import new_entity
+from tests.kit import smtp as fake_smtp
 from tests.local_server import LocalServer
 
 SECRET = "Bearer sk-live-0123456789abcd"
@@ -338,37 +337,10 @@ def test_integration_call_http_and_slack(studio: Studio, owner: Client, fake: Fa
         assert run.error["message"].startswith(message), run.error
 
 
-class _Smtp(socketserver.StreamRequestHandler):
-    """EHLO, MAIL, RCPT, DATA (kept), QUIT; no auth."""
-
-    def handle(self) -> None:
-        self.wfile.write(b"220 fake ESMTP\r\n")
-        while line := self.rfile.readline().decode():
-            verb = line.strip().split(" ", 1)[0].upper()
-            if verb == "EHLO":
-                self.wfile.write(b"250 fake\r\n")
-            elif verb == "DATA":
-                self.wfile.write(b"354 go on\r\n")
-                lines = []
-                while (data := self.rfile.readline().decode()) not in (".\r\n", ""):
-                    lines.append(data)
-                self.server.messages.append("".join(lines))  # type: ignore[attr-defined]
-                self.wfile.write(b"250 queued\r\n")
-            elif verb == "QUIT":
-                self.wfile.write(b"221 bye\r\n")
-                return
-            else:
-                self.wfile.write(b"250 ok\r\n")
-
-
 @pytest.fixture
-def smtp() -> Iterator[socketserver.ThreadingTCPServer]:
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Smtp)
-    server.messages = []  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def smtp() -> Iterator[fake_smtp.FakeSmtp]:
+    with fake_smtp.serving() as server:
+        yield server
 
 
 def test_integration_call_smtp_send(owner: Client, smtp) -> None:
