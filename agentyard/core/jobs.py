@@ -29,6 +29,7 @@ Redis private to agentyard.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
@@ -221,9 +222,20 @@ def task(
             expires=expires,
             context=context,
             name=name,
-        )(with_connection(func))
+        )(_counted_running(with_connection(func)))
 
     return decorator
+
+
+def _counted_running(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`func`, counted in `agentyard_jobs_running` while it executes."""
+
+    @functools.wraps(func)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with metrics.JOBS_RUNNING.track_inprogress():
+            return func(*args, **kwargs)
+
+    return run
 
 
 def periodic_task(
@@ -234,7 +246,7 @@ def periodic_task(
     """
 
     def decorator(func: Callable[..., Any]) -> TaskWrapper:
-        return huey.periodic_task(when, name=name)(with_connection(func))
+        return huey.periodic_task(when, name=name)(_counted_running(with_connection(func)))
 
     return decorator
 

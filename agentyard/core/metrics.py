@@ -3,8 +3,9 @@
 - `agentyard_requests_total{surface,operation,status}` and
   `agentyard_request_duration_seconds{surface,operation}` (histogram), from `logs.AccessLog`;
 - `agentyard_sse_streams_open` (gauge), from `core.sse`;
-- `agentyard_jobs_total{task,outcome}` (outcome: queued | started | succeeded | failed) and
-  `agentyard_jobs_queued` (the queue's length when scraped), from `core.jobs`;
+- `agentyard_jobs_total{task,outcome}` (outcome: queued | started | succeeded | failed),
+  `agentyard_jobs_running` (jobs executing now) and `agentyard_jobs_queued` (the queue's length
+  when scraped), from `core.jobs`;
 - `agentyard_phi_scans_total{outcome}` and `agentyard_phi_scan_seconds` (histogram), from the
   PHI guard.
 
@@ -44,6 +45,9 @@ SSE_OPEN = Gauge(
     "agentyard_sse_streams_open", "Server-sent event streams open", multiprocess_mode="livesum"
 )
 JOBS = Counter("agentyard_jobs", "Background jobs by outcome", ("task", "outcome"))
+JOBS_RUNNING = Gauge(
+    "agentyard_jobs_running", "Background jobs executing now", multiprocess_mode="livesum"
+)
 PHI_SCANS = Counter("agentyard_phi_scans", "PHI scans by outcome", ("outcome",))
 PHI_LATENCY = Histogram(
     "agentyard_phi_scan_seconds",

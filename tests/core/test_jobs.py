@@ -15,7 +15,7 @@ from huey import Huey
 from huey.storage import BlackHoleStorage, PriorityRedisStorage, SqliteStorage
 
 from agentyard.config import Settings
-from agentyard.core import jobs, keys
+from agentyard.core import jobs, keys, metrics
 from agentyard.core.store import connection, db
 
 REDIS_URL = os.environ.get("AGENTYARD_TEST_REDIS_URL")
@@ -70,6 +70,20 @@ def stamp(tag: str, value: str = "") -> None:
     _note(tag, value)
 
 
+_gates: dict[str, threading.Event] = {}
+
+
+@jobs.task()
+def hold(tag: str) -> None:
+    """Runs until the test opens its gate."""
+    _note(tag, "started")
+    _gates[tag].wait(10)
+
+
+def running_jobs() -> float:
+    return metrics.JOBS_RUNNING._value.get()
+
+
 @pytest.fixture
 def queue(app, settings: Settings, monkeypatch) -> Iterator[Huey]:
     """The process queue bound to a fresh queue name on this backend (SQLite file or Redis)."""
@@ -101,6 +115,21 @@ def test_a_task_runs_in_the_consumer_with_a_store_connection(queue):
     assert result["thread"] != threading.current_thread().name
     with connection():
         assert keys.find_tenant("jobs-test", name).id == result["tenant"]
+
+
+def test_the_running_gauge_counts_jobs_while_they_execute(queue):
+    jobs.start_consumer(workers=2, **FAST)
+    tag = secrets.token_hex(4)
+    _gates[tag] = threading.Event()
+    before = running_jobs()
+    hold(tag)
+    hold(tag)
+    wait_for(lambda: len(ran(tag)) == 2)
+    assert running_jobs() == before + 2
+    scraped = metrics.exposition()[0].decode()
+    assert f"agentyard_jobs_running {before + 2}" in scraped
+    _gates[tag].set()
+    wait_for(lambda: running_jobs() == before)
 
 
 def test_delayed_tasks_wait_for_their_delay_or_eta(queue):
