@@ -1,6 +1,8 @@
 """Shared fixtures for every test: the app per backend and its live server (tests/kit/server.py).
 
-Every test that uses `server`/`app` runs once per backend (see tests/kit/server.py).
+Every test that uses `server`/`app` runs once per backend (see tests/kit/server.py), except
+those marked `embedded_only`: what they check does not depend on the store or pub/sub (a 501
+probe, a CLI hint's wording), so their `scaled` runs are deselected at collection.
 
 Schemathesis's OpenAPI loader is imported here, at collection, not lazily by the first
 contract test: there it was compiled while the live server's threads were busy, and CPython
@@ -25,3 +27,21 @@ from tests.kit.server import (  # noqa: F401  (fixtures, and names other tests i
     server,
     settings,
 )
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers", "embedded_only: run on the embedded backend only (store-independent checks)"
+    )
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Deselect the `scaled` runs of tests marked `embedded_only`."""
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        scaled = "scaled" in params.values()
+        (drop if scaled and item.get_closest_marker("embedded_only") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -28,7 +28,8 @@ depends on state outside it: the SSE stream (426 unless the client asks for SSE,
 run cannot consume), a ping nobody answers (408) and inference after the run itself capped
 the org's spending (402).
 
-N is AGENTYARD_LIVE_CLI_EXAMPLES (default 10): all surfaces take a few minutes on two cores.
+N is AGENTYARD_LIVE_CLI_EXAMPLES, else AGENTYARD_FUZZ_EXAMPLES (benchmarks/fuzz.sh's long run),
+else 5: every surface in a few minutes on two cores.
 With AGENTYARD_LIVE_CLI_REPORT_DIR set, each run's full CLI output is also written there
 (`<backend>-<run>.txt`), to read the findings of runs that are expected to fail.
 """
@@ -58,7 +59,9 @@ from tests.hyphen.contract_rules import FORM_TEXT, PENDING_H2, STATEFUL_400, exa
 from tests.kit.contract import SEED, scaffolded
 from tests.kit.server import BACKENDS, PG_URL, REDIS_URL, free_port, scratch_pg_database
 
-EXAMPLES = int(os.environ.get("AGENTYARD_LIVE_CLI_EXAMPLES") or 10)
+EXAMPLES = int(
+    os.environ.get("AGENTYARD_LIVE_CLI_EXAMPLES") or os.environ.get("AGENTYARD_FUZZ_EXAMPLES") or 5
+)
 REPORT_DIR = os.environ.get("AGENTYARD_LIVE_CLI_REPORT_DIR")
 ST = Path(sys.executable).with_name("st")
 ROOT = Path(__file__).resolve().parents[2]

@@ -23,6 +23,7 @@ from agentyard.phi.guard import get_guard
 from tests.kit.contract import (
     NEGATIVE_DATA_REJECTION,
     config,
+    generation,
     load_schema,
     openapi_of,
     positive,
@@ -31,6 +32,9 @@ from tests.kit.contract import (
 from tests.kit.tenants import make_key, tenant_name
 
 MAX_EXAMPLES = 25  # bounded: the whole contract run stays within minutes on two cores
+# Inference examples are the costly ones (a PHI scan each, deep bodies to generate): fewer here;
+# the live CLI run and benchmarks/fuzz.sh send them too.
+INFERENCE_EXAMPLES = 12
 MODELS = ["claude-sonnet-4-6", "claude-haiku-4-5", "claude-opus-4-6"]
 
 
@@ -96,6 +100,10 @@ def hasp_schema(app, hasp_key):
             },
             "negative_data_rejection": NEGATIVE_DATA_REJECTION,
         },
+        operations=[
+            {"include-operation-id": op, "generation": generation(INFERENCE_EXAMPLES)}
+            for op in ("createMessage", "countMessageTokens")
+        ],
     )
     schema = load_schema(app, SURFACE, settings)
 

@@ -3,7 +3,9 @@
 Every key the CLI mints works at once over HTTP (each surface; with and without --tenant; the
 dev tenant and a new one), the hints it prints run as printed, and every URL `serve` prints
 answers on the server as started. The commands run in subprocesses against a fresh store:
-SQLite, and PostgreSQL + Redis when the test backends are configured.
+SQLite, and PostgreSQL + Redis when the test backends are configured. On PostgreSQL + Redis
+only the tests where the store matters run (a CLI-minted key seen at once by a running server,
+list and revoke, a store from before key kinds); the rest are marked `embedded_only`.
 """
 
 from __future__ import annotations
@@ -192,6 +194,7 @@ def test_aisp_hub_cli_keys_work_at_once(store):
         assert "Team A" not in cli(store, "keys", "list", "--surface", "aisp-hub").stdout
 
 
+@pytest.mark.embedded_only
 def test_hasp_ai_cli_keys_work_at_once(store):
     with Served(store) as srv:
         dev = {"x-api-key": dev_secret(srv.lines, r"wa_live_[0-9a-f]{32}")}
@@ -214,6 +217,7 @@ def test_hasp_ai_cli_keys_work_at_once(store):
             assert chat.status_code == (200 if is_dev else 402), chat.text
 
 
+@pytest.mark.embedded_only
 def test_harnesslayer_cli_keys_work_at_once(store):
     with Served(store) as srv:
         dev = {"Authorization": f"Bearer {dev_secret(srv.lines, r'dk-[0-9a-f]{32}')}"}
@@ -239,6 +243,7 @@ def test_harnesslayer_cli_keys_work_at_once(store):
             assert hl.get("/v1/app/list", headers=user).status_code == 401  # not an org key
 
 
+@pytest.mark.embedded_only
 def test_hyphen_cli_keys_work_at_once(store):
     with Served(store) as srv:
         dev = {"Authorization": f"Bearer {dev_secret(srv.lines, r'sk-hyp-[0-9a-f]{32}')}"}
@@ -257,6 +262,7 @@ def test_hyphen_cli_keys_work_at_once(store):
 # -- 2. scopes ------------------------------------------------------------------------------
 
 
+@pytest.mark.embedded_only  # the CLI's own checks
 def test_hasp_ai_refuses_unknown_scopes_and_defaults_to_inference(store):
     bogus = cli(store, "keys", "create", "--surface", "hasp-ai", "--scopes", "ai:chat,bogus")
     assert bogus.returncode != 0 and bogus.stdout == ""
@@ -276,6 +282,7 @@ def test_hasp_ai_refuses_unknown_scopes_and_defaults_to_inference(store):
         assert usage.status_code == 403 and usage.json()["error"]["code"] == "MISSING_SCOPE"
 
 
+@pytest.mark.embedded_only  # what a hint says
 @pytest.mark.parametrize("alone", [False, True], ids=["combined", "alone"])
 def test_a_new_hasp_org_can_accept_the_baa_as_printed(store, alone):
     """README's own example, then the printed commands, run as printed: inference works."""
@@ -383,6 +390,7 @@ HEADERS = {
 }
 
 
+@pytest.mark.embedded_only  # what serve prints
 @pytest.mark.parametrize("alone", [None, *SURFACE_NAMES])
 def test_every_url_serve_prints_answers(store, alone):
     with Served(store, *(["--surface", alone] if alone else [])) as srv:

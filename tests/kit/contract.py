@@ -102,9 +102,41 @@ def config(
     }
 
 
+# On the scaled backend (PostgreSQL + Redis) a contract run takes this share of the examples
+# the embedded run takes: that run is there to catch what the store and pub/sub change (a NUL
+# in text, ordering, types), the embedded run and the live CLI fuzz the schemas in depth, and
+# `benchmarks/fuzz.sh` runs both backends at hundreds of examples. It keeps CI within budget.
+SCALED_SHARE = 3
+
+
+def _scaled_share(settings: dict[str, Any]) -> dict[str, Any]:
+    """`settings` with every deterministic example count (the run's and each operation's)
+    divided by SCALED_SHARE (at least 3), and without the coverage phase (its boundary cases do
+    not depend on the backend, and building them is most of a run's time on deep schemas)."""
+
+    def shared(entry: dict[str, Any]) -> dict[str, Any]:
+        generation = entry.get("generation")
+        if not generation or "max-examples" not in generation:
+            return entry
+        count = max(3, int(generation["max-examples"]) // SCALED_SHARE)
+        return {**entry, "generation": {**generation, "max-examples": count}}
+
+    if not (settings.get("generation") or {}).get("deterministic"):
+        return settings  # a long fuzz keeps its count
+    return {
+        **shared(settings),
+        "operations": [shared(o) for o in settings.get("operations", [])],
+        # the coverage phase's cases are the same on every backend: the embedded run sends them
+        "phases": {**settings.get("phases", {}), "coverage": {"enabled": False}},
+    }
+
+
 def load_schema(app: Any, surface: str, settings: dict[str, Any]) -> Any:
     """The spec `surface` serves (`<mount>/openapi.json`), loaded from `app` with `settings`
-    (see `config`)."""
+    (see `config`). On the scaled backend's app (tagged by tests/kit/server.py) the deterministic
+    CI run takes a third of the examples (`SCALED_SHARE`); a long fuzz keeps its count."""
+    if getattr(app, "agentyard_backend", None) == "scaled":
+        settings = _scaled_share(settings)
     mount = surfaces.get(surface).mount
     return schemathesis.openapi.from_asgi(
         f"{mount}/openapi.json", app, config=schemathesis.Config.from_dict(settings)

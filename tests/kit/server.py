@@ -109,9 +109,11 @@ def settings(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Sett
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings):
-    """The combined app with response validation on."""
-    return create_app(settings, validate_responses=True)
+def app(settings: Settings, backend: Backend):
+    """The combined app with response validation on, tagged with its backend's name."""
+    made = create_app(settings, validate_responses=True)
+    made.agentyard_backend = backend.name  # read by tests/kit/contract.load_schema
+    return made
 
 
 class _Server(uvicorn.Server):
