@@ -35,10 +35,10 @@ from agentyard.core import errors, migrations, request_context, routes, runtime,
 from agentyard.core.cors import Cors, CorsPolicy
 from agentyard.core.http_guard import BodyGuard, register_limit
 from agentyard.core.logs import AccessLog
-from agentyard.core.multipart import VALIDATOR_MAP
 from agentyard.core.request_context import RequestContext
 from agentyard.core.store import RequestConnection, release_request_connection, with_last_connection
 from agentyard.core.tenant_mount import TenantMount, TenantRouting, host_of, subdomain
+from agentyard.core.validators import VALIDATOR_MAP
 from agentyard.specs import document
 
 log = logging.getLogger(__name__)
@@ -154,7 +154,7 @@ def create_app(
             resolver=Resolver(function_resolver=resolve_handler),
             strict_validation=True,
             validate_responses=validate_responses,
-            # multipart bodies are streamed to the handler, not buffered (core.multipart)
+            # optional JSON bodies may be absent; multipart is streamed (core.validators)
             validator_map=VALIDATOR_MAP,
             pythonic_params=True,
             # Swagger UI stays Connexion's; the documents are ours (see _published).

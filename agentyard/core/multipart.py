@@ -1,11 +1,11 @@
 """`multipart/form-data` bodies read as streams: Connexion's own validator keeps every chunk of
 a request body in memory while it validates, which a large file upload must not do.
 
-`VALIDATOR_MAP` is Connexion's, with multipart bodies passed through unread: the form is then
-parsed once, by Starlette (files spooled to temporary files past 1 MiB, fields capped), when the
-handler asks for it, and the handler validates the fields against its schema itself (with the
-surface's 400). Register the upload path under `Surface.body_limits` with `streamed=True` so
-the request guard does not buffer it either.
+`StreamedMultipart` (in `core.validators.VALIDATOR_MAP`) passes multipart bodies through unread:
+the form is then parsed once, by Starlette (files spooled to temporary files past 1 MiB, fields
+capped), when the handler asks for it, and the handler validates the fields against its schema
+itself with `field_errors` (the surface's 400). Register the upload path under
+`Surface.body_limits` with `streamed=True` so the request guard does not buffer it either.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import jsonschema
-from connexion.datastructures import MediaTypeDict
-from connexion.validators import VALIDATOR_MAP as CONNEXION_VALIDATORS
 from connexion.validators import AbstractRequestBodyValidator
 from starlette.types import Receive, Scope
 
@@ -31,14 +29,6 @@ class StreamedMultipart(AbstractRequestBodyValidator):
 
     def _validate(self, body: Any) -> dict[str, Any] | None:  # never called
         return None
-
-
-VALIDATOR_MAP: dict[str, Any] = {
-    **CONNEXION_VALIDATORS,
-    "body": MediaTypeDict(
-        {**CONNEXION_VALIDATORS["body"], "multipart/form-data": StreamedMultipart}
-    ),
-}
 
 
 def field_errors(fields: Mapping[str, Any], schema: Mapping[str, Any]) -> str | None:

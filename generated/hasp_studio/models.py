@@ -894,31 +894,38 @@ class Integration(BaseModel):
     updated_at: AwareDatetime
 
 
-class IntegrationCreate(BaseModel):
+class HttpIntegrationConfig(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    name: str = Field(..., max_length=200, min_length=1)
-    kind: Literal["http", "postgresql", "smtp", "slack_webhook"]
-    config: dict[str, Any] = Field(..., max_length=100)
-    secret: str | None = Field(None, max_length=4096)
-
-
-class IntegrationUpdate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
+    base_url: str = Field(
+        ...,
+        description="The API's base URL (http or https); a trailing `/` is dropped.",
+        max_length=2048,
+        pattern="^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9]([A-Za-z0-9.\\-]*[A-Za-z0-9])?(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?([/?#][^\\s\\u0000-\\u001f\\u007f]*)?$",
     )
-    name: str | None = Field(
+    auth_header: str | None = Field(
         None,
-        max_length=200,
+        description="The header the secret is sent in (default `Authorization`).",
+        pattern="^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$",
+    )
+    test_path: str | None = Field(
+        None,
+        description="The path `POST /integrations/{id}/test` requests (default `/`).",
+        max_length=1024,
         min_length=1,
-        pattern="^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$",
+        pattern="^/[^\\u0000]*$",
     )
-    config: dict[str, Any] | None = Field(None, max_length=100)
-    secret: str | None = Field(
+
+
+class SlackWebhookIntegrationConfig(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    channel: str | None = Field(
         None,
-        description="The new secret; null removes it.",
-        max_length=4096,
+        description="A label for the channel the webhook posts to.",
+        max_length=100,
         min_length=1,
     )
 
@@ -1893,6 +1900,107 @@ class LoginResponse(BaseModel):
     meta: Meta
 
 
+class HttpIntegrationCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: str = Field(
+        ...,
+        max_length=200,
+        min_length=1,
+        pattern="^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$",
+    )
+    kind: Literal["http"]
+    config: HttpIntegrationConfig
+    secret: str | None = Field(
+        None, description="The auth header's value (optional).", max_length=4096
+    )
+
+
+class SlackWebhookIntegrationCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: str = Field(
+        ...,
+        max_length=200,
+        min_length=1,
+        pattern="^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$",
+    )
+    kind: Literal["slack_webhook"]
+    config: SlackWebhookIntegrationConfig
+    secret: str = Field(
+        ...,
+        description="The incoming-webhook URL (http or https).",
+        max_length=2048,
+        pattern="^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9]([A-Za-z0-9.\\-]*[A-Za-z0-9])?(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?([/?#][^\\s\\u0000-\\u001f\\u007f]*)?$",
+    )
+
+
+class PostgresqlIntegrationConfig(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    host: str = Field(
+        ...,
+        description="A host name or an IP address.",
+        max_length=253,
+        pattern="^[A-Za-z0-9]([A-Za-z0-9.\\-]{0,251}[A-Za-z0-9])?$|^\\[?[0-9A-Fa-f:.]+\\]?$",
+    )
+    port: int | None = Field(None, ge=1, le=65535)
+    database: str = Field(..., max_length=63, min_length=1)
+    user: str = Field(..., max_length=63, min_length=1)
+    sslmode: (
+        Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+        | None
+    ) = Field(None, description="libpq's sslmode (default `prefer`).")
+
+
+class SmtpIntegrationConfig(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    host: str = Field(
+        ...,
+        description="A host name or an IP address.",
+        max_length=253,
+        pattern="^[A-Za-z0-9]([A-Za-z0-9.\\-]{0,251}[A-Za-z0-9])?$|^\\[?[0-9A-Fa-f:.]+\\]?$",
+    )
+    port: int | None = Field(None, ge=1, le=65535)
+    username: str | None = Field(None, max_length=320, min_length=1)
+    tls: Literal["starttls", "ssl", "none"] | None = Field(
+        None, description="Default `starttls` (port 587; `ssl` defaults to 465)."
+    )
+
+
+class IntegrationUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: str | None = Field(
+        None,
+        max_length=200,
+        min_length=1,
+        pattern="^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$",
+    )
+    config: (
+        HttpIntegrationConfig
+        | PostgresqlIntegrationConfig
+        | SmtpIntegrationConfig
+        | SlackWebhookIntegrationConfig
+        | None
+    ) = Field(
+        None,
+        description="The whole new `config`, of the integration's own kind (another kind's shape → 422).",
+    )
+    secret: str | None = Field(
+        None,
+        description="The new secret; null removes it.",
+        max_length=4096,
+        min_length=1,
+    )
+
+
 class Release(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -1951,3 +2059,57 @@ class ReleaseListResponse(BaseModel):
     success: Literal[True]
     data: list[Release]
     meta: Meta
+
+
+class PostgresqlIntegrationCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: str = Field(
+        ...,
+        max_length=200,
+        min_length=1,
+        pattern="^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$",
+    )
+    kind: Literal["postgresql"]
+    config: PostgresqlIntegrationConfig
+    secret: str | None = Field(
+        None, description="The password (optional).", max_length=4096
+    )
+
+
+class SmtpIntegrationCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: str = Field(
+        ...,
+        max_length=200,
+        min_length=1,
+        pattern="^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$",
+    )
+    kind: Literal["smtp"]
+    config: SmtpIntegrationConfig
+    secret: str | None = Field(
+        None, description="The password (optional).", max_length=4096
+    )
+
+
+class IntegrationCreate(
+    RootModel[
+        HttpIntegrationCreate
+        | PostgresqlIntegrationCreate
+        | SmtpIntegrationCreate
+        | SlackWebhookIntegrationCreate
+    ]
+):
+    root: (
+        HttpIntegrationCreate
+        | PostgresqlIntegrationCreate
+        | SmtpIntegrationCreate
+        | SlackWebhookIntegrationCreate
+    ) = Field(
+        ...,
+        description="A new integration: `kind` decides the shape of `config` and what `secret` is. Rules the\nschema cannot state (a `base_url` or webhook URL that does not parse as a URL) → 422.\n",
+        discriminator="kind",
+    )

@@ -14,15 +14,14 @@ import re
 import secrets
 from pathlib import Path
 
-import hypothesis
 import pytest
 import schemathesis
-from hypothesis import HealthCheck
 
 from agentyard import surfaces
 from agentyard.core import keys
 from agentyard.core.store import connection
 from agentyard.specs import operations
+from tests.kit.contract import first_valid_case
 
 ROOT = Path(__file__).resolve().parents[2]
 INVENTORY = ROOT.parent / "shared" / "inventory" / "operations.tsv"
@@ -67,26 +66,6 @@ def test_no_operation_is_a_scaffold(name: str) -> None:
     assert not unwritten, f"{name}: still scaffolds or missing: {unwritten}"
 
 
-def _first_valid_case(operation: schemathesis.APIOperation) -> schemathesis.Case:
-    """One schema-valid request for `operation` (deterministic; no shrinking)."""
-    drawn: list[schemathesis.Case] = []
-
-    @hypothesis.given(operation.as_strategy())
-    @hypothesis.settings(
-        max_examples=1,
-        phases=[hypothesis.Phase.generate],
-        database=None,
-        derandomize=True,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-    )
-    def draw(case: schemathesis.Case) -> None:
-        drawn.append(case)
-
-    draw()
-    return drawn[0]
-
-
 @pytest.mark.embedded_only  # a 501 is the handler's code, whatever the store
 @pytest.mark.parametrize("name", COMPLETE)
 def test_no_operation_answers_501(name: str, app) -> None:
@@ -98,7 +77,7 @@ def test_no_operation_answers_501(name: str, app) -> None:
     asked, unimplemented = 0, []
     for result in schema.get_all_operations():
         operation = result.ok()
-        case = _first_valid_case(operation)
+        case = first_valid_case(operation)
         case.headers = {**(case.headers or {}), **surface.auth_headers(secret)}
         response = case.call()
         asked += 1

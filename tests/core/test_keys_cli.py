@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import BACKENDS, PG_URL, REDIS_URL, free_port
+from tests.conftest import BACKENDS, PG_URL, REDIS_URL, free_port, scratch_pg_database
 
 AGENTYARD = [sys.executable, "-m", "agentyard.cli"]
 BIN = Path(sys.executable).parent  # where the `agentyard` command the hints name lives
@@ -45,25 +45,6 @@ CHAT = {
 }
 
 
-def _scratch_pg(base_url: str) -> tuple[str, callable]:
-    import psycopg2
-
-    name = f"agentyard_cli_{secrets.token_hex(4)}"
-    admin = psycopg2.connect(base_url)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        cur = admin.cursor()
-        cur.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
-        )
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
-
-    return base_url.rsplit("/", 1)[0] + "/" + name, drop
-
-
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
     """The environment of `agentyard` commands sharing one fresh store."""
@@ -76,7 +57,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, 
     if request.param == "embedded":
         yield {**env, "DATABASE_URL": "", "REDIS_URL": ""}
         return
-    url, drop = _scratch_pg(PG_URL)
+    url, drop = scratch_pg_database(PG_URL)
     try:
         yield {**env, "DATABASE_URL": url, "REDIS_URL": REDIS_URL}
     finally:

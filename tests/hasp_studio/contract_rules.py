@@ -18,6 +18,9 @@ RULE_REFUSALS: tuple[str, ...] = (
     "test_webhook",
     # studio-runs: elevate-phi without a stated reason (400 REASON_REQUIRED)
     "elevate_trace_phi",
+    # studio-org: a config of another kind's shape, a URL that does not parse (422)
+    "create_integration",
+    "update_integration",
 )
 
 # studio-records: entities and records refuse with 422 what rules beyond JSON Schema forbid (a

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+import hypothesis
 import pytest
 import schemathesis
 import yaml
@@ -229,3 +230,23 @@ class Chooser:
 
     def coin(self) -> bool:
         return self.random.random() < 0.5
+
+
+def first_valid_case(operation: schemathesis.APIOperation) -> schemathesis.Case:
+    """One schema-valid request for `operation` (deterministic; no shrinking)."""
+    drawn: list[schemathesis.Case] = []
+
+    @hypothesis.given(operation.as_strategy())
+    @hypothesis.settings(
+        max_examples=1,
+        phases=[hypothesis.Phase.generate],
+        database=None,
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
+    def draw(case: schemathesis.Case) -> None:
+        drawn.append(case)
+
+    draw()
+    return drawn[0]

@@ -59,8 +59,10 @@ class Backend:
 
 
 def scratch_pg_database(base_url: str) -> tuple[str, Callable[[], None]]:
-    """A fresh PostgreSQL database for this run, dropped afterwards."""
+    """A fresh PostgreSQL database for this run, and the function dropping it (closing this
+    process's store connections to it first)."""
     import psycopg2
+    import psycopg2.errors
 
     name = f"agentyard_test_{secrets.token_hex(4)}"
     admin = psycopg2.connect(base_url)
@@ -71,15 +73,26 @@ def scratch_pg_database(base_url: str) -> tuple[str, Callable[[], None]]:
     def drop() -> None:
         from agentyard.core.store import db
 
-        if db.obj is not None and not db.obj.is_closed():
-            db.obj.close()
-        if hasattr(db.obj, "close_all"):
-            db.obj.close_all()
+        if db.obj is not None and getattr(db.obj, "database", None) == name:
+            if not db.obj.is_closed():
+                db.obj.close()
+            if hasattr(db.obj, "close_all"):
+                db.obj.close_all()
         cur = admin.cursor()
-        cur.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
-        )
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        # a background thread (job consumer, listener) may reconnect between the two
+        # statements: terminate and try again, a few times
+        for attempt in range(20):
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+            try:
+                cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                break
+            except psycopg2.errors.ObjectInUse:
+                if attempt == 19:
+                    raise
+                time.sleep(0.1)
         admin.close()
 
     return url, drop
