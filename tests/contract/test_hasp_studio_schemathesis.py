@@ -30,7 +30,7 @@ from tests.kit.contract import (
     without_scaffolds,
 )
 
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 15
 
 
 @pytest.fixture(scope="module")
