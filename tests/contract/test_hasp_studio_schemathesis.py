@@ -8,7 +8,6 @@ Responses are also validated by openapi-core.
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 import pytest
@@ -16,10 +15,7 @@ import schemathesis
 from openapi_core import OpenAPI
 from schemathesis.core.parameters import ParameterLocation
 
-from agentyard.core.store import connection
-from agentyard.hasp.studio import SURFACE, tokens
-from agentyard.hasp.studio import bootstrap as studio_bootstrap
-from agentyard.hasp.studio.member import Member
+from agentyard.hasp.studio import SURFACE
 from tests.kit.contract import (
     NEGATIVE_DATA_REJECTION,
     config,
@@ -29,21 +25,15 @@ from tests.kit.contract import (
     validate_response,
     without_scaffolds,
 )
+from tests.kit.tenants import studio_owner_token
 
 MAX_EXAMPLES = 15
 
 
 @pytest.fixture(scope="module")
 def studio_schema(app):
-    with connection():
-        user, _ = studio_bootstrap.create_user(
-            f"contract-{secrets.token_hex(4)}",
-            f"contract-{secrets.token_hex(4)}@example.org",
-            "owner",
-        )
-        _, secret = tokens.create(Member(user, user.tenant, "token", "setup"), "contract", None)
     settings = config(
-        auth={"Bearer": {"bearer": secret}},
+        auth={"Bearer": {"bearer": studio_owner_token("contract")}},
         max_examples=MAX_EXAMPLES,
         checks={
             # Documented refusals of schema-valid requests: bad credentials at sign-in (401),

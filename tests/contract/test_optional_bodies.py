@@ -9,20 +9,14 @@ CLI's stateful phase: `POST /hasp-studio/api/internal/traces/{trace_id}/replay` 
 
 from __future__ import annotations
 
-import secrets
-
 import httpx
 import pytest
 import schemathesis
 
 from agentyard import surfaces
-from agentyard.core import keys
-from agentyard.core.store import connection
-from agentyard.hasp.studio import bootstrap as studio_bootstrap
-from agentyard.hasp.studio import tokens
-from agentyard.hasp.studio.member import Member
 from agentyard.specs import document
 from tests.kit.contract import first_valid_case
+from tests.kit.tenants import caller_headers
 
 REFUSAL = "Request body must not be empty"
 
@@ -46,19 +40,6 @@ def optional_bodies() -> list[tuple[str, str, str]]:
 OPTIONAL = optional_bodies()
 
 
-def credentials(name: str) -> dict[str, str]:
-    """Headers of a valid caller of surface `name` (HASP Studio: an owner's personal token)."""
-    tag = secrets.token_hex(4)
-    if name == "hasp-studio":
-        user, _ = studio_bootstrap.create_user(f"bodies-{tag}", f"b-{tag}@example.org", "owner")
-        _, token = tokens.create(Member(user, user.tenant, "token", "setup"), "bodies", None)
-        return {"Authorization": f"Bearer {token}"}
-    surface = surfaces.get(name)
-    tenant, _ = keys.get_or_create_tenant(name, f"bodies-{tag}")
-    _, secret = keys.create_key(tenant, surface.new_secret, name="optional-bodies")
-    return surface.auth_headers(secret)
-
-
 def test_some_operation_has_an_optional_body() -> None:
     assert any(name == "hasp-studio" for name, _, _ in OPTIONAL), OPTIONAL
 
@@ -67,8 +48,7 @@ def test_some_operation_has_an_optional_body() -> None:
 @pytest.mark.parametrize(("name", "method", "path"), OPTIONAL)
 def test_an_optional_body_may_be_left_out(name: str, method: str, path: str, app, server) -> None:
     surface = surfaces.get(name)
-    with connection():
-        headers = credentials(name)
+    headers = caller_headers(name)
     schema = schemathesis.openapi.from_asgi(f"{surface.mount}/openapi.json", app)
     case = first_valid_case(schema[path][method])
     response = httpx.request(

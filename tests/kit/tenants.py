@@ -2,6 +2,10 @@
 
 key = make_key("hasp-ai", scopes=["ai:chat"])     # a fresh tenant and its key
 httpx.get(url, headers=key.headers)               # the surface's own auth header
+
+HASP Studio has no API keys (its callers are signed-in members): `studio_owner_token()` makes an
+org owner and a personal access token, and `caller_headers(surface)` is a valid caller's
+headers on any surface.
 """
 
 from __future__ import annotations
@@ -59,3 +63,23 @@ def make_key(
             tenant or tenant_name(), kind=kind, scopes=scopes, name=name, base_url=BASE_URL
         )
     return Key(surface, minted.key.tenant.name, kind, minted.secret, minted.key.id)
+
+
+def studio_owner_token(prefix: str = "owner") -> str:
+    """A personal access token of a new HASP Studio org's owner (in a fresh org)."""
+    from agentyard.hasp.studio import bootstrap, tokens
+    from agentyard.hasp.studio.member import Member
+
+    tag = tenant_name(prefix)
+    with connection():
+        user, _ = bootstrap.create_user(tag, f"{tag}@example.org", "owner")
+        _, token = tokens.create(Member(user, user.tenant, "token", "setup"), prefix, None)
+    return token
+
+
+def caller_headers(surface: str) -> dict[str, str]:
+    """The headers of a valid caller of `surface` with its default rights (HASP Studio: an
+    org owner's personal access token; the others: a fresh tenant's key)."""
+    if surface == "hasp-studio":
+        return {"Authorization": f"Bearer {studio_owner_token()}"}
+    return make_key(surface).headers
