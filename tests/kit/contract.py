@@ -135,7 +135,8 @@ def _scaled_share(settings: dict[str, Any]) -> dict[str, Any]:
 def load_schema(app: Any, surface: str, settings: dict[str, Any]) -> Any:
     """The spec `surface` serves (`<mount>/openapi.json`), loaded from `app` with `settings`
     (see `config`). On the scaled backend's app (tagged by tests/kit/server.py) the deterministic
-    CI run takes a third of the examples (`SCALED_SHARE`); a long fuzz keeps its count."""
+    CI run takes a third of the examples (`SCALED_SHARE`) and no coverage phase; a long fuzz
+    keeps its count."""
     if getattr(app, "agentyard_backend", None) == "scaled":
         settings = _scaled_share(settings)
     mount = surfaces.get(surface).mount
