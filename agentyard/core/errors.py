@@ -182,8 +182,11 @@ def render(
     details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> tuple[bytes, dict[str, str]]:
-    """Body bytes and headers of an error response for a request to `path`."""
+    """Body bytes and headers of an error response for a request to `path`. A U+0000 the
+    message quotes from the request (a validation message naming a key) is written as the text
+    `\\u0000`: no published string holds NUL, error messages included."""
     shape = shape_for(path)
+    message = message.replace("\x00", "\\u0000")
     body = shape(status, code or DEFAULT_CODES.get(status, "error"), message, details)
     out = {"content-type": "application/json"}
     out.update(headers or {})
