@@ -6,7 +6,7 @@ import base64
 import functools
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -29,13 +29,25 @@ class Caller:
     `session` is the session the credential names: the bearer token's `sub`, or a key's
     `X-AISP-Session`. A key sent alone names none; it then acts as the one active session it
     registered (`implied`), when it registered exactly one (`key_sessions` counts them, up to 2).
+    A key's sessions are read when first asked for (in the handler, inside the request's store
+    connection), not on every request: most operations never ask.
     """
 
     realm: Tenant
     key_id: str | None
     session: Session | None
-    implied: Session | None = None
-    key_sessions: int = 0
+    own: KeySessions | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def implied(self) -> Session | None:
+        """The key's one active session, when it registered exactly one (a key alone)."""
+        own = self.own.sessions() if self.own is not None else []
+        return own[0] if len(own) == 1 else None
+
+    @property
+    def key_sessions(self) -> int:
+        """How many active sessions a key alone registered, up to 2."""
+        return len(self.own.sessions()) if self.own is not None else 0
 
     @property
     def acting(self) -> Session | None:
@@ -149,9 +161,18 @@ _KEY_SESSIONS: Prepared[Session] = Prepared(
 )
 
 
-def _key_sessions(key_id: str) -> list[Session]:
-    """Up to two active sessions the key registered (enough to tell one from several)."""
-    return _KEY_SESSIONS(key_id)  # on every key-authenticated request: SQL compiled once
+class KeySessions:
+    """Up to two active sessions a key registered (enough to tell one from several), read once
+    on first use."""
+
+    def __init__(self, key_id: str) -> None:
+        self.key_id = key_id
+        self._found: list[Session] | None = None
+
+    def sessions(self) -> list[Session]:
+        if self._found is None:
+            self._found = _KEY_SESSIONS(self.key_id)  # SQL compiled once
+        return self._found
 
 
 def from_api_key(secret: str, acting_session: str | None, method: str) -> Caller:
@@ -166,12 +187,8 @@ def from_api_key(secret: str, acting_session: str | None, method: str) -> Caller
         _rate_limit(key.id, method)
         _touch(session)
         return Caller(realm=key.tenant, key_id=key.id, session=session)
-    own = _key_sessions(key.id)
-    implied = own[0] if len(own) == 1 else None
     _rate_limit(key.id, method)
-    return Caller(
-        realm=key.tenant, key_id=key.id, session=None, implied=implied, key_sessions=len(own)
-    )
+    return Caller(realm=key.tenant, key_id=key.id, session=None, own=KeySessions(key.id))
 
 
 def sender(caller: Caller, sender_id: str) -> Session:

@@ -8,7 +8,7 @@ from connexion import request
 from starlette.responses import StreamingResponse
 
 from agentyard.aisp import messages, stream
-from agentyard.core import clock, runtime, sse
+from agentyard.core import aio, clock, runtime, sse
 from agentyard.core.errors import ApiError
 from generated.aisp_hub.models import Envelope
 from handlers.aisp_hub.security import caller
@@ -49,7 +49,9 @@ def pollInbox(
 
 async def streamMessages() -> StreamingResponse:
     who = caller()
-    me = who.acting_session()  # 409 before the stream starts; its activity is recorded below
+    # 409 before the stream starts (a key alone's sessions are read off the event loop);
+    # its activity is recorded below
+    me = await aio.in_thread(who.acting_session)
     sse.require_event_stream(
         request.headers,
         ApiError(

@@ -9,7 +9,9 @@ from agentyard.core.security import current_caller, security_info
 
 
 def _sub(caller: Caller) -> str | None:
-    return caller.session_id or caller.key_id
+    """The credential's subject: the session it names, else the key (a key alone's implied
+    session is read only by the operations that act as it)."""
+    return caller.session.id if caller.session is not None else caller.key_id
 
 
 api_key_info = security_info(
