@@ -21,7 +21,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from connexion import AsyncApp
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
@@ -31,10 +30,11 @@ from starlette.responses import Response
 
 from agentyard import console, ops, surfaces
 from agentyard.config import Settings
-from agentyard.core import errors, migrations, request_context, routes, runtime, tenant_mount
+from agentyard.core import aio, errors, migrations, request_context, routes, runtime, tenant_mount
 from agentyard.core.cors import Cors, CorsPolicy
 from agentyard.core.http_guard import BodyGuard, register_limit
 from agentyard.core.logs import AccessLog
+from agentyard.core.operations import App
 from agentyard.core.request_context import RequestContext
 from agentyard.core.store import RequestConnection, release_request_connection, with_last_connection
 from agentyard.core.tenant_mount import TenantMount, TenantRouting, host_of, subdomain
@@ -45,8 +45,9 @@ log = logging.getLogger(__name__)
 
 
 def resolve_handler(name: str) -> Callable[..., Any]:
-    """Import a handler; a plain `def` handler runs in the request's store connection (the one
-    its security lookup used) and gives it back to the pool when it returns.
+    """Import a handler; a plain `def` handler runs in the request threadpool
+    (`aio.run_blocking`), in the request's store connection (the one its security lookup used),
+    which goes back to the pool when it returns.
 
     `async def` handlers (streams, waits) give the request's connection back first and open
     connections only around the blocking work they hand to the threadpool.
@@ -55,7 +56,13 @@ def resolve_handler(name: str) -> Callable[..., Any]:
     # Connexion inspects the handler's signature on every request: computed once here.
     func.__signature__ = inspect.signature(func)  # type: ignore[attr-defined]
     if not asyncio.iscoroutinefunction(func):
-        return with_last_connection(func)
+        in_connection = with_last_connection(func)
+
+        @functools.wraps(func)
+        async def blocking(*args: Any, **kwargs: Any) -> Any:
+            return await aio.run_blocking(in_connection, *args, **kwargs)
+
+        return blocking
 
     @functools.wraps(func)
     async def releasing(*args: Any, **kwargs: Any) -> Any:
@@ -118,7 +125,7 @@ def create_app(
     validate_responses: bool = False,
     upgrade: bool = True,
     warm: bool = False,
-) -> AsyncApp:
+) -> App:
     """The agentyard ASGI app (all surfaces, or one at its original root paths). `warm`: start
     each surface's one-off warm-up (`Surface.warm`) in the background now."""
     settings = settings or Settings.from_env()
@@ -127,7 +134,7 @@ def create_app(
         migrations.upgrade()
     mounted = [surfaces.get(surface)] if surface else list(surfaces.SURFACES.values())
 
-    app = AsyncApp(__name__)
+    app = App(__name__)
     cors: list[tuple[str, CorsPolicy]] = []
     per_tenant: list[tuple[str, TenantRouting]] = []
     for s in mounted:
@@ -227,7 +234,7 @@ def _warm(name: str, warm: Callable[[], object]) -> None:
         log.exception("%s: warming up failed", name)
 
 
-def app_from_env() -> AsyncApp:
+def app_from_env() -> App:
     """Factory for uvicorn/gunicorn workers: settings and surface from the environment; the
     surfaces' warm-ups start at once, so no client's first request waits for them.
 

@@ -21,13 +21,12 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from agentyard import ops, surfaces
 from agentyard.config import Settings
-from agentyard.core import clock, jobs, keys, readiness, recent
+from agentyard.core import aio, clock, jobs, keys, readiness, recent
 from agentyard.core.console_panels import panels
 from agentyard.core.store import connection, write
 from agentyard.core.webhooks import Attempt, Delivery
@@ -261,15 +260,15 @@ def endpoints(
         return _page("".join(parts), signed)
 
     async def page(request: Request) -> HTMLResponse:
-        signed = await run_in_threadpool(signed_in, settings, request.cookies.get(COOKIE))
-        text = await run_in_threadpool(render, signed)
+        signed = await aio.run_blocking(signed_in, settings, request.cookies.get(COOKIE))
+        text = await aio.run_blocking(render, signed)
         status = 200
         return HTMLResponse(text, status_code=status, headers={"Cache-Control": "no-store"})
 
     async def login(request: Request) -> Response:
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
         token = (form.get("token") or [""])[0].strip()
-        if not await run_in_threadpool(signed_in, settings, token):
+        if not await aio.run_blocking(signed_in, settings, token):
             page_text = _page("<p id='refused'><b>That is not the operator token.</b></p>", False)
             return HTMLResponse(page_text, status_code=401)
         response = RedirectResponse("/", status_code=303)

@@ -15,13 +15,12 @@ import platform
 from collections.abc import Callable
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 import agentyard
 from agentyard.config import Settings
-from agentyard.core import clock, jobs, metrics, readiness
+from agentyard.core import aio, clock, jobs, metrics, readiness
 
 PATHS = ("/healthz", "/readyz", "/version", "/metrics")
 
@@ -46,7 +45,7 @@ def endpoints(settings: Settings) -> dict[str, Callable[[Request], Any]]:
     """The four endpoints, by path."""
 
     async def readyz(request: Request) -> JSONResponse:
-        checks = await run_in_threadpool(readiness.check, settings)
+        checks = await aio.run_blocking(readiness.check, settings)
         failed = readiness.down(checks)
         if failed:
             states = "; ".join(f"{name} {checks[name]}" for name in failed)
@@ -74,7 +73,7 @@ def endpoints(settings: Settings) -> dict[str, Callable[[Request], Any]]:
                     status_code=401,
                     headers={"WWW-Authenticate": "Bearer"},
                 )
-        body, media_type = await run_in_threadpool(metrics.exposition)
+        body, media_type = await aio.run_blocking(metrics.exposition)
         return Response(body, media_type=media_type)
 
     return {"/healthz": healthz, "/readyz": readyz, "/version": version, "/metrics": metrics_text}

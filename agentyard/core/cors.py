@@ -20,9 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agentyard.core import aio
 from agentyard.core.store import with_connection
 
 SCOPE_KEY = "agentyard.cors"
@@ -107,7 +107,7 @@ class Cors:
         normal = normalize_origin(origin)
         policy = route.policy
         if scope["method"] == "OPTIONS" and b"access-control-request-method" in headers:
-            allowed = normal is not None and await run_in_threadpool(route.check, normal)
+            allowed = normal is not None and await aio.run_blocking(route.check, normal)
             await self._preflight(send, origin if allowed else None, policy)
             return
         decision = _Decision()
@@ -117,7 +117,7 @@ class Cors:
             if message["type"] == "http.response.start":
                 allowed = decision.allowed
                 if allowed is None:
-                    allowed = normal is not None and await run_in_threadpool(route.check, normal)
+                    allowed = normal is not None and await aio.run_blocking(route.check, normal)
                 extra = [(b"vary", b"Origin")]
                 if allowed:
                     extra += [

@@ -23,9 +23,8 @@ from typing import Any, TypeVar, overload
 
 from connexion.context import context
 from connexion.lifecycle import ConnexionRequest
-from starlette.concurrency import run_in_threadpool
 
-from agentyard.core import request_context
+from agentyard.core import aio, request_context
 from agentyard.core.store import with_connection
 
 T = TypeVar("T")
@@ -60,7 +59,7 @@ def security_info(
     checked = with_connection(lookup)
 
     async def info(secret: str, request: ConnexionRequest) -> dict[str, Any]:
-        caller = await run_in_threadpool(checked, secret, request)
+        caller = await aio.run_blocking(checked, secret, request)
         return {"sub": sub(caller), key: caller}
 
     info.__doc__ = authenticate.__doc__

@@ -27,11 +27,10 @@ import re
 from collections.abc import AsyncIterable, Iterable
 from typing import Any, TypeVar, cast
 
-import anyio
 import peewee
 
 from agentyard.config import Settings
-from agentyard.core import blobs, clock, ids, runtime
+from agentyard.core import aio, blobs, clock, ids, runtime
 from agentyard.core.errors import ApiError, not_found
 from agentyard.core.store import is_sqlite, with_connection, write
 from agentyard.harnesslayer import apps, history, pages, profiles, upload_expiry
@@ -344,7 +343,7 @@ def _bad_token(exc: blobs.TokenError) -> ApiError:
 async def receive(token: str, chunks: AsyncIterable[bytes]) -> None:
     """Store one PUT file of an upload, streamed to disk (never whole in memory) and checked
     against its declared hash. The token and the upload are checked before the body is read."""
-    item = await anyio.to_thread.run_sync(with_connection(_pending_file), token)
+    item = await aio.run_blocking(with_connection(_pending_file), token)
     limit = settings().harnesslayer_max_file_bytes
     with blobs.Spool(limit) as spool:
         try:
@@ -354,7 +353,7 @@ async def receive(token: str, chunks: AsyncIterable[bytes]) -> None:
             raise ApiError(
                 413, "payload_too_large", f"{item.name}: larger than {limit} bytes"
             ) from None
-        await anyio.to_thread.run_sync(with_connection(_store_received), token, item, spool)
+        await aio.run_blocking(with_connection(_store_received), token, item, spool)
 
 
 def _pending_file(token: str) -> UploadFile:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import hashlib
 
 from connexion import request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from agentyard.core import aio
 from agentyard.harnesslayer import bundles
 from agentyard.harnesslayer.auth import rate_limit
 
@@ -23,7 +23,7 @@ def surface_base() -> str:
 
 async def uploadBlob(token: str) -> tuple[None, int]:
     """The body is streamed to disk as it arrives (not buffered: see `Surface.body_limits`)."""
-    await run_in_threadpool(rate_limit, "token", hashlib.sha256(token.encode()).hexdigest())
+    await aio.run_blocking(rate_limit, "token", hashlib.sha256(token.encode()).hexdigest())
     await bundles.receive(token, request.stream())
     return None, 204
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
-from agentyard.core import sse
+from agentyard.core import aio, sse
 from agentyard.hasp import envelope
 from agentyard.hasp.ai import chat as native
 from generated.hasp_ai.models import ChatRequest
@@ -17,7 +16,7 @@ from handlers.hasp_ai.security import require
 async def chat(body: dict[str, Any]) -> Any:
     req = ChatRequest.model_validate(body)
     who = require("ai:chat")
-    call = await run_in_threadpool(
+    call = await aio.run_blocking(
         native.prepare,
         who,
         req.model,

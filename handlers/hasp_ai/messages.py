@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
-from agentyard.core import sse
+from agentyard.core import aio, sse
 from agentyard.core.store import with_connection
 from agentyard.hasp import orgs
 from agentyard.hasp.ai import catalog, gateway
@@ -20,7 +19,7 @@ from handlers.hasp_ai.security import require
 async def createMessage(body: dict[str, Any]) -> Any:
     MessageCreateRequest.model_validate(body)
     who = require("ai:chat")
-    call = await run_in_threadpool(with_connection(gateway.prepare), who, body, "anthropic")
+    call = await aio.run_blocking(with_connection(gateway.prepare), who, body, "anthropic")
     if not body.get("stream"):
         return JSONResponse(await gateway.complete(call))
     events = gateway.stream(call)
@@ -43,4 +42,4 @@ def _count(who: Any, body: dict[str, Any]) -> dict[str, int]:
 
 async def countMessageTokens(body: dict[str, Any]) -> dict[str, int]:
     CountTokensRequest.model_validate(body)
-    return await run_in_threadpool(_count, require("ai:chat"), body)
+    return await aio.run_blocking(_count, require("ai:chat"), body)

@@ -13,11 +13,10 @@ from collections.abc import Iterator
 from typing import Any, cast
 from urllib.parse import quote
 
-import anyio
 from starlette.datastructures import UploadFile
 from starlette.responses import StreamingResponse
 
-from agentyard.core import multipart
+from agentyard.core import aio, multipart
 from agentyard.core.errors import ApiError, invalid
 from agentyard.core.store import with_connection
 from agentyard.core.surfaces import SPECS
@@ -76,8 +75,8 @@ async def store_upload(
     tags = documents.parse_tags(text.get("tags"))
     metadata = documents.parse_metadata(text.get("metadata"))
     with documents.spool() as spool:
-        await anyio.to_thread.run_sync(documents.copy_to_spool, upload.file, spool)
-        return await anyio.to_thread.run_sync(
+        await aio.run_blocking(documents.copy_to_spool, upload.file, spool)
+        return await aio.run_blocking(
             with_connection(
                 lambda: documents.create(
                     org_id,
@@ -123,7 +122,7 @@ async def bulkUploadDocuments(
         try:
             name = documents.check_name(filename)
             with documents.spool() as spool:
-                await anyio.to_thread.run_sync(documents.copy_to_spool, upload.file, spool)
+                await aio.run_blocking(documents.copy_to_spool, upload.file, spool)
                 store = functools.partial(
                     documents.create,
                     who.org_id,
@@ -135,7 +134,7 @@ async def bulkUploadDocuments(
                     upload=spool,
                     source="bulk",
                 )
-                doc = await anyio.to_thread.run_sync(with_connection(store))
+                doc = await aio.run_blocking(with_connection(store))
         except ApiError as exc:
             results.append({"filename": filename, "status": "failed", "error": exc.message})
             continue
@@ -149,14 +148,14 @@ async def createDocumentVersion(
 ) -> tuple[dict[str, Any], int]:
     """New document version."""
     who = caller()
-    await anyio.to_thread.run_sync(with_connection(documents.find), who.org_id, id_)
+    await aio.run_blocking(with_connection(documents.find), who.org_id, id_)
     upload, text = form(body, file, "DocumentVersionUpload")
     content_type = (
         documents.check_content_type(text["content_type"]) if "content_type" in text else None
     )
     with documents.spool() as spool:
-        await anyio.to_thread.run_sync(documents.copy_to_spool, upload.file, spool)
-        doc = await anyio.to_thread.run_sync(
+        await aio.run_blocking(documents.copy_to_spool, upload.file, spool)
+        doc = await aio.run_blocking(
             with_connection(
                 lambda: documents.add_version(
                     who.org_id,

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-
-from agentyard.core import clock, readiness, runtime
+from agentyard.core import aio, clock, readiness, runtime
 from agentyard.core.errors import ApiError
 
 
@@ -18,7 +16,7 @@ async def getHealth() -> dict[str, Any]:
 async def getReadiness() -> dict[str, Any]:
     """Readiness: the store, the job queue and Redis (when configured) answer; 503 naming
     what is down otherwise."""
-    checks = await run_in_threadpool(readiness.check, runtime.settings())
+    checks = await aio.run_blocking(readiness.check, runtime.settings())
     failed = readiness.down(checks)
     if failed:
         states = "; ".join(f"{name} {checks[name]}" for name in failed)

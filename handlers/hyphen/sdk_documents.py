@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
-
+from agentyard.core import aio
 from agentyard.core.store import with_connection
 from agentyard.hyphen import sdk_documents
 from handlers.hyphen import documents
@@ -20,11 +19,11 @@ async def uploadSdkDocument(
     """Upload a document as the signed-in user; with `workflow_id`, start its run."""
     who = sdk_caller()
     upload, text = documents.form(body, file, "SdkDocumentUpload")
-    workflow = await anyio.to_thread.run_sync(
+    workflow = await aio.run_blocking(
         with_connection(sdk_documents.check_upload), who, text.get("workflow_id")
     )
     doc = await documents.store_upload(who.org_id, who.actor, upload, text)
-    view = await anyio.to_thread.run_sync(with_connection(sdk_documents.record), who, doc, workflow)
+    view = await aio.run_blocking(with_connection(sdk_documents.record), who, doc, workflow)
     return view, 201
 
 

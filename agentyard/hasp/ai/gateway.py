@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from agentyard.core import clock, request_context, runtime
+from agentyard.core import aio, clock, request_context, runtime
 from agentyard.core.errors import ApiError
 from agentyard.core.request_context import RequestInfo
 from agentyard.core.store import connection, with_connection, write
@@ -308,21 +308,18 @@ def upstream_error(exc: UpstreamError) -> ApiError:
 
 async def complete(call: Call) -> dict[str, Any]:
     """Non-streaming: the restored message (the call is finished either way)."""
-    from starlette.concurrency import run_in_threadpool
-
     try:
         message = await provider().create(call.upstream)
     except UpstreamError as exc:
-        await run_in_threadpool(with_connection(finish), call, None, str(exc.error_type))
+        await aio.run_blocking(with_connection(finish), call, None, str(exc.error_type))
         raise upstream_error(exc) from exc
-    await run_in_threadpool(with_connection(finish), call, message, None)
+    await aio.run_blocking(with_connection(finish), call, message, None)
     return restore_message(call, message)
 
 
 async def stream(call: Call) -> AsyncIterator[dict[str, Any]]:
     """Streaming: the restored Anthropic events. The first `anext` raises ApiError when the
     upstream fails before its first event; later failures arrive as an `error` event."""
-    from starlette.concurrency import run_in_threadpool
 
     restorer = _EventRestorer(call)
     folded = MessageAccumulator()
@@ -341,12 +338,12 @@ async def stream(call: Call) -> AsyncIterator[dict[str, Any]]:
                     failure = None
         except UpstreamError as exc:
             if folded.message is None:
-                await run_in_threadpool(with_connection(finish), call, None, exc.error_type)
+                await aio.run_blocking(with_connection(finish), call, None, exc.error_type)
                 raise upstream_error(exc) from exc
             failure = exc.error_type
             yield exc.body()
         message = folded.message if failure is None else None
-        await run_in_threadpool(with_connection(finish), call, message, failure)
+        await aio.run_blocking(with_connection(finish), call, message, failure)
     finally:
         if not call.finished:  # the client went away mid-stream: no await is possible now
             with connection():
