@@ -1,0 +1,55 @@
+"""core.aio.run_blocking: the request threadpool's context, results, errors and cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+import time
+
+import pytest
+
+from agentyard.core import aio
+
+WHO: contextvars.ContextVar[str] = contextvars.ContextVar("who", default="nobody")
+
+
+def test_the_call_runs_off_the_loop_in_the_callers_context() -> None:
+    async def main() -> tuple[str, str, int]:
+        WHO.set("caller")
+        return await aio.run_blocking(
+            lambda n: (WHO.get(), threading.current_thread().name, n * 2), 21
+        )
+
+    who, thread, doubled = asyncio.run(main())
+    assert who == "caller"
+    assert thread.startswith("agentyard") and thread != threading.main_thread().name
+    assert doubled == 42
+
+
+def test_an_error_in_the_call_reaches_the_caller() -> None:
+    def fail() -> None:
+        raise ValueError("from the thread")
+
+    with pytest.raises(ValueError, match="from the thread"):
+        asyncio.run(aio.run_blocking(fail))
+
+
+def test_a_cancelled_caller_waits_for_the_running_call_to_end() -> None:
+    started, ended = threading.Event(), threading.Event()
+
+    def slow() -> None:
+        started.set()
+        time.sleep(0.3)
+        ended.set()
+
+    async def main() -> bool:
+        task = asyncio.create_task(aio.run_blocking(slow))
+        while not started.is_set():
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return ended.is_set()  # the cancellation went on only after the call ended
+
+    assert asyncio.run(main()) is True
