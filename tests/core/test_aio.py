@@ -53,3 +53,23 @@ def test_a_cancelled_caller_waits_for_the_running_call_to_end() -> None:
         return ended.is_set()  # the cancellation went on only after the call ended
 
     assert asyncio.run(main()) is True
+
+
+def test_a_call_cancelled_before_it_started_never_runs() -> None:
+    release, ran = threading.Event(), threading.Event()
+
+    async def main() -> None:
+        # every pool thread busy, so the next call waits in the queue
+        busy = [asyncio.create_task(aio.run_blocking(release.wait, 5)) for _ in range(aio.THREADS)]
+        await asyncio.sleep(0.2)
+        queued = asyncio.create_task(aio.run_blocking(ran.set))
+        await asyncio.sleep(0.05)
+        queued.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await queued
+        release.set()
+        await asyncio.gather(*busy)
+        await asyncio.sleep(0.1)  # a thread is free again: the abandoned call is skipped
+
+    asyncio.run(main())
+    assert not ran.is_set()
