@@ -31,10 +31,12 @@ ID_VALUE = (
 # A bare identifier-looking token (weak: needs a context word to pass the threshold). Not a
 # piece of a longer number ("(216) 555-0174") nor phone-shaped ("614-555-0199"), so that a
 # context word ("MRN ... called from 614-555-0199") cannot turn a phone number into an id.
+# The cheap assertions come first (a word start of 6-20 id characters), so that the
+# lookbehind runs only there and not at every position of the text.
 LOOSE_ID = (
-    r"(?<![0-9)][\x20.\-]?)\b"
+    r"\b(?=[A-Z0-9-]{6,20}\b)(?<![0-9)][\x20.\-]?)"
     r"(?!(?:[0-9]{3}[\x20.\-])?[0-9]{3}[\x20.\-][0-9]{4}\b)"
-    r"(?=[A-Z0-9-]{6,20}\b)(?=(?:[A-Z-]*[0-9]){5})[A-Z0-9]+(?:-[A-Z0-9]+)*\b"
+    r"(?=(?:[A-Z-]*[0-9]){5})[A-Z0-9]+(?:-[A-Z0-9]+)*\b"
     r"(?![\x20.\-]?[0-9])"
 )
 

@@ -148,7 +148,9 @@ def zip_code() -> EntityRecognizer:
     )
 
 
-_CAP_WORD = rf"(?!{_STREET_SUFFIX}\b)(?-i:[A-Z][a-z]+)"
+# The capital is checked first: the street-suffix lookahead then runs at capitalised words
+# only, not at every word start.
+_CAP_WORD = rf"(?-i:(?=[A-Z]))(?!{_STREET_SUFFIX}\b)(?-i:[A-Z][a-z]+)"
 # Street-suffix words may end a place name ("Garden Grove", "Cedar Park"), not start one.
 _PLACE = rf"{_CAP_WORD}(?:[\s\-](?-i:[A-Z][a-z]+)){{0,2}}"
 

@@ -21,7 +21,8 @@ _WORD = r"(?:(?:Mc|Mac|O'|O’|D'|Ó\s)?\p{Lu}\p{Ll}+(?:[\-'’]\p{Lu}\p{Ll}+)?)
 # Lowercase particles inside a name ("Pieter van der Berg", "Jan de Vries").
 _PARTICLE = r"(?:de|del|della|der|den|di|du|da|dos|das|van|von|le|la|bin|ibn|al|el|ter|zu)"
 _NAME = rf"{_WORD}(?:\s(?:\p{{Lu}}\.\s)?(?:{_PARTICLE}\s){{0,2}}{_WORD}){{0,2}}"
-_FIRST = "(?:" + "|".join(sorted(FIRST_NAMES, key=len, reverse=True)) + ")"
+# Every given name is capitalised: the capital is checked before the long alternation.
+_FIRST = r"(?=\p{Lu})(?:" + "|".join(sorted(FIRST_NAMES, key=len, reverse=True)) + ")"
 _STOP = (
     r"(?:at|in|on|is|was|has|had|and|or|with|w|to|for|from|by|the|a|an|who|will|c|"
     r"says|said|states|reports|denies|called|came|here|present|bedside|today)"
