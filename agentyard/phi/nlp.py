@@ -17,15 +17,14 @@ numpy's products instead: the same entities, about a quarter less CPU per 1 KB.
 
 from __future__ import annotations
 
-import ctypes
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import spacy
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 from spacy.tokens import Doc
 from thinc.api import use_ops
+from threadpoolctl import threadpool_info, threadpool_limits
 
 # Components the guard does not use (the NER has its own tok2vec).
 UNUSED_COMPONENTS = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")
@@ -45,35 +44,19 @@ _ENDINGS = (
 )
 
 
-# OpenBLAS's thread-count setter under the names numpy's wheels have shipped it with.
-_OPENBLAS_SET_THREADS = (
-    "scipy_openblas_set_num_threads64_",
-    "scipy_openblas_set_num_threads",
-    "openblas_set_num_threads64_",
-    "openblas_set_num_threads",
-)
-
-
 def single_thread_openblas() -> bool:
-    """Limit the OpenBLAS bundled with numpy to one thread in this process.
+    """Limit the OpenBLAS numpy loaded to one thread in this process (threadpoolctl).
 
-    False when no bundled OpenBLAS (or its setter) is found: numpy may then use any BLAS, with
-    any number of threads, so the caller keeps blis.
+    False when numpy uses no OpenBLAS: it may then use any BLAS, with any number of threads, so
+    the caller keeps blis.
     """
-    import numpy
+    import numpy  # noqa: F401 - loads the BLAS threadpoolctl looks for
 
-    root = Path(numpy.__file__).parent
-    for lib in [*root.parent.glob("numpy.libs/*openblas*"), *root.glob(".dylibs/*openblas*")]:
-        try:
-            dll = ctypes.CDLL(str(lib))
-        except OSError:
-            continue
-        for name in _OPENBLAS_SET_THREADS:
-            setter = getattr(dll, name, None)
-            if setter is not None:
-                setter(1)
-                return True
-    return False
+    threadpool_limits(limits=1, user_api="blas")  # for the process, not a block
+    return any(
+        info["internal_api"] == "openblas" and info["num_threads"] == 1
+        for info in threadpool_info()
+    )
 
 
 class ContextLemmas:
