@@ -86,16 +86,16 @@ def list_sessions(
 ) -> tuple[list[Session], int]:
     """A page of the realm's sessions in id (creation) order, and the total matching."""
     check_realm(caller, realm)
-    query = (
-        Session.select(Session, Tenant)
-        .join(Tenant)
-        .where((Session.realm == caller.realm.id) & (Session.status == (status or "active")))
-    )
-    if kind:
-        query = query.where(Session.kind == kind)
+
+    def matching() -> peewee.ModelSelect[Session]:
+        query = Session.select().where(
+            (Session.realm == caller.realm.id) & (Session.status == (status or "active"))
+        )
+        return query.where(Session.kind == kind) if kind else query
+
     values = [caller.realm.id, status or "active", limit] + [kind] * bool(kind)
     rows = _PAGES[bool(kind), bool(after)](*values, *([after] if after else []))
-    return rows, paging.total_of(query, rows, limit, None if after else 0)
+    return rows, paging.total_of(matching, rows, limit, None if after else 0)
 
 
 def _page_query(with_kind: bool, with_after: bool) -> Prepared[Session]:

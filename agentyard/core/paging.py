@@ -7,6 +7,7 @@ decode is a 400. Ties on `created_at` are broken by `id`, so pages never skip or
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import peewee
@@ -30,14 +31,20 @@ def decode(cursor: str) -> tuple[Any, str]:
         raise ApiError(400, "invalid_cursor", "cursor is not a valid paging cursor") from exc
 
 
-def total_of(query: peewee.SelectBase, page: list[Any], limit: int, offset: int | None = 0) -> int:
+def total_of(
+    query: peewee.SelectBase | Callable[[], peewee.SelectBase],
+    page: list[Any],
+    limit: int,
+    offset: int | None = 0,
+) -> int:
     """How many rows `query` (without paging) matches, given its page of at most `limit` rows
     after `offset` others (None: unknown, e.g. after a cursor). A page short of `limit` rows
     is the last one, so the total is known without a COUNT (unless it is empty past the
-    start: then the offset may overshoot)."""
+    start: then the offset may overshoot). `query` may be a function building it, called
+    only when a COUNT is needed."""
     if offset is not None and len(page) < limit and (page or offset == 0):
         return offset + len(page)
-    return int(query.count())
+    return int((query() if callable(query) else query).count())
 
 
 def newest_first(

@@ -238,7 +238,9 @@ def page(
     """One page of the org's actions (of `names`) and how many (no COUNT when the page is
     short)."""
     rows = list_actions(org_id, limit=limit, offset=offset, names=names)
-    return rows, paging.total_of(Action.select().where(_of(org_id, names)), rows, limit, offset)
+    return rows, paging.total_of(
+        lambda: Action.select().where(_of(org_id, names)), rows, limit, offset
+    )
 
 
 def output_keys(org_id: str) -> dict[str, str]:

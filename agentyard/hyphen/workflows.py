@@ -135,7 +135,9 @@ def page(
     """One page of the org's workflows (of `refs`) and how many (no COUNT when the page is
     short)."""
     rows = list_workflows(org_id, limit=limit, offset=offset, refs=refs)
-    return rows, paging.total_of(Workflow.select().where(_of(org_id, refs)), rows, limit, offset)
+    return rows, paging.total_of(
+        lambda: Workflow.select().where(_of(org_id, refs)), rows, limit, offset
+    )
 
 
 def update(org_id: str, workflow_id: str, spec: WorkflowSpec) -> Workflow:
