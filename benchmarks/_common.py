@@ -107,6 +107,34 @@ class Server:
             time.sleep(0.1)
         raise RuntimeError(f"{self.name} not ready after {timeout} s:\n{self.log_text()}")
 
+    def group_cpu_seconds(self) -> float:
+        """CPU time used so far by the live processes of this server's process group."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == self.proc.pid:  # pgrp
+                total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        return total
+
+    def wait_settled(self, timeout: float = 60.0, busy: float = 0.1) -> float:
+        """Wait until the server's processes (its PHI scanners loading their model at start,
+        gunicorn workers...) use under `busy` of a core over a second; the seconds waited."""
+        start = time.monotonic()
+        last = self.group_cpu_seconds()
+        while time.monotonic() - start < timeout:
+            time.sleep(1.0)
+            now = self.group_cpu_seconds()
+            if now - last < busy:
+                break
+            last = now
+        return time.monotonic() - start
+
     def stop(self) -> None:
         """SIGTERM the process group we started, SIGKILL it if it lingers."""
         if self.proc.poll() is None:

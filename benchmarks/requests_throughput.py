@@ -201,6 +201,9 @@ def agentyard(
     try:
         base = f"http://{HOST}:{port}"
         server.wait_ready(base + "/aisp-hub/openapi.json", timeout=90)
+        # the PHI scanner processes load their model at start: the first target is not loaded
+        # while they take the cores
+        print(f"server settled after {server.wait_settled():.1f} s", flush=True)
         found = {}
         for surface in args.surfaces:
             match = re.search(TARGETS[surface][3], server.log_text())
