@@ -75,8 +75,8 @@ def make_database(database_url: str | None, data_dir: Path) -> peewee.Database:
         if url.startswith("postgresql://"):
             url = "postgresql+pool://" + url[len("postgresql://") :]
             sep = "&" if "?" in url else "?"
-            # Above Starlette's 40 threadpool threads plus job threads; a full pool waits up to
-            # `timeout` seconds for a connection instead of failing the request.
+            # Above the 40 request threadpool threads (core.aio) plus job threads; a full pool
+            # waits up to `timeout` seconds for a connection instead of failing the request.
             url += f"{sep}max_connections=48&stale_timeout=300&timeout=10"
         return connect_url(url)
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -106,8 +106,8 @@ def is_sqlite() -> bool:
 
 
 # A request keeps its connection between its steps only while enough stay free for every
-# thread that may need one at once (Starlette's 40 threadpool threads, job and flow threads),
-# so a request waiting for a thread never leaves a thread waiting for a connection.
+# thread that may need one at once (core.aio's 40 request threadpool threads, job and flow
+# threads), so a request waiting for a thread never leaves a thread waiting for a connection.
 HOLD_RESERVE = 48
 _slots_lock = threading.Lock()
 _slots_taken = 0
