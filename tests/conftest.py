@@ -11,6 +11,8 @@ overlaps another one can fail with "SystemError: AST constructor recursion depth
 (seen in CI on two contract tests' setup).
 """
 
+import os
+
 import schemathesis.generation.jsonschema.strategy
 import schemathesis.specs.openapi.schemas  # noqa: F401  (see above)
 
@@ -27,6 +29,13 @@ from tests.kit.server import (  # noqa: F401  (fixtures, and names other tests i
     server,
     settings,
 )
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """`-n auto`: one worker per core, plus one. Many test files spend much of their time
+    waiting on a server, CLI or Schemathesis process they started (a whole run used ~77 % of
+    two cores with two workers); a third worker runs its tests in those waits."""
+    return (os.cpu_count() or 1) + 1
 
 
 def pytest_configure(config) -> None:

@@ -40,7 +40,7 @@ API = HUB + "/api/v1"
 
 
 # Bounded so the whole contract run stays within a few minutes on two cores.
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 15
 
 
 def public_key_text() -> str:

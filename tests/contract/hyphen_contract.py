@@ -51,7 +51,7 @@ from tests.kit.contract import (
 )
 from tests.kit.tenants import make_key
 
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 8
 
 # The operations of part one (test_hyphen_schemathesis.py); part two has the others.
 PART_ONE = r"^/(gateway|sdk|oauth|forms|licensing|health)(/|$)"

@@ -38,7 +38,7 @@ from tests.kit.contract import (
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "specs" / "harnesslayer.yaml"
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 8
 
 
 def scaffolded() -> list[str]:

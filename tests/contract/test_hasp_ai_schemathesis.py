@@ -31,11 +31,11 @@ from tests.kit.contract import (
 )
 from tests.kit.tenants import make_key, tenant_name
 
-MAX_EXAMPLES = 15  # bounded: the whole contract run stays within minutes on two cores
+MAX_EXAMPLES = 10  # bounded: the whole contract run stays within minutes on two cores
 # Inference examples are the costly ones (a PHI scan each, deep bodies to generate): fewer here,
 # and no coverage phase (building its boundary cases for these bodies takes a minute); the live
 # CLI run sends both, and benchmarks/fuzz.sh many more.
-INFERENCE_EXAMPLES = 10
+INFERENCE_EXAMPLES = 6
 MODELS = ["claude-sonnet-4-6", "claude-haiku-4-5", "claude-opus-4-6"]
 
 

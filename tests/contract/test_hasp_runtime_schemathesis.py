@@ -18,7 +18,7 @@ from tests.kit.contract import NEGATIVE_DATA_REJECTION, config, is_event_stream,
 from tests.kit.openapi_views import ReceivedResponse, SentRequest
 from tests.kit.tenants import make_key
 
-MAX_EXAMPLES = 15
+MAX_EXAMPLES = 10
 ORG = f"contract-{secrets.token_hex(4)}"
 
 

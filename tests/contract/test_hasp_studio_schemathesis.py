@@ -27,7 +27,7 @@ from tests.kit.contract import (
 )
 from tests.kit.tenants import studio_owner_token
 
-MAX_EXAMPLES = 15
+MAX_EXAMPLES = 10
 
 
 @pytest.fixture(scope="module")

@@ -45,7 +45,7 @@ from agentyard.specs import operations
 from tests.kit.openapi_views import ReceivedResponse, SentRequest
 
 SEED = 20260406
-MAX_EXAMPLES = 15  # per operation: bounded so a contract run stays within minutes on two cores
+MAX_EXAMPLES = 10  # per operation: bounded so a contract run stays within minutes on two cores
 
 # Statuses that refuse schema-violating data: Schemathesis' defaults plus 413, since an
 # invalid body past the size limit is refused by its size first.
