@@ -487,8 +487,12 @@ def enqueue(
     timeout: float | None = None,
     method: str = "POST",
     retry_statuses: Sequence[int] | None = None,
+    send_now: bool = False,
 ) -> Delivery:
     """Record a delivery of `payload` to `url` and queue its first attempt.
+
+    With `send_now` the first attempt runs in this call instead (nothing is queued for it, so
+    the returned row holds its outcome; later attempts are queued as usual).
 
     Unset options come from `configure()` and `register_product()`: `signing` names some of
     the product's schemes (all by default), `signing=()` sends the delivery unsigned; `method`
@@ -550,7 +554,11 @@ def enqueue(
             created_at=now,
             options=options.to_json(),
         )
-    _queue_attempt(delivery.id, 1, first_delay)
+    if send_now:
+        attempt(delivery.id, 1)
+        delivery = Delivery.get_by_id(delivery.id)
+    else:
+        _queue_attempt(delivery.id, 1, first_delay)
     return delivery
 
 

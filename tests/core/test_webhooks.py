@@ -281,6 +281,22 @@ def test_retry_statuses_make_other_answers_final(queue, receiver, tenant):
     assert len(receiver.hits_for(url)) == 2
 
 
+def test_send_now_returns_the_first_attempts_outcome_while_a_consumer_runs(queue, receiver, tenant):
+    """The first attempt runs in the call (no queued job races it), later ones are queued."""
+    url, ref, _ = receiver.endpoint("500", "ok")
+    delivery = send(tenant, url, ref, schedule=(0, 0.2), send_now=True)
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, 500)
+    done = settled(delivery.id)
+    assert done.status == "succeeded" and done.attempts == 2
+    assert len(receiver.hits_for(url)) == 2
+
+    url, ref, _ = receiver.endpoint("500")
+    failed = send(tenant, url, ref, schedule=(0,), send_now=True)
+    assert (failed.status, failed.attempts, failed.last_error) == ("failed", 1, "HTTP 500")
+    time.sleep(0.2)
+    assert len(receiver.hits_for(url)) == 1
+
+
 def test_the_default_schedule_is_hasps():
     assert webhooks.SCHEDULE == (0, 10, 60, 300, 1800, 7200)
     assert webhooks.TIMEOUT == 10.0
