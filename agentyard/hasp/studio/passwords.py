@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -12,8 +13,14 @@ from agentyard.hasp.studio.errors import invalid
 MIN_LENGTH = 12
 MAX_LENGTH = 256
 _hasher = PasswordHasher()
-# Verified against when the account does not exist, so a miss costs what a hit costs.
-_DUMMY = _hasher.hash(secrets.token_hex(16))
+
+
+@cache
+def _dummy() -> str:
+    """Verified against when the account does not exist, so a miss costs what a hit costs.
+    Made on first use, not at import: one hash is a quarter second every CLI command and
+    server start would pay."""
+    return _hasher.hash(secrets.token_hex(16))
 
 
 def check(password: str) -> str:
@@ -30,7 +37,7 @@ def hash_password(password: str) -> str:
 def verify(stored: str | None, password: str) -> bool:
     """Whether `password` matches `stored` (None: no account; still costs one verification)."""
     try:
-        return _hasher.verify(stored or _DUMMY, password) and stored is not None
+        return _hasher.verify(stored or _dummy(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 
