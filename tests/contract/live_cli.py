@@ -16,9 +16,11 @@ the BAA accepted), then runs
     st run <base>/<mount>/openapi.json --url <base>/<mount> -H <auth> --max-examples N --seed S
 
 once per surface (Harnesslayer twice: the user `uk-` key for the organization routes, the
-organization `dk-` key for the rest), with every default check and Schemathesis' default
-generation (U+0000 included: the served documents say which strings exclude it). A run passes
-when the CLI exits 0; its output is shown otherwise.
+organization `dk-` key for the rest), with every default check, every phase and Schemathesis'
+default generation (U+0000 included: the served documents say which strings exclude it). A run
+passes when the CLI exits 0; its output is shown otherwise. This is the only place the CI run
+sends the coverage phase's boundary and negative cases (the in-process runs leave it out:
+tests/kit/contract.py); building them is most of each run's time.
 
 Test-friendly settings (env): rate limits out of reach, a short AISP ping timeout, a credit
 allotment a fuzz cannot spend, webhook targets allowed on plain http and private addresses (the

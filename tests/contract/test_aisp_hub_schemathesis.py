@@ -3,7 +3,8 @@
 Every default check runs (server errors, status codes, content types, headers and bodies
 conforming to the spec, schema-valid requests accepted and schema-invalid ones rejected,
 required headers, unsupported methods and the Allow header, ignored auth) over the examples,
-coverage and fuzzing phases, with valid credentials (see tests/aisp_hub/contract_world.py).
+fuzzing and stateful phases, with valid credentials (see tests/aisp_hub/contract_world.py); the
+coverage phase's cases go to a live server (tests/contract/live_cli.py).
 Each response is also validated by openapi-core against the spec file, independently of
 Schemathesis' validator.
 """

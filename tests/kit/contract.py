@@ -110,10 +110,22 @@ def config(
 SCALED_SHARE = 3
 
 
+def _without_coverage(settings: dict[str, Any]) -> dict[str, Any]:
+    """`settings` without Schemathesis' coverage phase.
+
+    The deterministic CI run sends the coverage phase's boundary and negative cases once, where
+    a client's view is judged: the schemathesis CLI against a live `agentyard serve`
+    (tests/contract/live_cli.py), which runs every phase over every surface. Its cases do not
+    depend on the backend, the hooks or the transport that sends them, and building them for
+    deep schemas is about two thirds of an in-process run (measured on four surfaces: 297 s of
+    CPU with it, 133 s without). A long fuzz (`benchmarks/fuzz.sh`) keeps it in-process too.
+    """
+    return {**settings, "phases": {**settings.get("phases", {}), "coverage": {"enabled": False}}}
+
+
 def _scaled_share(settings: dict[str, Any]) -> dict[str, Any]:
     """`settings` with every deterministic example count (the run's and each operation's)
-    divided by SCALED_SHARE (at least 3), and without the coverage phase (its boundary cases do
-    not depend on the backend, and building them is most of a run's time on deep schemas)."""
+    divided by SCALED_SHARE (at least 3)."""
 
     def shared(entry: dict[str, Any]) -> dict[str, Any]:
         generation = entry.get("generation")
@@ -122,23 +134,18 @@ def _scaled_share(settings: dict[str, Any]) -> dict[str, Any]:
         count = max(3, int(generation["max-examples"]) // SCALED_SHARE)
         return {**entry, "generation": {**generation, "max-examples": count}}
 
-    if not (settings.get("generation") or {}).get("deterministic"):
-        return settings  # a long fuzz keeps its count
-    return {
-        **shared(settings),
-        "operations": [shared(o) for o in settings.get("operations", [])],
-        # the coverage phase's cases are the same on every backend: the embedded run sends them
-        "phases": {**settings.get("phases", {}), "coverage": {"enabled": False}},
-    }
+    return {**shared(settings), "operations": [shared(o) for o in settings.get("operations", [])]}
 
 
 def load_schema(app: Any, surface: str, settings: dict[str, Any]) -> Any:
     """The spec `surface` serves (`<mount>/openapi.json`), loaded from `app` with `settings`
-    (see `config`). On the scaled backend's app (tagged by tests/kit/server.py) the deterministic
-    CI run takes a third of the examples (`SCALED_SHARE`) and no coverage phase; a long fuzz
-    keeps its count."""
-    if getattr(app, "agentyard_backend", None) == "scaled":
-        settings = _scaled_share(settings)
+    (see `config`). The deterministic CI run has no coverage phase in-process (the live CLI run
+    sends those cases) and, on the scaled backend's app (tagged by tests/kit/server.py), a third
+    of the examples (`SCALED_SHARE`); a long fuzz keeps every phase and its count."""
+    if (settings.get("generation") or {}).get("deterministic"):
+        settings = _without_coverage(settings)
+        if getattr(app, "agentyard_backend", None) == "scaled":
+            settings = _scaled_share(settings)
     mount = surfaces.get(surface).mount
     return schemathesis.openapi.from_asgi(
         f"{mount}/openapi.json", app, config=schemathesis.Config.from_dict(settings)
