@@ -77,6 +77,9 @@ class Settings:
     hasp_studio_login_per_minute_account: int = 10
     hasp_studio_login_per_minute_ip: int = 30
     hasp_studio_invite_hours: int = 72
+    # argon2id cost of member passwords (RFC 9106's second recommendation, argon2-cffi's default)
+    hasp_studio_password_time_cost: int = 3
+    hasp_studio_password_memory_kib: int = 65_536
     # --- hasp-runtime: `serve --surface hasp-runtime` takes the org from `{org}.<this domain>` ---
     hasp_runtime_domain: str = "localhost"
     # --- PHI guard (agentyard/phi) ---
@@ -177,6 +180,13 @@ class Settings:
                 env, "AGENTYARD_HASP_STUDIO_LOGIN_PER_MINUTE_IP", 30
             ),
             "hasp_studio_invite_hours": _int(env, "AGENTYARD_HASP_STUDIO_INVITE_HOURS", 72),
+            # argon2's floors: 1 pass, 8 KiB for each of the 4 lanes (a smaller value is raised)
+            "hasp_studio_password_time_cost": max(
+                1, _int(env, "AGENTYARD_HASP_STUDIO_PASSWORD_TIME_COST", 3)
+            ),
+            "hasp_studio_password_memory_kib": max(
+                32, _int(env, "AGENTYARD_HASP_STUDIO_PASSWORD_MEMORY_KIB", 65_536)
+            ),
             "hasp_runtime_domain": _str(env, "AGENTYARD_HASP_RUNTIME_DOMAIN") or "localhost",
             # PHI guard
             "phi_scan_processes": _int(env, "AGENTYARD_PHI_SCAN_PROCESSES", 2),

@@ -193,3 +193,50 @@ def test_cookies_are_secure_over_https(studio: Studio) -> None:
     )
     assert r.status_code == 200
     assert all("secure" in c.lower() for c in r.headers.get_list("set-cookie"))
+
+
+def test_password_hashes_follow_the_configured_cost(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default is argon2-cffi's (RFC 9106's second recommendation); a member's hash made
+    at another cost still signs in and is replaced by one at the current cost."""
+    from argon2 import PasswordHasher, extract_parameters
+
+    from agentyard.config import Settings
+    from agentyard.hasp.studio.models import StudioUser
+
+    default = Settings.from_env({})
+    assert (default.hasp_studio_password_time_cost, default.hasp_studio_password_memory_kib) == (
+        PasswordHasher().time_cost,
+        PasswordHasher().memory_cost,
+    )
+
+    def stored(email: str) -> str:
+        with connection():
+            return StudioUser.get(StudioUser.email == email).password_hash
+
+    account = studio.account()  # hashed at the tests' cost (tests/kit/server.py)
+    before = extract_parameters(stored(account.email))
+    assert (before.time_cost, before.memory_cost) == (1, 1024)
+
+    monkeypatch.setattr(
+        runtime.current(),
+        "settings",
+        replace(runtime.settings(), hasp_studio_password_time_cost=2),
+    )
+    assert studio.login(account).get("/auth/me").status_code == 200
+    after = stored(account.email)
+    assert (extract_parameters(after).time_cost, extract_parameters(after).memory_cost) == (2, 1024)
+    assert studio.login(account).get("/auth/me").status_code == 200  # same password, new cost
+    assert stored(account.email) == after  # at the current cost: not hashed again
+
+    floors = Settings.from_env(
+        {
+            "AGENTYARD_HASP_STUDIO_PASSWORD_TIME_COST": "0",
+            "AGENTYARD_HASP_STUDIO_PASSWORD_MEMORY_KIB": "16",
+        }
+    )
+    assert (floors.hasp_studio_password_time_cost, floors.hasp_studio_password_memory_kib) == (
+        1,
+        32,
+    )  # argon2's floors: 1 pass, 8 KiB per lane

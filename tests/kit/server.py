@@ -41,6 +41,10 @@ TEST_SETTINGS = {
     "jobs_queue": f"agentyard-test-{secrets.token_hex(4)}",  # runs never share a Redis queue
     "webhook_allow_private": "127.0.0.1/32,::1/128",  # the tests' local receivers
     "webhook_require_https": False,
+    # Studio members' argon2id hashes at a test cost (~1 ms, not ~0.25 s per hash and per
+    # sign-in, which hundreds of Studio tests paid); test_auth checks the production default.
+    "hasp_studio_password_time_cost": 1,
+    "hasp_studio_password_memory_kib": 1024,
 }
 
 

@@ -1,4 +1,10 @@
-"""Member passwords: argon2id hashes (argon2-cffi's defaults), and the length rule."""
+"""Member passwords: argon2id hashes, and the length rule.
+
+The cost is the operator's (`AGENTYARD_HASP_STUDIO_PASSWORD_TIME_COST`, `..._MEMORY_KIB`;
+argon2-cffi's defaults, RFC 9106's second recommendation: 3 passes over 64 MiB). A hash made
+with other parameters still verifies, and is replaced by one at the current cost when its
+member next signs in (`needs_rehash`).
+"""
 
 from __future__ import annotations
 
@@ -8,19 +14,38 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from agentyard.core import runtime
 from agentyard.hasp.studio.errors import invalid
 
 MIN_LENGTH = 12
 MAX_LENGTH = 256
-_hasher = PasswordHasher()
+PARALLELISM = 4  # argon2-cffi's default lanes
+MIN_MEMORY_KIB = 8 * PARALLELISM  # argon2's floor: 8 KiB per lane
 
 
 @cache
-def _dummy() -> str:
+def _hasher_for(time_cost: int, memory_kib: int) -> PasswordHasher:
+    if time_cost < 1 or memory_kib < MIN_MEMORY_KIB:
+        raise ValueError(
+            "AGENTYARD_HASP_STUDIO_PASSWORD_TIME_COST must be at least 1 and "
+            f"AGENTYARD_HASP_STUDIO_PASSWORD_MEMORY_KIB at least {MIN_MEMORY_KIB}"
+        )
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=PARALLELISM)
+
+
+def _hasher() -> PasswordHasher:
+    settings = runtime.settings()
+    return _hasher_for(
+        settings.hasp_studio_password_time_cost, settings.hasp_studio_password_memory_kib
+    )
+
+
+@cache
+def _dummy(hasher: PasswordHasher) -> str:
     """Verified against when the account does not exist, so a miss costs what a hit costs.
     Made on first use, not at import: one hash is a quarter second every CLI command and
     server start would pay."""
-    return _hasher.hash(secrets.token_hex(16))
+    return hasher.hash(secrets.token_hex(16))
 
 
 def check(password: str) -> str:
@@ -31,14 +56,23 @@ def check(password: str) -> str:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify(stored: str | None, password: str) -> bool:
     """Whether `password` matches `stored` (None: no account; still costs one verification)."""
+    hasher = _hasher()
     try:
-        return _hasher.verify(stored or _dummy(), password) and stored is not None
+        return hasher.verify(stored or _dummy(hasher), password) and stored is not None
     except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    """Whether `stored` was made with other parameters than the current cost."""
+    try:
+        return _hasher().check_needs_rehash(stored)
+    except InvalidHashError:
         return False
 
 

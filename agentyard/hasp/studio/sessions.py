@@ -98,6 +98,12 @@ def login(email: str, password: str, ip: str | None) -> Started:
                 None, "auth.login_failed", "user", user.id, org=user.tenant, user_id=user.id
             )
         raise ApiError(401, "INVALID_CREDENTIALS", _BAD_LOGIN)
+    if user.password_hash and passwords.needs_rehash(user.password_hash):
+        # the operator changed the cost since this hash was made: same password, current cost
+        with write():
+            StudioUser.update(password_hash=passwords.hash_password(password)).where(
+                StudioUser.id == user.id
+            ).execute()
     started = start(user, ip)
     audit.record(
         None, "auth.login", "session", started.session.id, org=user.tenant, user_id=user.id
