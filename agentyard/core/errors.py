@@ -17,12 +17,14 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 
 from agentyard.core import routes
+
+if TYPE_CHECKING:  # Connexion is imported by the app, not by every CLI command (~0.4 s)
+    from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 
 log = logging.getLogger("agentyard.errors")
 
@@ -199,6 +201,8 @@ def _response(
     status, code = resolve(request.url.path, status, code, message)
     body, headers = render(request.url.path, status, code, message, **kw)
     headers.pop("content-type")
+    from connexion.lifecycle import ConnexionResponse
+
     return ConnexionResponse(
         status_code=status, body=body, headers=headers, mimetype="application/json"
     )

@@ -13,13 +13,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from connexion.decorators.parameter import pythonic
-
 from agentyard.specs.document import load
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 SCAFFOLD_CALL = "not_implemented"
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def pythonic(name: str) -> str:
+    """Connexion's pythonic name of a parameter (`widgetId` -> `widget_id`, `id` -> `id_`).
+    Connexion is imported here, not with the module: every CLI command imports this module
+    and none but `serve` needs the rest of Connexion (~0.2 s)."""
+    from connexion.decorators.parameter import pythonic as connexion_pythonic
+
+    return connexion_pythonic(name)
 
 
 @dataclass(frozen=True)
