@@ -6,10 +6,12 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
+from argon2 import PasswordHasher, extract_parameters
 
+from agentyard.config import Settings
 from agentyard.core import runtime
 from agentyard.core.store import connection
-from agentyard.hasp.studio.models import StudioSession
+from agentyard.hasp.studio.models import StudioSession, StudioUser
 from tests.hasp_studio.conftest import API, Client, Studio
 
 
@@ -200,11 +202,6 @@ def test_password_hashes_follow_the_configured_cost(
 ) -> None:
     """The default is argon2-cffi's (RFC 9106's second recommendation); a member's hash made
     at another cost still signs in and is replaced by one at the current cost."""
-    from argon2 import PasswordHasher, extract_parameters
-
-    from agentyard.config import Settings
-    from agentyard.hasp.studio.models import StudioUser
-
     default = Settings.from_env({})
     assert (default.hasp_studio_password_time_cost, default.hasp_studio_password_memory_kib) == (
         PasswordHasher().time_cost,

@@ -19,18 +19,12 @@ from agentyard.hasp.studio.errors import invalid
 
 MIN_LENGTH = 12
 MAX_LENGTH = 256
-PARALLELISM = 4  # argon2-cffi's default lanes
-MIN_MEMORY_KIB = 8 * PARALLELISM  # argon2's floor: 8 KiB per lane
 
 
 @cache
 def _hasher_for(time_cost: int, memory_kib: int) -> PasswordHasher:
-    if time_cost < 1 or memory_kib < MIN_MEMORY_KIB:
-        raise ValueError(
-            "AGENTYARD_HASP_STUDIO_PASSWORD_TIME_COST must be at least 1 and "
-            f"AGENTYARD_HASP_STUDIO_PASSWORD_MEMORY_KIB at least {MIN_MEMORY_KIB}"
-        )
-    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=PARALLELISM)
+    # Settings.from_env raises a cost below argon2's floors to them (1 pass, 8 KiB a lane)
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
 
 
 def _hasher() -> PasswordHasher:
