@@ -94,3 +94,10 @@ class App(AsyncApp):
     def __init__(self, import_name: str, **kwargs: Any) -> None:
         super().__init__(import_name, **kwargs)
         self._middleware_app.api_cls = PreparedApi
+
+    def build(self) -> None:
+        """Build the middleware stack and every API's operations now (Connexion builds them on
+        the first request), so a server can freeze them out of the garbage collector."""
+        middleware = self.middleware
+        if middleware.middleware_stack is None:
+            middleware.app, middleware.middleware_stack = middleware._build_middleware_stack()
