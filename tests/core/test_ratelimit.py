@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from unittest import mock
+
 import pytest
 
 from agentyard.core.errors import ApiError
@@ -41,3 +44,26 @@ def test_a_surface_adds_its_headers_code_and_details():
 def test_retry_after_is_at_least_one_second():
     assert Window(1, False, 0, 0.0).retry_after == 1
     assert Window(1, False, 0, 1.2).retry_after == 2
+
+
+def test_counting_keeps_no_object_per_request():
+    limiter = RateLimiter()
+    limiter.enforce(100_000, "s", "k")
+    gc.collect()
+    before = len(gc.get_objects())
+    for _ in range(2000):
+        limiter.enforce(100_000, "s", "k")
+    gc.collect()
+    assert len(gc.get_objects()) - before < 200  # two counters per key, not one per request
+
+
+def test_the_previous_minute_still_counts_in_part():
+    limiter = RateLimiter()
+    minute = 1_000_020.0  # a multiple of 60: a minute starts
+    with mock.patch("time.time", return_value=minute + 20):
+        for _ in range(10):
+            limiter.enforce(10, "s", "k")
+        assert not limiter.count(10, "s", "k").allowed
+    with mock.patch("time.time", return_value=minute + 70):  # 10 s into the next minute
+        # 50 of the previous minute's 60 s are still in the window: 10 * 50/60 = 8.3 counted
+        assert [limiter.count(10, "s", "k").allowed for _ in range(3)] == [True, True, False]
