@@ -24,14 +24,17 @@ import functools
 import inspect
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
 
 import peewee
 from playhouse.db_url import connect as connect_url
-from playhouse.pool import PooledSqliteDatabase
+from playhouse.db_url import parseresult_to_dict
+from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 db = peewee.DatabaseProxy()
@@ -66,6 +69,40 @@ class JsonField(peewee.TextField):
         return None if value is None else json.loads(value)
 
 
+class PooledPostgres(PooledPostgresqlDatabase):
+    """peewee's PostgreSQL pool, checking a connection it hands out with a `SELECT 1` round
+    trip only when it has been idle for `PING_AFTER` seconds (as HikariCP does).
+
+    peewee pings on every checkout, holding the pool's lock (and the database's) over the
+    round trip, so every request of every thread queued behind one ping at a time. A
+    connection given back moments ago was alive then; one whose session broke meanwhile fails
+    its query, and peewee drops it from the pool."""
+
+    PING_AFTER = 1.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._returned: dict[int, float] = {}  # connection key -> when it came back
+
+    def _is_closed(self, conn: Any) -> bool:
+        returned = self._returned.pop(self.conn_key(conn), None)
+        if (
+            returned is not None
+            and time.monotonic() - returned < self.PING_AFTER
+            and not conn.closed
+            and self._adapter.txn_status(conn) == self._adapter.txn_idle
+        ):
+            return False
+        return bool(super()._is_closed(conn))
+
+    def _close(self, conn: Any, close_conn: bool = False) -> None:
+        if close_conn:
+            self._returned.pop(self.conn_key(conn), None)
+        else:  # before it is back in the pool, where another thread may take it at once
+            self._returned[self.conn_key(conn)] = time.monotonic()
+        super()._close(conn, close_conn)
+
+
 def make_database(database_url: str | None, data_dir: Path) -> peewee.Database:
     """A peewee database for a URL, or the SQLite file `<data_dir>/agentyard.db`."""
     if database_url:
@@ -78,6 +115,7 @@ def make_database(database_url: str | None, data_dir: Path) -> peewee.Database:
             # Above the 40 request threadpool threads (core.aio) plus job threads; a full pool
             # waits up to `timeout` seconds for a connection instead of failing the request.
             url += f"{sep}max_connections=48&stale_timeout=300&timeout=10"
+            return PooledPostgres(**parseresult_to_dict(urlsplit(url)))
         return connect_url(url)
     data_dir.mkdir(parents=True, exist_ok=True)
     return PooledSqliteDatabase(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+import peewee
 import pytest
+from playhouse.pool import PooledPostgresqlDatabase
 
 from agentyard.core import migrations
-from agentyard.core.store import connection, db, is_sqlite
+from agentyard.core.store import PooledPostgres, connection, db, is_sqlite, make_database
 
 
 def test_migrations_are_recorded_and_idempotent(app):
@@ -81,3 +84,66 @@ def test_add_columns_upgrades_a_table_made_before_the_fields(app):
             assert row.size == 0 and row.seen_at is None
         finally:
             db.drop_tables([Before])
+
+
+PG_URL = os.environ.get("AGENTYARD_TEST_DATABASE_URL")
+needs_pg = pytest.mark.skipif(not PG_URL, reason="AGENTYARD_TEST_DATABASE_URL is not set")
+
+
+def _pg_pool(monkeypatch: pytest.MonkeyPatch) -> tuple[PooledPostgres, list[int]]:
+    """A pool on the test server, and the ids of connections peewee's own check pinged."""
+    assert PG_URL
+    pool = make_database(PG_URL, Path("/nonexistent"))
+    assert isinstance(pool, PooledPostgres)
+    pinged: list[int] = []
+    ping = PooledPostgresqlDatabase._is_closed
+
+    def spy(self: PooledPostgres, conn: object) -> bool:
+        pinged.append(id(conn))
+        return bool(ping(self, conn))
+
+    monkeypatch.setattr(PooledPostgresqlDatabase, "_is_closed", spy)
+    return pool, pinged
+
+
+def _backend_pid(pool: PooledPostgres) -> int:
+    return int(pool.execute_sql("SELECT pg_backend_pid()").fetchone()[0])
+
+
+@pytest.mark.embedded_only
+@needs_pg
+def test_a_pg_connection_given_back_moments_ago_is_handed_out_without_a_ping(monkeypatch):
+    pool, pinged = _pg_pool(monkeypatch)
+    try:
+        with pool.connection_context():
+            first = _backend_pid(pool)
+        with pool.connection_context():  # the same connection, at once: no round trip
+            assert _backend_pid(pool) == first
+        assert pinged == []
+        pool.PING_AFTER = 0.0  # idle long enough: pinged before it is handed out
+        with pool.connection_context():
+            assert _backend_pid(pool) == first
+        assert len(pinged) == 1
+    finally:
+        pool.close_all()
+
+
+@pytest.mark.embedded_only
+@needs_pg
+def test_a_pg_connection_that_died_in_the_pool_is_replaced(monkeypatch):
+    pool, _ = _pg_pool(monkeypatch)
+    try:
+        with pool.connection_context():
+            dead = _backend_pid(pool)
+        other = make_database(PG_URL, Path("/nonexistent"))
+        with other.connection_context():
+            other.execute_sql("SELECT pg_terminate_backend(%s)", (dead,))
+        other.close_all()
+        # within the window the dead connection fails its query and is not pooled again ...
+        with pytest.raises(peewee.DatabaseError), pool.connection_context():
+            _backend_pid(pool)
+        # ... and the next checkout opens a live one
+        with pool.connection_context():
+            assert _backend_pid(pool) != dead
+    finally:
+        pool.close_all()
