@@ -6,6 +6,7 @@ import secrets
 
 from agentyard.core.store import connection, db
 from agentyard.harnesslayer import apps as apps_domain
+from agentyard.harnesslayer import auth
 from agentyard.harnesslayer.models import AccessGroup, App
 
 
@@ -187,3 +188,30 @@ def test_requests_per_key_are_rate_limited(ws, monkeypatch):
         ).status_code
         == 200
     )
+
+
+def test_an_org_key_finds_its_organization_once_per_process(ws, other_ws, monkeypatch):
+    looked_up: list[str] = []
+    real = auth.organization_of
+
+    def counting(tenant):
+        looked_up.append(tenant.id)
+        return real(tenant)
+
+    monkeypatch.setattr(auth, "organization_of", counting)
+    auth.organization_id.cache_clear()
+    with connection():
+        callers = [auth.org_caller(key) for key in (ws.org_key, other_ws.org_key, ws.org_key)]
+    assert [c.organization.id for c in callers] == [ws.org_id, other_ws.org_id, ws.org_id]
+    assert len(looked_up) == 2  # once per organization, not once per request
+    # each key still acts in its own organization only, renamed or not
+    made = ws.app()
+    r = ws.http.patch(
+        f"/v1/organization/{ws.org_id}",
+        headers=ws.user_headers,
+        json={"name": "Renamed", "slug": ws.org_slug + "-r"},
+    )
+    assert r.status_code == 200, r.text
+    mine = ws.http.get("/v1/app/list", headers=ws.headers).json()["data"]["items"]
+    theirs = other_ws.http.get("/v1/app/list", headers=other_ws.headers).json()["data"]["items"]
+    assert [a["id"] for a in mine] == [made["id"]] and theirs == []
