@@ -405,12 +405,14 @@ class Breakdown:
         )
 
     def __enter__(self) -> Breakdown:
+        from agentyard.core import keys
+        from agentyard.hasp import auth
         from agentyard.hasp.ai import credits, gateway
         from agentyard.phi.guard import get_guard
-        from handlers.hasp_ai import security
 
         guard = get_guard()
-        self.wrap(security, "_check", "auth + rate limit (threadpool, store)")
+        self.wrap(keys, "lookup", "key lookup (cache, else store)")
+        self.wrap(auth, "rate_limit", "rate limit")
         self.wrap(gateway, "prepare", "gateway.prepare (threadpool body)")
         self.wrap(guard, "redact", "  of which PHI scan + redaction (guard.redact)")
         self.wrap(guard, "analyze_many", "    of which analysis (analyze_many)")

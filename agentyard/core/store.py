@@ -358,11 +358,50 @@ class Prepared(Generic[M]):
         return int(self._run(values)[1].rowcount)
 
 
-def write() -> peewee._atomic:
-    """A write transaction: IMMEDIATE on SQLite, a plain transaction on PostgreSQL."""
-    if is_sqlite():
-        return db.obj.atomic(lock_type="IMMEDIATE")
-    return db.atomic()
+_SQLITE_WRITER = threading.RLock()
+
+
+class _QueuedWrite:
+    """An IMMEDIATE transaction begun once this process's other writers are done (inside a
+    transaction already open it is a savepoint, and waits for nobody: the transaction may hold
+    the file's lock that the writer it would wait for is waiting on)."""
+
+    def __init__(self, database: peewee.SqliteDatabase) -> None:
+        self.database = database
+        self.atomic = database.atomic(lock_type="IMMEDIATE")
+        self.queued = False
+
+    def __enter__(self) -> Any:
+        self.queued = not self.database.in_transaction()
+        if self.queued:
+            _SQLITE_WRITER.acquire()
+        try:
+            return self.atomic.__enter__()
+        except BaseException:
+            if self.queued:
+                _SQLITE_WRITER.release()
+            raise
+
+    def __exit__(self, *exc: Any) -> Any:
+        try:
+            return self.atomic.__exit__(*exc)
+        finally:
+            if self.queued:
+                _SQLITE_WRITER.release()
+
+
+def write(database: peewee.Database | None = None) -> Any:
+    """A write transaction on `database` (default: the store): IMMEDIATE on SQLite, a plain
+    transaction on PostgreSQL.
+
+    On SQLite the writers of one process queue on a lock before `BEGIN IMMEDIATE`: SQLite
+    makes a writer that finds the file locked sleep with a growing back-off (1, 2, 5, 10 ...
+    100 ms) and retry, so under concurrent writes a few lost several rounds while the lock
+    was held only a few ms each time. Other processes' writers still meet the busy handler."""
+    database = database or db.obj
+    if isinstance(database, peewee.SqliteDatabase):
+        return _QueuedWrite(database)
+    return database.atomic()
 
 
 def put_row(

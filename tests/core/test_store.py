@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
 
 import peewee
@@ -10,7 +12,14 @@ import pytest
 from playhouse.pool import PooledPostgresqlDatabase
 
 from agentyard.core import migrations
-from agentyard.core.store import PooledPostgres, connection, db, is_sqlite, make_database
+from agentyard.core.store import (
+    PooledPostgres,
+    connection,
+    db,
+    is_sqlite,
+    make_database,
+    write,
+)
 
 
 def test_migrations_are_recorded_and_idempotent(app):
@@ -147,3 +156,38 @@ def test_a_pg_connection_that_died_in_the_pool_is_replaced(monkeypatch):
             assert _backend_pid(pool) != dead
     finally:
         pool.close_all()
+
+
+@pytest.mark.embedded_only
+def test_sqlite_writers_of_one_process_queue_instead_of_meeting_the_busy_handler(tmp_path):
+    # busy_timeout 0: a writer that found the file locked would fail at once ("database is
+    # locked") instead of sleeping in SQLite's back-off; queued, none ever finds it locked
+    database = make_database(None, tmp_path)
+    database.init(
+        str(tmp_path / "agentyard.db"),
+        pragmas={"journal_mode": "wal", "busy_timeout": 0},
+        check_same_thread=False,
+    )
+    with database.connection_context():
+        database.execute_sql("CREATE TABLE t (n INTEGER)")
+    failures: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            with database.connection_context():
+                for n in range(30):
+                    with write(database):
+                        database.execute_sql("INSERT INTO t VALUES (?)", (n,))
+                        time.sleep(0.001)  # the lock held a while, as a real transaction does
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=writer) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    with database.connection_context():
+        assert database.execute_sql("SELECT COUNT(*) FROM t").fetchone()[0] == 8 * 30
+    database.close_all()
