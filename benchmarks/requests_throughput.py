@@ -178,6 +178,11 @@ def scratch_database(url: str) -> Iterator[str]:
         admin.close()
 
 
+def access_log_on(args: argparse.Namespace) -> bool:
+    """Whether agentyard writes its access lines: as Flask's stack does, unless asked."""
+    return args.workers == 1 if args.access_log == "auto" else args.access_log == "on"
+
+
 @contextlib.contextmanager
 def agentyard(
     tmp: Path, args: argparse.Namespace, database_url: str | None, redis_url: str | None
@@ -189,6 +194,8 @@ def agentyard(
     env = {**os.environ, **RAISED_LIMITS, "AGENTYARD_DATA_DIR": str(data_dir)}
     env["PYTHONUNBUFFERED"] = "1"
     env["AGENTYARD_JOBS_QUEUE"] = f"bench-{secrets.token_hex(4)}"
+    if not access_log_on(args):  # no access line: the level above INFO
+        env["AGENTYARD_LOG_LEVEL"] = "WARNING"
     for var in ("DATABASE_URL", "REDIS_URL", "AGENTYARD_SURFACE"):
         env.pop(var, None)
     if database_url:
@@ -256,6 +263,13 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=5, help="AISP sessions registered first")
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument(
+        "--access-log",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="agentyard's access lines; auto: as Flask's stack has them (on with 1 process, "
+        "off under gunicorn, whose uvicorn workers write none)",
+    )
     args = parser.parse_args()
     args.surfaces = [s for s in args.surfaces.split(",") if s]
     if unknown := [s for s in args.surfaces if s not in TARGETS]:
@@ -282,6 +296,9 @@ def main() -> None:
         f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start)"
     )
     print(f"agentyard store: {args.backend}" + (", Redis pub/sub" if redis_url else ""))
+    flask_log = "uvicorn's" if args.workers == 1 else "none (gunicorn's uvicorn workers)"
+    ours = "on" if access_log_on(args) else "off (AGENTYARD_LOG_LEVEL=WARNING)"
+    print(f"access log     : Flask {flask_log}; agentyard {ours}")
     print(f"flask wrapper  : {flask_wrapper()}")
     print()
 

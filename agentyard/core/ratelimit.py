@@ -52,9 +52,13 @@ class RateLimiter:
     def count(self, per_minute: int, *identifiers: str) -> Window:
         """Count one request against `identifiers` and report the window."""
         item = RateLimitItemPerMinute(per_minute)
-        allowed = self.strategy.hit(item, *identifiers)
+        return self._window(item, self.strategy.hit(item, *identifiers), identifiers)
+
+    def _window(
+        self, item: RateLimitItemPerMinute, allowed: bool, identifiers: tuple[str, ...]
+    ) -> Window:
         reset_at, remaining = self.strategy.get_window_stats(item, *identifiers)
-        return Window(per_minute, allowed, max(0, remaining), max(0.0, reset_at - time.time()))
+        return Window(item.amount, allowed, max(0, remaining), max(0.0, reset_at - time.time()))
 
     def enforce(
         self,
@@ -67,7 +71,11 @@ class RateLimiter:
         """Count one request; the response headers `headers` makes (none by default), or 429
         `code` with those headers plus `Retry-After` (and `details.retry_after_seconds` when
         `retry_details`) once the limit is exceeded."""
-        window = self.count(per_minute, *identifiers)
+        item = RateLimitItemPerMinute(per_minute)
+        allowed = self.strategy.hit(item, *identifiers)
+        if allowed and headers is None:
+            return {}  # nothing to report: no second look at the window (a Redis round trip)
+        window = self._window(item, allowed, identifiers)
         extra = headers(window) if headers else {}
         if window.allowed:
             return extra

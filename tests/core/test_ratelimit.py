@@ -67,3 +67,20 @@ def test_the_previous_minute_still_counts_in_part():
     with mock.patch("time.time", return_value=minute + 70):  # 10 s into the next minute
         # 50 of the previous minute's 60 s are still in the window: 10 * 50/60 = 8.3 counted
         assert [limiter.count(10, "s", "k").allowed for _ in range(3)] == [True, True, False]
+
+
+def test_an_allowed_request_without_headers_reads_the_window_once(monkeypatch):
+    limiter = RateLimiter()
+    looks: list[str] = []
+    stats = limiter.strategy.get_window_stats
+    monkeypatch.setattr(
+        limiter.strategy, "get_window_stats", lambda *a: looks.append("stats") or stats(*a)
+    )
+    assert limiter.enforce(2, "s", "k") == {}  # allowed, nothing to report: one hit only
+    assert looks == []
+    assert limiter.enforce(2, "s", "k", headers=lambda w: {"X-Remaining": str(w.remaining)}) == {
+        "X-Remaining": "0"
+    }
+    with pytest.raises(ApiError) as err:  # refused: the window says when to retry
+        limiter.enforce(2, "s", "k")
+    assert looks == ["stats", "stats"] and int(err.value.headers["Retry-After"]) >= 1
