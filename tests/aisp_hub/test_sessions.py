@@ -89,6 +89,7 @@ def test_list_filters_by_kind_and_status_and_pages(realm):
     realm.http.delete(f"/api/v1/sessions/{c.id}", headers=realm.headers)
     listed = realm.http.get("/api/v1/sessions", headers=realm.headers).json()
     assert [s["id"] for s in listed["sessions"]] == [a.id, b.id]
+    assert {s["realm"] for s in listed["sessions"]} == {realm.name}
     assert listed["total"] == 2
     execs = realm.http.get("/api/v1/sessions?kind=executor", headers=realm.headers).json()
     assert [s["id"] for s in execs["sessions"]] == [b.id]
