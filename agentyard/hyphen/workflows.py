@@ -19,7 +19,7 @@ import peewee
 from agentyard import flows
 from agentyard.core import clock, paging
 from agentyard.core.errors import invalid, not_found
-from agentyard.core.store import write
+from agentyard.core.store import Prepared, write
 from agentyard.flows.models import StepRecord
 from agentyard.hyphen import actions, definitions
 from agentyard.hyphen.engine import ENGINE, RUN_PREFIX
@@ -116,17 +116,29 @@ def _of(org_id: str, refs: Collection[str] | None) -> peewee.ColumnBase:
     return where & (Workflow.id.in_(list(refs)) | Workflow.name.in_(list(refs)))
 
 
-def list_workflows(
-    org_id: str, *, limit: int = 100, offset: int = 0, refs: Collection[str] | None = None
-) -> list[Workflow]:
-    """The org's workflows (only those `refs` names by id or name, when given), oldest first."""
-    return list(
+def _listed(where: peewee.ColumnBase, limit: Any, offset: Any) -> peewee.ModelSelect[Workflow]:
+    return (
         Workflow.select()
-        .where(_of(org_id, refs))
+        .where(where)
         .order_by(Workflow.created_at, Workflow.id)
         .limit(limit)
         .offset(offset)
     )
+
+
+# the plain listing (every list request without `refs`): SQL compiled once
+_ORG_PAGE: Prepared[Workflow] = Prepared(
+    lambda org_id, limit, offset: _listed(Workflow.org == org_id, limit, offset)
+)
+
+
+def list_workflows(
+    org_id: str, *, limit: int = 100, offset: int = 0, refs: Collection[str] | None = None
+) -> list[Workflow]:
+    """The org's workflows (only those `refs` names by id or name, when given), oldest first."""
+    if refs is None:
+        return _ORG_PAGE(org_id, limit, offset)
+    return list(_listed(_of(org_id, refs), limit, offset))
 
 
 def page(

@@ -70,6 +70,15 @@ def test_crud_and_tenancy(api, other):
     assert api.get(f"/workflows/{wf['id']}").status_code == 404
 
 
+def test_the_list_pages_oldest_first_within_the_org(api, other):
+    made = [create(api, SIMPLE, f"wf-{n}")["id"] for n in range(3)]
+    create(other, SIMPLE, "theirs")
+    first = api.get("/workflows", params={"limit": 2}).json()
+    rest = api.get("/workflows", params={"limit": 2, "offset": 2}).json()
+    assert [w["id"] for w in first["workflows"] + rest["workflows"]] == made
+    assert first["total"] == rest["total"] == 3
+
+
 @pytest.mark.parametrize(
     "path, value, where",
     [
