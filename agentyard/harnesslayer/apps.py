@@ -8,7 +8,7 @@ from typing import Any
 
 from agentyard.core import clock, ids, jobs
 from agentyard.core.errors import ApiError
-from agentyard.core.store import write
+from agentyard.core.store import Prepared, write
 from agentyard.core.tenancy import found
 from agentyard.harnesslayer import bundle_models, pages, people_models, run_models
 from agentyard.harnesslayer.auth import OrgCaller
@@ -88,11 +88,25 @@ def create(caller: OrgCaller, body: dict[str, Any]) -> tuple[App, bool]:
     return app, True
 
 
+# the plain app list (every list request without `appId`): SQL compiled once
+_ORG_APPS: Prepared[App] = Prepared(
+    lambda org_id, limit, offset: (
+        App.select()
+        .where((App.organization == org_id) & App.deleted_at.is_null())
+        .order_by(App.created_at.desc(), App.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+)
+
+
 def list_page(caller: OrgCaller, app_id: str | None, page: int, size: int) -> dict[str, Any]:
     query = App.select().where(_live(caller))
     if app_id:  # the seed's implementation requires it; here it is an optional filter
         query = query.where((App.id == app_id) | (App.slug == app_id))
-    return pages.page(query, App.created_at, App.id, page, size, view)
+        return pages.page(query, App.created_at, App.id, page, size, view)
+    rows = _ORG_APPS(caller.organization.id, size, pages.offset(page, size))
+    return pages.shaped(query, rows, page, size, view)
 
 
 def update(caller: OrgCaller, id_or_slug: str, changes: dict[str, Any]) -> App:

@@ -20,5 +20,22 @@ def page(
 ) -> dict[str, Any]:
     """One page of `query`, ordered by creation (newest first, ties by id)."""
     rows = list(query.order_by(created.desc(), ident.desc()).paginate(number, size))
-    total = paging.total_of(query, rows, size, max(number - 1, 0) * size)
+    return shaped(query, rows, number, size, view)
+
+
+def offset(number: int, size: int) -> int:
+    """Where page `number` (from 1) of `size` rows starts."""
+    return max(number - 1, 0) * size
+
+
+def shaped(
+    query: peewee.ModelSelect[Any],
+    rows: list[Any],
+    number: int,
+    size: int,
+    view: Callable[[Any], dict[str, Any]],
+) -> dict[str, Any]:
+    """Page `number` of `query` whose `rows` were read (by `page` or a prepared query of the
+    same order), with the total."""
+    total = paging.total_of(query, rows, size, offset(number, size))
     return {"items": [view(r) for r in rows], "page": number, "pageSize": size, "total": total}
