@@ -13,7 +13,7 @@ from typing import Any
 
 from agentyard.core import clock, runtime
 from agentyard.core.keys import Tenant
-from agentyard.core.store import write
+from agentyard.core.store import Prepared, write
 from agentyard.hasp.models import OrgSettings
 
 PHI_MODES = ("redact", "block", "allow")
@@ -39,11 +39,17 @@ def stricter(a: str, b: str) -> str:
     return max(a, b, key=PHI_STRICTNESS.index)
 
 
+# read on every gateway call and model listing: SQL compiled once
+_SETTINGS: Prepared[OrgSettings] = Prepared(
+    lambda tenant_id: OrgSettings.select().where(OrgSettings.tenant == tenant_id).limit(1)
+)
+
+
 def settings_of(org: Tenant) -> OrgSettings:
     """The org's settings row, created with the defaults on first use."""
-    row = OrgSettings.get_or_none(OrgSettings.tenant == org)
-    if row is not None:
-        return row
+    found = _SETTINGS(org.id)
+    if found:
+        return found[0]
     with write():
         row, _ = OrgSettings.get_or_create(
             tenant=org, defaults={"allotment": runtime.settings().hasp_credit_allotment}
