@@ -110,7 +110,6 @@ def make_database(database_url: str | None, data_dir: Path) -> peewee.Database:
         if url.startswith("postgres://"):
             url = "postgresql://" + url[len("postgres://") :]
         if url.startswith("postgresql://"):
-            url = "postgresql+pool://" + url[len("postgresql://") :]
             sep = "&" if "?" in url else "?"
             # Above the 40 request threadpool threads (core.aio) plus job threads; a full pool
             # waits up to `timeout` seconds for a connection instead of failing the request.

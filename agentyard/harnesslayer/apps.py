@@ -34,7 +34,12 @@ def view(app: App) -> dict[str, Any]:
 
 
 def _live(caller: OrgCaller) -> Any:
-    return (App.organization == caller.organization) & (App.deleted_at.is_null())
+    return _live_in(caller.organization)
+
+
+def _live_in(organization: Any) -> Any:
+    """The apps of `organization` (a row or its id) not deleted."""
+    return (App.organization == organization) & (App.deleted_at.is_null())
 
 
 def find(caller: OrgCaller, id_or_slug: str) -> App:
@@ -92,7 +97,7 @@ def create(caller: OrgCaller, body: dict[str, Any]) -> tuple[App, bool]:
 _ORG_APPS: Prepared[App] = Prepared(
     lambda org_id, limit, offset: (
         App.select()
-        .where((App.organization == org_id) & App.deleted_at.is_null())
+        .where(_live_in(org_id))
         .order_by(App.created_at.desc(), App.id.desc())
         .limit(limit)
         .offset(offset)

@@ -128,7 +128,7 @@ def _listed(where: peewee.ColumnBase, limit: Any, offset: Any) -> peewee.ModelSe
 
 # the plain listing (every list request without `refs`): SQL compiled once
 _ORG_PAGE: Prepared[Workflow] = Prepared(
-    lambda org_id, limit, offset: _listed(Workflow.org == org_id, limit, offset)
+    lambda org_id, limit, offset: _listed(_of(org_id, None), limit, offset)
 )
 
 

@@ -69,7 +69,7 @@ def test_the_previous_minute_still_counts_in_part():
         assert [limiter.count(10, "s", "k").allowed for _ in range(3)] == [True, True, False]
 
 
-def test_an_allowed_request_without_headers_reads_the_window_once(monkeypatch):
+def test_an_allowed_request_without_headers_does_not_read_the_window_back(monkeypatch):
     limiter = RateLimiter()
     looks: list[str] = []
     stats = limiter.strategy.get_window_stats
