@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 from unittest import mock
 
 import pytest
@@ -84,3 +85,46 @@ def test_an_allowed_request_without_headers_does_not_read_the_window_back(monkey
     with pytest.raises(ApiError) as err:  # refused: the window says when to retry
         limiter.enforce(2, "s", "k")
     assert looks == ["stats", "stats"] and int(err.value.headers["Retry-After"]) >= 1
+
+
+REDIS_URL = os.environ.get("AGENTYARD_TEST_REDIS_URL")
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="no Redis")
+def test_on_redis_a_request_is_one_round_trip_and_windows_match_a_hit_then_a_read():
+    """On Redis the hit and the window read back are one script, headers or not, allowed or
+    refused; the windows it reports are the ones `hit` then `get_window_stats` report."""
+    limiter = RateLimiter(REDIS_URL)
+    limiter.reset()
+    sent: list[object] = []
+    connection = limiter.storage.get_connection()
+    execute = connection.execute_command
+    with mock.patch.object(
+        connection, "execute_command", lambda *a, **k: sent.append(a[0]) or execute(*a, **k)
+    ):
+        one = limiter.enforce(1, "s", "one", headers=lambda w: {"r": str(w.remaining)})
+        assert one == {"r": "0"} and sent == ["EVALSHA"]
+        assert limiter.enforce(1, "s", "two") == {} and len(sent) == 2
+        with pytest.raises(ApiError) as err:
+            limiter.enforce(1, "s", "two")
+        assert int(err.value.headers["Retry-After"]) >= 1 and len(sent) == 3
+
+    def headers(window: Window) -> dict[str, str]:
+        return {"allowed": str(window.allowed), "remaining": str(window.remaining)}
+
+    def refused(call) -> dict[str, str]:
+        try:
+            return call()
+        except ApiError as err:
+            return {**err.headers, "retry": str(err.headers["Retry-After"])}
+
+    two_calls = RateLimiter(REDIS_URL)
+    two_calls._hit_and_read = None  # the path of an in-memory limiter: hit, then read
+    combined, separate = [], []
+    for _ in range(5):
+        combined.append(refused(lambda: limiter.enforce(4, "s", "a", headers=headers)))
+        separate.append(refused(lambda: two_calls.enforce(4, "s", "b", headers=headers)))
+    assert combined == separate
+    assert [c["remaining"] for c in combined] == ["3", "2", "1", "0", "0"]
+    assert "retry" in combined[-1] and "retry" not in combined[-2]
+    limiter.reset()
