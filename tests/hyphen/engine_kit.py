@@ -57,6 +57,16 @@ def model(monkeypatch) -> Iterator[list]:
     yield factories
 
 
+def wait_event(seen: list[tuple[str, str, dict]], name: str, timeout: float = 10.0) -> None:
+    """Poll until the webhook event `name` is recorded: a run's worker commits its status
+    first and then emits the event, so `wait_status` can return before it."""
+    deadline = time.monotonic() + timeout
+    while name not in [e for _, e, _ in seen]:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {name} event in {[e for _, e, _ in seen]}")
+        time.sleep(0.01)
+
+
 def wait_status(run_id: str, *statuses: str, timeout: float = 30.0) -> flows.Run:
     deadline = time.monotonic() + timeout
     while True:

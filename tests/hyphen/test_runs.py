@@ -26,6 +26,7 @@ from tests.hyphen.engine_kit import (  # noqa: F401 - fixtures
     queue_name,
     secrets_store,
     tenant,
+    wait_event,
     wait_status,
 )
 from tests.hyphen.fake_http import FakeHTTP
@@ -162,6 +163,7 @@ def test_invoice_reconciliation_runs_to_completion(
     with connection(), pytest.raises(ApiError) as info:
         approvals.decide(org, run_id, "2", True, None, None, "key")
     assert info.value.status == 409
+    wait_event(events, "workflow_run_completed")
     names = [e for _, e, _ in events]
     assert names[0] == "workflow_run_started"
     assert "pbot_approval_requested" in names and "pbot_approval_decided" in names
@@ -243,6 +245,7 @@ def test_form_ttl_fails_the_run_and_reminders_fire(consumer, org, events):
         flows.sweep(clock.now() + dt.timedelta(seconds=3601))
     run = wait_status(run_id, "failed")
     assert run.error["code"] == "timeout"
+    wait_event(events, "workflow_run_failed")
     names = [e for _, e, p in events if p.get("run_id") == run_id]
     reminders = [p for _, e, p in events if e == "external_form_updated" and p["run_id"] == run_id]
     assert [p["reminder"] for p in reminders] == [1, 2]
