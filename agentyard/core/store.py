@@ -14,7 +14,9 @@ the handler has run, when the response starts (an SSE stream does not hold one w
 waits) or when the request ends, whichever comes first.
 
 `Prepared` compiles a hot query to SQL once per database (peewee spends far longer building
-SQL than SQLite spends running a keyed lookup) and re-runs it with new parameter values.
+SQL than SQLite spends running a keyed lookup) and re-runs it with new parameter values; on
+PostgreSQL it is also a server-side prepared statement of each pooled connection (`PREPARE`
+once, then `EXECUTE`), so the server parses and plans it once per connection, not per request.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
+import itertools
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +36,8 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 import peewee
+import psycopg2.errors
+import psycopg2.extensions
 from playhouse.db_url import connect as connect_url
 from playhouse.db_url import parseresult_to_dict
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
@@ -69,6 +75,23 @@ class JsonField(peewee.TextField):
         return None if value is None else json.loads(value)
 
 
+class _Connection(psycopg2.extensions.connection):
+    """A psycopg2 connection that knows the statements prepared on its server session."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.prepared: set[str] = set()
+
+
+_PLACEHOLDER = re.compile(r"%[s%]")
+
+
+def _numbered(sql: str) -> str:
+    """psycopg2's `%s` placeholders as PostgreSQL's `$1, $2, ...` (and `%%` as `%`)."""
+    serial = itertools.count(1)
+    return _PLACEHOLDER.sub(lambda m: "%" if m.group() == "%%" else f"${next(serial)}", sql)
+
+
 class PooledPostgres(PooledPostgresqlDatabase):
     """peewee's PostgreSQL pool, checking a connection it hands out with a `SELECT 1` round
     trip only when it has been idle for `PING_AFTER` seconds (as HikariCP does).
@@ -81,8 +104,33 @@ class PooledPostgres(PooledPostgresqlDatabase):
     PING_AFTER = 1.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, connection_factory=_Connection, **kwargs)
         self._returned: dict[int, float] = {}  # connection key -> when it came back
+
+    def execute_prepared(self, name: str, sql: str, args: list[Any]) -> Any:
+        """Run `sql` as the server-side prepared statement `name` of this thread's connection,
+        preparing it there first if it is new to that session; the cursor.
+
+        A session that lost its statements (a pooler's `DISCARD ALL`) prepares them again,
+        outside a transaction (inside one, the failed `EXECUTE` has aborted it: the error
+        stands)."""
+        try:
+            return self._execute_prepared(name, sql, args)
+        except peewee.OperationalError as exc:  # peewee's wrapper of the driver's error
+            if not isinstance(exc.__context__, psycopg2.errors.InvalidSqlStatementName):
+                raise
+            self.connection().prepared.clear()
+            if self.in_transaction():
+                raise
+            return self._execute_prepared(name, sql, args)
+
+    def _execute_prepared(self, name: str, sql: str, args: list[Any]) -> Any:
+        conn = self.connection()
+        if name not in conn.prepared:
+            self.execute_sql(f"PREPARE {name} AS {_numbered(sql)}")
+            conn.prepared.add(name)
+        values = f" ({', '.join(['%s'] * len(args))})" if args else ""
+        return self.execute_sql(f"EXECUTE {name}{values}", args)
 
     def _is_closed(self, conn: Any) -> bool:
         returned = self._returned.pop(self.conn_key(conn), None)
@@ -321,7 +369,10 @@ class Prepared(Generic[M]):
 
     _MARK = "\x00agentyard-param-{}\x00"
 
+    _SERIAL = itertools.count()
+
     def __init__(self, build: Callable[..., Any], arity: int | None = None) -> None:
+        self._name = f"agentyard_{next(self._SERIAL)}"  # as a PostgreSQL prepared statement
         self._build = build
         self._arity = len(inspect.signature(build).parameters) if arity is None else arity
         self._compiled: dict[int, tuple[peewee.Database, Any, str, list[Any], list[int]]] = {}
@@ -345,6 +396,8 @@ class Prepared(Generic[M]):
         database = db.obj
         query, sql, params, slots = self._compile(database)
         args = [values[s] if s >= 0 else p for p, s in zip(params, slots, strict=True)]
+        if isinstance(database, PooledPostgres):
+            return query, database.execute_prepared(self._name, sql, args)
         return query, database.execute_sql(sql, args)
 
     def __call__(self, *values: Any) -> list[M]:

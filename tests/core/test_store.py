@@ -12,8 +12,11 @@ import pytest
 from playhouse.pool import PooledPostgresqlDatabase
 
 from agentyard.core import migrations
+from agentyard.core.keys import Tenant, get_or_create_tenant
 from agentyard.core.store import (
     PooledPostgres,
+    Prepared,
+    _numbered,
     connection,
     db,
     is_sqlite,
@@ -54,6 +57,55 @@ def test_postgres_backend_is_used_when_configured(app, backend):
     with connection():
         assert not is_sqlite()
         assert db.execute_sql("SELECT 1").fetchone()[0] == 1
+
+
+def _by_surface() -> Prepared[Tenant]:
+    return Prepared(
+        lambda surface, after: (
+            Tenant.select()
+            .where((Tenant.surface == surface) & (Tenant.name > after))
+            .order_by(Tenant.name)
+        )
+    )
+
+
+def test_a_prepared_query_answers_as_the_query_it_was_built_from(app):
+    query = _by_surface()
+    with connection():
+        for name in ("b", "a", "c"):
+            get_or_create_tenant("prep-test", name)
+        built = Tenant.select().where((Tenant.surface == "prep-test") & (Tenant.name > "a"))
+        rows = query("prep-test", "a")
+        assert [(t.id, t.name) for t in rows] == [
+            (t.id, t.name) for t in built.order_by(Tenant.name)
+        ]
+        assert [t.name for t in query("prep-test", "")] == ["a", "b", "c"]
+        assert query("other-surface", "") == []
+
+
+def test_on_postgres_a_prepared_query_is_planned_once_per_session(app, backend, monkeypatch):
+    if backend.name != "scaled":
+        pytest.skip("scaled backend only")
+    query = _by_surface()
+    sent: list[str] = []
+    execute = db.obj.execute_sql
+    monkeypatch.setattr(db.obj, "execute_sql", lambda sql, *a: sent.append(sql) or execute(sql, *a))
+    with connection():
+        get_or_create_tenant("prep-pg", "a")
+        sent.clear()
+        assert [t.name for t in query("prep-pg", "")] == ["a"]
+        assert [t.name for t in query("prep-pg", "a")] == []
+        assert [s.split()[0] for s in sent] == ["PREPARE", "EXECUTE", "EXECUTE"]
+        names = db.execute_sql("SELECT name FROM pg_prepared_statements").fetchall()
+        assert (query._name,) in names
+        db.execute_sql("DEALLOCATE ALL")  # what a pooler's DISCARD ALL does to the session
+        sent.clear()
+        assert [t.name for t in query("prep-pg", "")] == ["a"]  # prepared again
+        assert [s.split()[0] for s in sent] == ["EXECUTE", "PREPARE", "EXECUTE"]
+
+
+def test_placeholders_become_numbered_parameters():
+    assert _numbered("a = %s AND b LIKE '%%x' AND c = %s") == "a = $1 AND b LIKE '%x' AND c = $2"
 
 
 def test_add_columns_upgrades_a_table_made_before_the_fields(app):
