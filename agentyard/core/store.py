@@ -99,7 +99,10 @@ class PooledPostgres(PooledPostgresqlDatabase):
     peewee pings on every checkout, holding the pool's lock (and the database's) over the
     round trip, so every request of every thread queued behind one ping at a time. A
     connection given back moments ago was alive then; one whose session broke meanwhile fails
-    its query, and peewee drops it from the pool."""
+    its query, and peewee drops it from the pool.
+
+    Its connections remember the statements `Prepared` queries prepared on them
+    (`execute_prepared`)."""
 
     PING_AFTER = 1.0
 
