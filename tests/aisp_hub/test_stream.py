@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import threading
+import time
 
 import httpx
 
+from agentyard.aisp.sessions import inbox_channel
+from agentyard.core import runtime
+from agentyard.core.pubsub import RedisBroker
 from tests.aisp_hub.conftest import SseReader
 
 SSE = {"Accept": "text/event-stream"}
@@ -19,6 +23,23 @@ def open_stream(realm, session, **headers):
     )
     response = cm.__enter__()
     return client, cm, response
+
+
+def wait_until_no_stream(session_id: str, timeout: float = 5.0) -> None:
+    """Poll until the server (in this process) has let go of every stream of `session_id`: a
+    client that closed its stream is noticed a moment later, and until then a message to it
+    counts as delivered."""
+    broker, channel = runtime.current().broker, inbox_channel(session_id)
+    deadline = time.monotonic() + timeout
+    while True:
+        if isinstance(broker, RedisBroker):  # one local fan-out per event loop
+            fanouts = [listener.fanout for listener in list(broker._listeners.values())]
+        else:
+            fanouts = [broker.fanout]
+        if not any(channel in fanout.channels() for fanout in fanouts):
+            return
+        assert time.monotonic() < deadline, f"a stream of {session_id} is still open"
+        time.sleep(0.01)
 
 
 def test_an_accept_that_excludes_event_stream_is_426(realm):
@@ -88,6 +109,7 @@ def test_stream_sends_unread_backlog_then_resumes_after_last_event_id(realm):
         cm.__exit__(None, None, None)
         client.close()
     # missed while disconnected
+    wait_until_no_stream(b.id)
     for i in range(3, 6):
         assert realm.send(a, b, payload={"i": i}).json()["delivered"] is False
     for header in ("Last-Event-ID", "X-Last-Event-ID"):
