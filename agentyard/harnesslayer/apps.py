@@ -96,9 +96,7 @@ def create(caller: OrgCaller, body: dict[str, Any]) -> tuple[App, bool]:
 # the plain app list (every list request without `appId`): SQL compiled once
 _ORG_APPS: Prepared[App] = Prepared(
     lambda org_id, limit, offset: (
-        App.select()
-        .where(_live_in(org_id))
-        .order_by(App.created_at.desc(), App.id.desc())
+        pages.newest_first(App.select().where(_live_in(org_id)), App.created_at, App.id)
         .limit(limit)
         .offset(offset)
     )

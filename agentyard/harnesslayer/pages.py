@@ -19,8 +19,15 @@ def page(
     view: Callable[[Any], dict[str, Any]],
 ) -> dict[str, Any]:
     """One page of `query`, ordered by creation (newest first, ties by id)."""
-    rows = list(query.order_by(created.desc(), ident.desc()).paginate(number, size))
+    rows = list(newest_first(query, created, ident).paginate(number, size))
     return shaped(query, rows, number, size, view)
+
+
+def newest_first(
+    query: peewee.ModelSelect[Any], created: peewee.Field, ident: peewee.Field
+) -> peewee.ModelSelect[Any]:
+    """`query` in page order: newest first, ties by id."""
+    return query.order_by(created.desc(), ident.desc())
 
 
 def offset(number: int, size: int) -> int:
