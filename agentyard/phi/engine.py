@@ -13,7 +13,6 @@ import os
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # see agentyard/phi/__init__.py
 
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
-from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NerModelConfiguration
 from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
@@ -32,6 +31,7 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 
+from agentyard.phi.context import ContextEnhancer
 from agentyard.phi.nlp import ContextLemmas, NerOnlySpacyEngine
 from agentyard.phi.recognizers import custom_recognizers
 
@@ -109,7 +109,7 @@ def build_analyzer() -> AnalyzerEngine:
         nlp_engine=nlp_engine,
         supported_languages=["en"],
         # Whole-word context matching: "lic" must not match "clinic", "dea" not "ideal".
-        context_aware_enhancer=LemmaContextAwareEnhancer(context_matching_mode="whole_word"),
+        context_aware_enhancer=ContextEnhancer(context_matching_mode="whole_word"),
     )
 
 

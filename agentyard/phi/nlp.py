@@ -25,6 +25,7 @@ compared) at about 9 ms instead of 14 ms per 1 KB.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import spacy
@@ -32,6 +33,9 @@ from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, Sp
 from spacy.tokens import Doc
 from thinc.api import use_ops
 from threadpoolctl import threadpool_info, threadpool_limits
+
+# Distinct token texts whose lemma, stop-word and punctuation answers are remembered.
+CACHED_WORDS = 1 << 16
 
 # Components the guard does not use (the NER has its own tok2vec).
 UNUSED_COMPONENTS = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")
@@ -68,12 +72,16 @@ def single_thread_openblas() -> bool:
 
 class ContextLemmas:
     """Token -> lemma for context matching: an inflected context word -> that word, else the
-    lowercase token."""
+    lowercase token. Answers are remembered (`CACHED_WORDS`, least recently used dropped)."""
 
     def __init__(self, context_words: Iterable[str]) -> None:
         self.vocabulary = frozenset(w.lower() for w in context_words)
+        self._cached = lru_cache(maxsize=CACHED_WORDS)(self._lemma)
 
     def __call__(self, token: str) -> str:
+        return self._cached(token)
+
+    def _lemma(self, token: str) -> str:
         word = token.lower()
         if word in self.vocabulary:
             return word
@@ -99,6 +107,7 @@ class NerOnlySpacyEngine(SpacyNlpEngine):
             ner_model_configuration=ner_model_configuration,
         )
         self.lemmas = lemmas
+        self._flags = lru_cache(maxsize=CACHED_WORDS)(self._vocab_flags)
 
     def load(self) -> None:
         """Load the model without the components the guard does not use, multiplying with
@@ -111,16 +120,61 @@ class NerOnlySpacyEngine(SpacyNlpEngine):
                     model["model_name"], exclude=list(UNUSED_COMPONENTS)
                 )
 
-    def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> NlpArtifacts:
-        entities, scores = self._get_updated_entities(
-            self._get_entities(doc), self._get_scores_for_entities(doc)
-        )
+    def is_stopword(self, word: str, language: str) -> bool:
+        """spaCy's answer, remembered per word (Presidio asks it for every token)."""
+        return self._flags(word, language)[0]
+
+    def is_punct(self, word: str, language: str) -> bool:
+        """spaCy's answer, remembered per word (Presidio asks it for every token)."""
+        return self._flags(word, language)[1]
+
+    def _vocab_flags(self, word: str, language: str) -> tuple[bool, bool]:
+        lexeme = self.nlp[language].vocab[word]
+        return lexeme.is_stop, lexeme.is_punct
+
+    def entity_artifacts(self, text: str, language: str) -> NlpArtifacts:
+        """The NER's entities of ``text`` alone: no lemmas or keywords, which only the context
+        enhancer reads (the NER half of a split scan, `agentyard.phi.scan`)."""
+        doc = self.get_nlp(language)(text)
+        entities, scores = self._entities_and_scores(doc)
         return NlpArtifacts(
             entities=entities,
             tokens=doc,
-            tokens_indices=[token.idx for token in doc],
-            lemmas=[self.lemmas(token.text) for token in doc],
+            tokens_indices=[],
+            lemmas=[],
             nlp_engine=self,
             language=language,
             scores=scores,
         )
+
+    def _entities_and_scores(self, doc: Doc) -> tuple[list, list[float]]:
+        return self._get_updated_entities(
+            self._get_entities(doc), self._get_scores_for_entities(doc)
+        )
+
+    def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> ScanArtifacts:
+        entities, scores = self._entities_and_scores(doc)
+        starts, ends, lemmas = [], [], []
+        for token in doc:  # once: each step of a Doc builds a Token
+            start, text = token.idx, token.text
+            starts.append(start)
+            ends.append(start + len(text))
+            lemmas.append(self.lemmas(text))
+        return ScanArtifacts(
+            entities=entities,
+            tokens=doc,
+            tokens_indices=starts,
+            token_ends=ends,
+            lemmas=lemmas,
+            nlp_engine=self,
+            language=language,
+            scores=scores,
+        )
+
+
+class ScanArtifacts(NlpArtifacts):
+    """Presidio's NLP artifacts with each token's end offset (`agentyard.phi.context`)."""
+
+    def __init__(self, *, token_ends: list[int], **artifacts: Any) -> None:
+        super().__init__(**artifacts)
+        self.token_ends = token_ends

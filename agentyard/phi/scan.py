@@ -20,7 +20,9 @@ from agentyard.phi.findings import Finding, resolve_overlaps
 
 if TYPE_CHECKING:
     from presidio_analyzer import AnalyzerEngine
-    from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
+    from presidio_analyzer.nlp_engine import NlpArtifacts
+
+    from agentyard.phi.nlp import NerOnlySpacyEngine
 
 HALVES = ("ner", "patterns")
 # Raw half results: (entity_type, start, end, unrounded score).
@@ -59,10 +61,10 @@ def scan_half(analyzer: AnalyzerEngine, text: str, threshold: float, half: str) 
     """One half of a split scan (see the module doc), before merging."""
     if not text or text.isspace():
         return []
-    nlp_engine = cast("SpacyNlpEngine", analyzer.nlp_engine)  # the guard builds it on spaCy
+    nlp_engine = cast("NerOnlySpacyEngine", analyzer.nlp_engine)  # the guard's engine
     ner = _ner_recognizers(analyzer)
     if half == "ner":
-        artifacts = nlp_engine.process_text(text, "en")
+        artifacts = nlp_engine.entity_artifacts(text, "en")
         results = [
             r
             for recognizer in ner

@@ -1,14 +1,17 @@
-"""The cheaper engine set-up and patterns find exactly what the reference ones find."""
+"""The cheaper engine set-up, patterns and context enhancer find exactly what the reference
+ones find."""
 
 from __future__ import annotations
 
 import regex
 import spacy
-from presidio_analyzer import PatternRecognizer
+from presidio_analyzer import AnalyzerEngine, PatternRecognizer
+from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from thinc.api import use_ops
 
+from agentyard.phi.context import ContextEnhancer
 from agentyard.phi.engine import SPACY_MODEL
-from agentyard.phi.nlp import UNUSED_COMPONENTS, single_thread_openblas
+from agentyard.phi.nlp import UNUSED_COMPONENTS, ContextLemmas, single_thread_openblas
 from agentyard.phi.recognizers import custom_recognizers
 from agentyard.phi.recognizers._common import LOOSE_ID
 from tests.phi import corpus
@@ -73,3 +76,33 @@ def test_early_cheap_checks_keep_every_pattern_match():
             assert found == [m.span() for m in reference.finditer(text)], (pattern, text)
             matches += len(found)
     assert matches > 1000
+
+
+def _scores(analyzer: AnalyzerEngine, text: str) -> list[tuple[str, int, int, float]]:
+    results = analyzer.analyze(text=text, language="en", score_threshold=0.0)
+    return sorted((r.entity_type, r.start, r.end, r.score) for r in results)
+
+
+def test_context_enhancer_scores_every_result_as_presidios_does(guard):
+    ours = guard.analyzer
+    assert isinstance(ours.context_aware_enhancer, ContextEnhancer)
+    reference = AnalyzerEngine(
+        registry=ours.registry,
+        nlp_engine=ours.nlp_engine,
+        supported_languages=["en"],
+        context_aware_enhancer=LemmaContextAwareEnhancer(context_matching_mode="whole_word"),
+    )
+    texts = _texts()
+    found = [_scores(ours, t) for t in texts]
+    assert found == [_scores(reference, t) for t in texts]
+    # the comparison covers many context-raised scores (weak patterns score below 0.4)
+    raised = sum(1 for f in found for _, _, _, score in f if 0.4 <= score < 0.65)
+    assert raised > 200
+
+
+def test_context_lemmas_are_remembered_and_unchanged():
+    lemmas = ContextLemmas(["record", "call", "admit"])
+    words = ["Records", "called", "admits", "RECORD", "calls", "Spain", "records"]
+    assert [lemmas(w) for w in words] == [lemmas._lemma(w) for w in words]
+    assert [lemmas(w) for w in words[:3]] == ["record", "call", "admit"]
+    assert lemmas._cached.cache_info().hits == 3  # the second round
