@@ -624,6 +624,12 @@ def main() -> None:
         help="extra gateway requests timed stage by stage, PHI on at concurrency 1 and PHI "
         "off at the highest concurrency (0 = skip)",
     )
+    parser.add_argument(
+        "--breakdown-workload",
+        choices=sorted(WORKLOADS),
+        default="repeat",
+        help="the PHI-on prompts of the breakdown cell (see --phi-workloads)",
+    )
     parser.add_argument("--timeout", type=float, default=60.0, help="client timeout, seconds")
     parser.add_argument(
         "--phi-workloads",
@@ -764,8 +770,9 @@ def main() -> None:
 
             if args.breakdown_requests:
                 scenarios = [(1, False)] + ([(levels[-1], True)] if levels[-1] > 1 else [])
+                bd_label, bd_payloads = WORKLOADS[args.breakdown_workload]
                 for concurrency, off in scenarios:
-                    label = "gateway, PHI scan " + ("off" if off else "on")
+                    label = "gateway, PHI scan " + ("off" if off else f"on, {bd_label}")
                     with phi_scan_off() if off else contextlib.nullcontext(), Breakdown() as bd:
                         cell = run_cell(
                             Target(label, through.url, through.headers),
@@ -774,6 +781,7 @@ def main() -> None:
                             0,
                             False,
                             args.timeout,
+                            bd_payloads,
                         )
                     print_breakdown(cell, bd)
             gw.use_provider(None)
