@@ -35,7 +35,7 @@ from thinc.api import use_ops
 from threadpoolctl import threadpool_info, threadpool_limits
 
 # Distinct token texts whose lemma, stop-word and punctuation answers are remembered.
-CACHED_WORDS = 1 << 16
+CACHED_WORDS = 1 << 14  # a clinical vocabulary; a few MB at most per scanner
 
 # Components the guard does not use (the NER has its own tok2vec).
 UNUSED_COMPONENTS = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")
