@@ -40,6 +40,28 @@ def test_ner_multiplies_with_single_threaded_openblas_and_finds_what_blis_finds(
     assert sum(map(len, found)) > 500  # the comparison covers many entities
 
 
+def test_numpy_multiplied_weights_are_stored_transposed_and_the_c_loops_are_not(guard):
+    ner = guard.analyzer.nlp_engine.get_nlp("en").get_pipe("ner").model
+    layers = [
+        layer
+        for ref in ("tok2vec", "lower")
+        for layer in ner.get_ref(ref).walk()
+        if layer.has_param("W")
+    ]
+    assert len(layers) == 7  # five maxouts, the projection, the precomputable affine
+    for layer in layers:
+        weights = layer.get_param("W")
+        assert weights.reshape(-1, weights.shape[-1]).T.flags.c_contiguous
+    # spaCy's C loop reads the upper layer's weights as a row-major array
+    assert ner.get_ref("upper").get_param("W").flags.c_contiguous
+    # and the short texts of a conversation find what the reference model finds
+    with use_ops("numpy", use_blis=False):
+        reference = spacy.load(SPACY_MODEL, exclude=list(UNUSED_COMPONENTS))
+    texts = [s.text for s in corpus.load()][:200]
+    nlp = guard.analyzer.nlp_engine.get_nlp("en")
+    assert [_entities(d) for d in nlp.pipe(texts)] == [_entities(d) for d in reference.pipe(texts)]
+
+
 # LOOSE_ID as it was written before its cheap assertions were moved to the front.
 _LOOSE_ID_REFERENCE = (
     r"(?<![0-9)][\x20.\-]?)\b"
