@@ -30,13 +30,14 @@ import itertools
 import logging
 import os
 import platform
+import re
 import secrets
 import statistics
 import subprocess
 import sys
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +49,15 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
 
-from _common import percentile, serve_in_thread, workdir  # noqa: E402
+from _common import (  # noqa: E402
+    HOST,
+    Server,
+    _agentyard_cmd,
+    free_port,
+    percentile,
+    serve_in_thread,
+    workdir,
+)
 
 MODEL = "claude-sonnet-4-6"
 MAX_TOKENS = 512
@@ -315,6 +324,40 @@ def agentyard_in_process(data_dir: Path) -> Iterator[str]:
         yield base
 
 
+@contextlib.contextmanager
+def agentyard_served(data_dir: Path, fake: Any, tmp: Path) -> Iterator[tuple[str, Server]]:
+    """`agentyard serve` (one uvicorn process and its PHI scanners) in front of the fake
+    upstream, with a fresh SQLite data dir this process also opens (to create the org); yields
+    the base URL and the server."""
+    from agentyard.core.store import open_database
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "AGENTYARD_DATA_DIR": str(data_dir),
+        "AGENTYARD_LOG_LEVEL": "WARNING",  # no access lines, as the in-process server
+        "AGENTYARD_LLM_PROVIDER": "anthropic",
+        "ANTHROPIC_API_KEY": fake.api_key,
+        "ANTHROPIC_BASE_URL": fake.url,
+        "AGENTYARD_LLM_MAX_RETRIES": "0",
+        "AGENTYARD_HASP_REQUESTS_PER_MINUTE": str(10**9),
+        "AGENTYARD_HASP_CREDIT_ALLOTMENT": str(10**15),
+        "PYTHONUNBUFFERED": "1",
+    }
+    for var in ("DATABASE_URL", "REDIS_URL", "AGENTYARD_SURFACE"):
+        env.pop(var, None)
+    cmd = [*_agentyard_cmd(), "serve", "--host", HOST, "--port", str(port), "--workers", "1"]
+    server = Server("agentyard", cmd, env, tmp / "agentyard.log")
+    try:
+        base = f"http://{HOST}:{port}"
+        server.wait_ready(base + "/readyz", timeout=120)
+        server.wait_settled()  # the PHI scanners load their model after start-up
+        open_database(None, data_dir)
+        yield base, server
+    finally:
+        server.stop()
+
+
 def make_org(base: str) -> str:
     """A fresh org with an all-scope key and the BAA accepted; its key."""
     from agentyard.core import keys
@@ -353,9 +396,9 @@ def phi_scan_off() -> Iterator[None]:
         del guard.analyze_many
 
 
-def check_setup(fake: Any, direct: Target, gateway: Target) -> None:
+def check_setup(fake: Any, direct: Target, gateway: Target, scan_off: bool = True) -> str:
     """One request each way answers 200, and the upstream saw the prompt redacted (scan on)
-    or unchanged (scan off)."""
+    or, with ``scan_off``, unchanged (scan off); the redacted prompt the upstream got."""
     with httpx.Client(timeout=60) as client:
         for target in (direct, gateway):
             r = client.post(target.url, headers=target.headers, json=body(False))
@@ -364,10 +407,13 @@ def check_setup(fake: Any, direct: Target, gateway: Target) -> None:
         sent = fake.requests[-1].json["messages"][0]["content"]
         if "48213907" in sent or "[" not in sent:
             raise RuntimeError(f"PHI scan on, but the upstream got the MRN:\n{sent}")
+        if not scan_off:
+            return sent
         with phi_scan_off():
             r = client.post(gateway.url, headers=gateway.headers, json=body(False))
         if r.status_code != 200 or fake.requests[-1].json["messages"][0]["content"] != PROMPT:
             raise RuntimeError(f"PHI scan off: {r.status_code}, upstream got a changed prompt")
+    return sent
 
 
 # --- where the time goes --------------------------------------------------------------------
@@ -643,6 +689,12 @@ def main() -> None:
         help="also run the LiteLLM proxy (no guardrail) side by side, installed with pip in a "
         "venv under the data dir (skipped with a message when it cannot be installed)",
     )
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="run agentyard as `agentyard serve` in its own process (as the LiteLLM proxy "
+        "runs), not in this one; no PHI-off row and no breakdown (both patch the process)",
+    )
     args = parser.parse_args()
     workloads = [w.strip() for w in args.phi_workloads.split(",") if w.strip()]
     if not workloads or any(w not in WORKLOADS for w in workloads):
@@ -666,16 +718,22 @@ def main() -> None:
         litellm_ctx = litellm_proxy if args.litellm else _no_litellm
         with (
             fake_upstream() as fake,
-            agentyard_in_process(data_dir) as base,
+            contextlib.ExitStack() as stack,
             litellm_ctx(fake, tmp) as litellm,
         ):
             from agentyard.hasp.ai import gateway as gw
             from agentyard.llm import make_provider
             from agentyard.phi.guard import get_guard
 
-            gw.use_provider(
-                make_provider("anthropic", base_url=fake.url, api_key=fake.api_key, max_retries=0)
-            )
+            if args.serve:
+                base, served = stack.enter_context(agentyard_served(data_dir, fake, tmp))
+            else:
+                base = stack.enter_context(agentyard_in_process(data_dir))
+                gw.use_provider(
+                    make_provider(
+                        "anthropic", base_url=fake.url, api_key=fake.api_key, max_retries=0
+                    )
+                )
             key = make_org(base)
             direct = Target(
                 "direct upstream",
@@ -685,20 +743,30 @@ def main() -> None:
             through = Target(
                 "gateway", f"{base}/hasp-ai/v1/messages", {"Authorization": f"Bearer {key}"}
             )
-            load_start = time.perf_counter()
-            guard = get_guard()  # loads Presidio + spaCy
-            load_seconds = time.perf_counter() - load_start
-            found = guard.redact([PROMPT], timeout=60).counts
-            check_setup(fake, direct, through)
+            if args.serve:
+                sent = check_setup(fake, direct, through, scan_off=False)
+                placeholders = Counter(re.findall(r"\[([A-Z_]+)_\d+\]", sent))
+                found = dict(placeholders)
+                load_note = f"served: {' '.join(served.cmd[-8:])}"
+            else:
+                load_start = time.perf_counter()
+                guard = get_guard()  # loads Presidio + spaCy
+                load_note = f"guard load {time.perf_counter() - load_start:.2f} s"
+                found = guard.redact([PROMPT], timeout=60).counts
+                check_setup(fake, direct, through)
 
             print(
                 f"python         : {platform.python_version()} ({platform.python_implementation()}"
                 f"), {os.cpu_count()} CPUs, {platform.system()} {platform.machine()}"
             )
+            where = (
+                "`agentyard serve --workers 1` in its own process (SQLite, log level WARNING)"
+                if args.serve
+                else "agentyard (create_app on uvicorn in a thread, SQLite, log level warning)"
+            )
             print(
-                "layout         : one process: fake upstream (tests/llm/fakes.py FakeAnthropic, "
-                "werkzeug threaded), agentyard (create_app on uvicorn in a thread, SQLite, "
-                "log level warning), httpx client threads"
+                "layout         : this process: fake upstream (tests/llm/fakes.py "
+                f"FakeAnthropic, werkzeug threaded), httpx client threads; {where}"
             )
             print(
                 f"prompt         : {len(PROMPT.encode())} bytes, 1 user message, max_tokens "
@@ -707,17 +775,18 @@ def main() -> None:
             print(
                 "PHI in prompt  : "
                 + ", ".join(f"{t} x{n}" for t, n in sorted(found.items()))
-                + f" (org PHI mode: redact; guard load {load_seconds:.2f} s)"
+                + f" (org PHI mode: redact; {load_note})"
             )
             print(
                 f"requests       : {args.requests} timed + {args.warmup} warm-up per cell, "
                 f"concurrency {', '.join(map(str, levels))}; streaming rows: "
                 + (f"{args.stream_requests} at concurrency 1" if args.stream_requests else "off")
             )
-            print(
-                "PHI scan OFF   : benchmark-only monkeypatch, get_guard().analyze_many returns "
-                "no findings without running Presidio (the product has no off switch)"
-            )
+            if not args.serve:
+                print(
+                    "PHI scan OFF   : benchmark-only monkeypatch, get_guard().analyze_many "
+                    "returns no findings without running Presidio (the product has no off switch)"
+                )
             print()
 
             results: list[Result] = []
@@ -728,10 +797,9 @@ def main() -> None:
             for concurrency, stream, count in cells:
                 suffix = " (stream)" if stream else ""
                 row = []
-                targets = [
-                    ("direct upstream", direct, False, None),
-                    ("gateway, PHI scan off", through, True, None),
-                ]
+                targets = [("direct upstream", direct, False, None)]
+                if not args.serve:
+                    targets.append(("gateway, PHI scan off", through, True, None))
                 if litellm is not None:
                     targets.append(("LiteLLM proxy, no guardrail", litellm, False, None))
                 for name in workloads:
@@ -768,7 +836,9 @@ def main() -> None:
             if any(r.errors for r in results):
                 print("note: some requests failed (err column); they are not in the figures")
 
-            if args.breakdown_requests:
+            if args.breakdown_requests and args.serve:
+                print("\n(no breakdown with --serve: its timers wrap this process's gateway)")
+            elif args.breakdown_requests:
                 scenarios = [(1, False)] + ([(levels[-1], True)] if levels[-1] > 1 else [])
                 bd_label, bd_payloads = WORKLOADS[args.breakdown_workload]
                 for concurrency, off in scenarios:
