@@ -73,3 +73,26 @@ def test_budget_validation(org):
         assert r.json()["success"] is False
     r = org.http.put("/v1/usage/budget", headers=org.headers, json={"spend_cap": None})
     assert r.status_code == 200 and r.json()["data"]["spend_cap"] is None
+
+
+def test_a_request_whose_record_cannot_be_written_settles_no_credits(org, monkeypatch):
+    """The settlement, the audit entry and the inference record are one transaction."""
+    from agentyard.hasp.ai.models import InferenceRecord
+
+    assert org.message("warm up").status_code == 200
+    before = usage(org)
+    audited = org.http.get("/v1/audit", headers=org.headers).json()["data"]
+
+    def no_record(cls, **fields):
+        raise RuntimeError("the record could not be written")
+
+    monkeypatch.setattr(InferenceRecord, "create", classmethod(no_record))
+    assert org.message("hello there").status_code >= 500
+    monkeypatch.undo()
+
+    after = usage(org)
+    assert after["credits"]["used"] == before["credits"]["used"]  # nothing settled
+    assert after["requests"]["total"] == before["requests"]["total"]
+    assert after["credits"]["reserved"] > 0  # the hold stays until it expires
+    assert org.http.get("/v1/audit", headers=org.headers).json()["data"] == audited
+    assert org.message("and again").status_code == 200  # the org is not stuck

@@ -366,14 +366,7 @@ def finish(call: Call, message: dict[str, Any] | None, failure: str | None) -> N
     call.finished = True
     call.extra["raw"] = message  # as the provider wrote it: placeholders, never raw PHI
     org = call.caller.org
-    if message is None:
-        credits.release(call.reservation)
-        usage = {"input_tokens": 0, "output_tokens": 0}
-        crossed: list[int] = []
-    else:
-        usage = message.get("usage") or {}
-        tokens = int(usage.get("input_tokens") or 0) + int(usage.get("output_tokens") or 0)
-        crossed = credits.settle(org, call.reservation, call.model.credits(tokens))
+    usage = (message or {}).get("usage") or {}
     input_tokens = int(usage.get("input_tokens") or 0)
     output_tokens = int(usage.get("output_tokens") or 0)
     spent = call.model.credits(input_tokens + output_tokens) if message else 0
@@ -389,7 +382,14 @@ def finish(call: Call, message: dict[str, Any] | None, failure: str | None) -> N
     }
     if failure:
         metadata["failure"] = failure
+    # One transaction: the settlement, its audit entry and the record land together (and a
+    # request costs one write transaction here, not two).
     with write():
+        crossed: list[int] = []
+        if message is None:
+            credits.release(call.reservation)
+        else:
+            crossed = credits.settle(org, call.reservation, spent)
         entry = events.audit(
             org,
             action,
