@@ -134,7 +134,8 @@ class NerOnlySpacyEngine(SpacyNlpEngine):
 
     def load(self) -> None:
         """Load the model without the components the guard does not use, multiplying with
-        numpy's OpenBLAS when it runs on one thread (see the module doc), else with blis."""
+        numpy's OpenBLAS when it runs on one thread (see the module doc; the NER's weights are
+        then stored transposed, `transpose_weights`), else with blis."""
         # presidio types `nlp` by its None default; its own load() also sets a dict
         self.nlp: dict[str, Any] = {}  # type: ignore[assignment]
         openblas = single_thread_openblas()
