@@ -201,16 +201,21 @@ def workdir() -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def agentyard_server(tmp: Path, workers: int = 1) -> Iterator[tuple[str, str]]:
-    """`agentyard serve` on a free port with a fresh data dir; yields (base url, dev key)."""
+def agentyard_server(
+    tmp: Path, workers: int = 1, env: dict[str, str] | None = None, settle: bool = False
+) -> Iterator[tuple[str, str]]:
+    """`agentyard serve` on a free port with a fresh data dir (``tmp / "agentyard-data"``);
+    yields (base url, dev key). ``env``: more settings; ``settle``: wait until its processes
+    are idle (the PHI scanners load their model after start-up)."""
     port = free_port()
     data_dir = tmp / "agentyard-data"
-    data_dir.mkdir()
+    data_dir.mkdir(exist_ok=True)
     env = {
         **os.environ,
         **BENCH_ENV,
         "AGENTYARD_DATA_DIR": str(data_dir),
         "PYTHONUNBUFFERED": "1",
+        **(env or {}),
     }
     for var in ("DATABASE_URL", "REDIS_URL", "AGENTYARD_SURFACE"):
         env.pop(var, None)
@@ -223,6 +228,8 @@ def agentyard_server(tmp: Path, workers: int = 1) -> Iterator[tuple[str, str]]:
         found = KEY_RE.search(server.log_text())
         if not found:
             raise RuntimeError(f"no dev API key in agentyard's output:\n{server.log_text()}")
+        if settle:
+            server.wait_settled()
         yield base, found.group(0)
     finally:
         server.stop()

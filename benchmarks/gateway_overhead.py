@@ -49,15 +49,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
 
-from _common import (  # noqa: E402
-    HOST,
-    Server,
-    _agentyard_cmd,
-    free_port,
-    percentile,
-    serve_in_thread,
-    workdir,
-)
+from _common import agentyard_server, percentile, serve_in_thread, workdir  # noqa: E402
 
 MODEL = "claude-sonnet-4-6"
 MAX_TOKENS = 512
@@ -325,16 +317,13 @@ def agentyard_in_process(data_dir: Path) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def agentyard_served(data_dir: Path, fake: Any, tmp: Path) -> Iterator[tuple[str, Server]]:
-    """`agentyard serve` (one uvicorn process and its PHI scanners) in front of the fake
-    upstream, with a fresh SQLite data dir this process also opens (to create the org); yields
-    the base URL and the server."""
+def agentyard_served(tmp: Path, fake: Any) -> Iterator[str]:
+    """`agentyard serve --workers 1` (one uvicorn process and its PHI scanners) in front of
+    the fake upstream; this process opens the same SQLite data dir (to create the org). Yields
+    the base URL."""
     from agentyard.core.store import open_database
 
-    port = free_port()
     env = {
-        **os.environ,
-        "AGENTYARD_DATA_DIR": str(data_dir),
         "AGENTYARD_LOG_LEVEL": "WARNING",  # no access lines, as the in-process server
         "AGENTYARD_LLM_PROVIDER": "anthropic",
         "ANTHROPIC_API_KEY": fake.api_key,
@@ -342,20 +331,10 @@ def agentyard_served(data_dir: Path, fake: Any, tmp: Path) -> Iterator[tuple[str
         "AGENTYARD_LLM_MAX_RETRIES": "0",
         "AGENTYARD_HASP_REQUESTS_PER_MINUTE": str(10**9),
         "AGENTYARD_HASP_CREDIT_ALLOTMENT": str(10**15),
-        "PYTHONUNBUFFERED": "1",
     }
-    for var in ("DATABASE_URL", "REDIS_URL", "AGENTYARD_SURFACE"):
-        env.pop(var, None)
-    cmd = [*_agentyard_cmd(), "serve", "--host", HOST, "--port", str(port), "--workers", "1"]
-    server = Server("agentyard", cmd, env, tmp / "agentyard.log")
-    try:
-        base = f"http://{HOST}:{port}"
-        server.wait_ready(base + "/readyz", timeout=120)
-        server.wait_settled()  # the PHI scanners load their model after start-up
-        open_database(None, data_dir)
-        yield base, server
-    finally:
-        server.stop()
+    with agentyard_server(tmp, workers=1, env=env, settle=True) as (base, _):
+        open_database(None, tmp / "agentyard-data")
+        yield base
 
 
 def make_org(base: str) -> str:
@@ -726,7 +705,7 @@ def main() -> None:
             from agentyard.phi.guard import get_guard
 
             if args.serve:
-                base, served = stack.enter_context(agentyard_served(data_dir, fake, tmp))
+                base = stack.enter_context(agentyard_served(tmp, fake))
             else:
                 base = stack.enter_context(agentyard_in_process(data_dir))
                 gw.use_provider(
@@ -747,7 +726,7 @@ def main() -> None:
                 sent = check_setup(fake, direct, through, scan_off=False)
                 placeholders = Counter(re.findall(r"\[([A-Z_]+)_\d+\]", sent))
                 found = dict(placeholders)
-                load_note = f"served: {' '.join(served.cmd[-8:])}"
+                load_note = "served by `agentyard serve --workers 1`"
             else:
                 load_start = time.perf_counter()
                 guard = get_guard()  # loads Presidio + spaCy
