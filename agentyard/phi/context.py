@@ -30,6 +30,8 @@ from presidio_analyzer.context_aware_enhancers import (
 )
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from agentyard.phi.nlp import ScanArtifacts
+
 _ID = RecognizerResult.RECOGNIZER_IDENTIFIER_KEY
 _ENHANCED = RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY
 
@@ -84,10 +86,13 @@ class _Window:
         self.lemmas = artifacts.lemmas
         self.keywords = frozenset(artifacts.keywords)
         self.empty = not artifacts.tokens
-        self.ends = getattr(artifacts, "token_ends", None) or [
-            start + len(token)
-            for start, token in zip(artifacts.tokens_indices, artifacts.tokens, strict=True)
-        ]
+        if isinstance(artifacts, ScanArtifacts):  # the guard's engine measured them once
+            self.ends = artifacts.token_ends
+        else:
+            self.ends = [
+                start + len(token)
+                for start, token in zip(artifacts.tokens_indices, artifacts.tokens, strict=True)
+            ]
 
     def words_around(self, word: str, start: int) -> set[str]:
         """Lower-case keyword lemmas near the match starting at ``start`` (its own included)."""
