@@ -5,12 +5,15 @@ in a sliding one-minute window and raises 429 with `Retry-After` once the window
 surface that documents rate-limit headers passes `headers` (made from the `Window`); they are
 returned to go on the response, and sent on the 429 too. `code` and `retry_details` give the
 429 the surface's documented code and body. On Redis, counting and reading the window back is
-one script, so one round trip per request whether or not the surface reports the window.
+one script. A process serving one key many times a second takes its requests from Redis in
+small leases (`_Lease`): the script counts several at once and the process hands them out
+without a round trip each, so several workers never admit more than the limit together.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,12 +24,15 @@ from limits.strategies import SlidingWindowCounterRateLimiter
 
 from agentyard.core.errors import DEFAULT_CODES, ApiError
 
-# limits' acquire_sliding_window.lua (5.8), returning the window as sliding_window.lua reads it
-# after the attempt: {acquired, previous count, previous ttl ms, current count, current ttl ms}.
+# limits' acquire_sliding_window.lua (5.8), counting up to ARGV[3] requests at once (never more
+# than 1/ARGV[4] of the room left, and at least one while there is room), returning the window
+# as sliding_window.lua reads it after the attempt:
+# {requests counted (0: refused), previous count, previous ttl ms, current count, current ttl ms}.
 _HIT_AND_READ = """
 local limit = tonumber(ARGV[1])
 local expiry = tonumber(ARGV[2]) * 1000
-local amount = tonumber(ARGV[3])
+local wanted = tonumber(ARGV[3])
+local share = tonumber(ARGV[4])
 local current_ttl = tonumber(redis.call('pttl', KEYS[2]))
 if current_ttl > 0 and current_ttl < expiry then
     redis.call('rename', KEYS[2], KEYS[1])
@@ -37,9 +43,11 @@ local previous_ttl = math.max(tonumber(redis.call('pttl', KEYS[1])) or 0, 0)
 local current_count = tonumber(redis.call('get', KEYS[2])) or 0
 current_ttl = math.max(tonumber(redis.call('pttl', KEYS[2])) or 0, 0)
 local weighted = math.floor(previous_count * previous_ttl / expiry) + current_count
-if amount > limit or weighted + amount > limit then
+local room = limit - weighted
+if room < 1 then
     return {0, previous_count, previous_ttl, current_count, current_ttl}
 end
+local amount = math.min(wanted, math.max(1, math.floor(room / share)))
 if redis.call('exists', KEYS[2]) == 1 then
     current_count = redis.call('incrby', KEYS[2], amount)
 else
@@ -47,7 +55,7 @@ else
     current_count = amount
 end
 current_ttl = math.max(tonumber(redis.call('pttl', KEYS[2])) or 0, 0)
-return {1, previous_count, previous_ttl, current_count, current_ttl}
+return {amount, previous_count, previous_ttl, current_count, current_ttl}
 """
 
 
@@ -85,6 +93,44 @@ class Window:
         return max(1, math.ceil(self.reset))
 
 
+# A lease (Redis only) is at most LEASE_MAX requests and 1/LEASE_SHARE of the room left in the
+# window, and lapses after LEASE_SECONDS. Its size follows the key's pace in this process: it
+# doubles when a lease is used up in time and shrinks to what was used when one lapses, so a
+# key served now and then, or close to its limit, still costs one round trip per request.
+LEASE_MAX = 64
+LEASE_SHARE = 16
+LEASE_SECONDS = 0.5
+_LEASES_KEPT = 4096  # keys with a lease before lapsed ones are dropped
+
+
+@dataclass
+class _Lease:
+    """Requests of one key counted in Redis ahead of use, handed out by this process. The
+    window it reports is the one read when it was counted, plus the requests not handed out."""
+
+    size: int  # counted by the script
+    left: int  # not handed out yet
+    remaining: int  # the window's remaining once the script had counted them
+    reset_at: float  # epoch seconds
+    expires: float  # monotonic seconds
+
+    def take(self, now: float) -> bool:
+        if self.left > 0 and now < self.expires:
+            self.left -= 1
+            return True
+        return False
+
+    def next_size(self, now: float) -> int:
+        """The size to ask for next (the script may count fewer)."""
+        if self.left == 0:  # used up: twice as many if that took less than its time
+            return min(LEASE_MAX, self.size * 2 if now < self.expires else self.size)
+        return max(1, self.size - self.left)  # lapsed: what was used
+
+    def window(self, per_minute: int) -> Window:
+        reset = max(0.0, self.reset_at - time.time())
+        return Window(per_minute, True, self.remaining + self.left, reset)
+
+
 class RateLimiter:
     """Sliding-window limits keyed by arbitrary identifiers (surface, key id, read/write).
 
@@ -102,6 +148,8 @@ class RateLimiter:
             if isinstance(self.storage, RedisStorage)
             else None
         )
+        self._leases: dict[str, _Lease] = {}
+        self._lease_lock = threading.Lock()
 
     def count(self, per_minute: int, *identifiers: str) -> Window:
         """Count one request against `identifiers` and report the window."""
@@ -115,22 +163,50 @@ class RateLimiter:
         return Window(item.amount, allowed, max(0, remaining), max(0.0, reset_at - time.time()))
 
     def _counted_and_read(
-        self, item: RateLimitItemPerMinute, identifiers: tuple[str, ...]
-    ) -> Window:
-        """Count one request and read the window back in one Redis script (`_HIT_AND_READ`),
-        where `hit` then `get_window_stats` take two round trips: the same figures."""
+        self, item: RateLimitItemPerMinute, key: str, wanted: int
+    ) -> tuple[int, Window]:
+        """Count up to `wanted` requests and read the window back in one Redis script
+        (`_HIT_AND_READ`): how many it counted (0: refused) and the window after them, as
+        `hit` then `get_window_stats` would report it."""
         storage = self.storage
         assert isinstance(storage, RedisStorage) and self._hit_and_read is not None
-        key = item.key_for(*identifiers)
         keys = [
             storage.prefixed_key(storage._previous_window_key(key)),
             storage.prefixed_key(storage._current_window_key(key)),
         ]
-        allowed, *read = self._hit_and_read(keys, [item.amount, item.get_expiry(), 1])
+        args = [item.amount, item.get_expiry(), wanted, LEASE_SHARE]
+        counted, *read = self._hit_and_read(keys, args)
         reset_at, remaining = _stats(
             item, int(read[0]), float(read[1]) / 1000, int(read[2]), float(read[3]) / 1000
         )
-        return Window(item.amount, bool(allowed), remaining, max(0.0, reset_at - time.time()))
+        window = Window(item.amount, counted > 0, remaining, max(0.0, reset_at - time.time()))
+        return int(counted), window
+
+    def _leased(self, item: RateLimitItemPerMinute, identifiers: tuple[str, ...]) -> Window:
+        """Count one request on Redis: from this process's lease of the key when it has one,
+        else with one script call that counts it (and a new lease, when the key is busy)."""
+        key = item.key_for(*identifiers)
+        now = time.monotonic()
+        with self._lease_lock:
+            lease = self._leases.get(key)
+            if lease is not None and lease.take(now):
+                return lease.window(item.amount)
+            wanted = lease.next_size(now) if lease is not None else 1
+        counted, window = self._counted_and_read(item, key, wanted)
+        if not counted:
+            return window
+        fresh = _Lease(
+            counted, counted - 1, window.remaining, time.time() + window.reset, now + LEASE_SECONDS
+        )
+        with self._lease_lock:
+            other = self._leases.get(key)  # another thread's, counted meanwhile: kept in this one
+            if other is not None and other is not lease and other.left and now < other.expires:
+                fresh.size += other.left
+                fresh.left += other.left
+            if len(self._leases) >= _LEASES_KEPT:
+                self._leases = {k: v for k, v in self._leases.items() if now < v.expires}
+            self._leases[key] = fresh
+        return fresh.window(item.amount)
 
     def enforce(
         self,
@@ -145,7 +221,7 @@ class RateLimiter:
         `retry_details`) once the limit is exceeded."""
         item = RateLimitItemPerMinute(per_minute)
         if self._hit_and_read is not None:
-            window = self._counted_and_read(item, identifiers)  # one Redis round trip, always
+            window = self._leased(item, identifiers)  # at most one Redis round trip
         else:
             allowed = self.strategy.hit(item, *identifiers)
             if allowed and headers is None:
@@ -165,4 +241,6 @@ class RateLimiter:
 
     def reset(self) -> None:
         """Forget every counter (tests, `keys revoke`)."""
+        with self._lease_lock:
+            self._leases.clear()
         self.storage.reset()
