@@ -392,6 +392,17 @@ def _active_key(chain: AuditChain) -> AuditKey:
     return key
 
 
+def _signer(chain: AuditChain) -> tuple[str, Ed25519PrivateKey]:
+    """The chain's signing key id and private key; the key row is read only the first time
+    this process signs with it (a key id's key never changes)."""
+    if chain.key_id is not None:
+        cached = _private_cache.get(chain.key_id)
+        if cached is not None:
+            return chain.key_id, cached[1]
+    key = _active_key(chain)
+    return key.id, _private_key(key)
+
+
 def signing_key(tenant: Tenant) -> AuditKey:
     """The tenant's current signing key, created and published on first use."""
     with connection():
@@ -509,7 +520,7 @@ def append(
 
     with connection(), write():
         chain = _lock_chain(tenant.id)
-        key = _active_key(chain)
+        key_id, private = _signer(chain)
         if subject is not None:
             fields["subject_id_hmac"] = _hmac(chain.subject_key, subject)
         now = clock.now()
@@ -537,8 +548,8 @@ def append(
             subject_id_hmac=fields["subject_id_hmac"],
             prev_hash=chain.head_hash,
             hash=digest,
-            signature=sign_hash(_private_key(key), digest),
-            key_id=key.id,
+            signature=sign_hash(private, digest),
+            key_id=key_id,
         )
         AuditChain.update(seq=seq, head_hash=digest, head_created_at=created).where(
             AuditChain.tenant == tenant.id

@@ -80,6 +80,11 @@ def notify(org: Tenant, event: str, data: dict[str, Any]) -> int:
     return webhook_fanout.deliver(org, event, data)
 
 
+def notify_all(org: Tenant, announcements: list[tuple[str, dict[str, Any]]]) -> int:
+    """`notify` for several events at once (the org's endpoints read once)."""
+    return webhook_fanout.deliver_all(org, announcements)
+
+
 def emit(
     caller: Caller,
     action: str,

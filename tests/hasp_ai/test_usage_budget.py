@@ -96,3 +96,36 @@ def test_a_request_whose_record_cannot_be_written_settles_no_credits(org, monkey
     assert after["credits"]["reserved"] > 0  # the hold stays until it expires
     assert org.http.get("/v1/audit", headers=org.headers).json()["data"] == audited
     assert org.message("and again").status_code == 200  # the org is not stuck
+
+
+def test_a_crashed_workers_hold_is_released_even_when_it_fills_the_limit(org):
+    """A reservation older than RESERVATION_TTL (its worker died) is given back by the next
+    request, also when that request is refused: the release is not undone with the refusal."""
+    from agentyard.core import clock, ids, keys
+    from agentyard.core.store import connection, write
+    from agentyard.hasp import SURFACE
+    from agentyard.hasp.ai import credits
+    from agentyard.hasp.ai.models import CreditPeriod, Reservation
+
+    org.http.put("/v1/usage/budget", headers=org.headers, json={"spend_cap": 1000})
+    assert org.message("hello").status_code == 200
+    with connection():
+        tenant = keys.find_tenant(SURFACE, org.name)
+        period = credits.period_of(clock.now())
+        with write():
+            Reservation.create(
+                id=ids.new_id("res"),
+                tenant=tenant,
+                period=period,
+                amount=990,
+                created_at=clock.now() - credits.RESERVATION_TTL * 2,
+            )
+            CreditPeriod.update(reserved=CreditPeriod.reserved + 990).where(
+                (CreditPeriod.tenant == tenant) & (CreditPeriod.period == period)
+            ).execute()
+    assert usage(org)["credits"]["reserved"] == 990
+    too_big = org.message("hello again", max_tokens=2000)  # does not fit even without the hold
+    assert too_big.json()["error"]["code"] == "AI_CREDITS_EXHAUSTED"
+    assert usage(org)["credits"]["reserved"] == 0
+    assert org.message("hello again", max_tokens=64).status_code == 200
+    assert usage(org)["credits"]["reserved"] == 0

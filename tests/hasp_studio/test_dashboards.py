@@ -161,7 +161,8 @@ def data(r) -> dict | list:
 def test_org_overview_counts_the_seeded_runs(seeded: Seeded) -> None:
     with connection():
         org = Tenant.get_by_id(seeded.org_id)
-        credits.settle(org, "res_none", 123)  # a settled HASP AI request of 123 credits
+        period = credits.period_of(clock.now())  # a settled HASP AI request of 123 credits
+        credits.settle(org, credits.Hold("res_none", period, 0), 123)
     seeded.owner.delete(f"/projects/{seeded.c['id']}")  # archived: still counted, as archived
     overview = data(seeded.owner.get(f"/orgs/{seeded.org_id}/dashboard/overview"))
     assert overview["projects"] == {"total": 3, "live": 2, "archived": 1}

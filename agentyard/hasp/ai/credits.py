@@ -1,16 +1,20 @@
 """Credits per calendar month: reserve before going upstream, settle after.
 
-A request reserves its maximum cost (input tokens + max_tokens, weighted) under a lock on the
-org's period row, so concurrent requests can never together overshoot the limit; settling
-replaces the reservation with the actual cost. Reservations older than RESERVATION_TTL (a
-crashed worker's) are released by the next reservation. Crossing 50, 80 or 100 % of the limit
-is reported once per period.
+A request reserves its maximum cost (input tokens + max_tokens, weighted) with one conditional
+update of the org's period row (`reserved + amount` only where `used + reserved + amount` fits
+the limit: the row's lock serializes concurrent requests, so together they can never overshoot
+it); settling replaces the reservation with the actual cost. Reservations older than
+RESERVATION_TTL (a crashed worker's) are released by the next reservation. Crossing 50, 80 or
+100 % of the limit is reported once per period.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
+
+import peewee
 
 from agentyard.core import clock, ids
 from agentyard.core.errors import ApiError
@@ -66,67 +70,114 @@ def _exhausted(period: str) -> ApiError:
     )
 
 
-def reserve(org: Tenant, amount: int) -> str:
+@dataclass(frozen=True)
+class Hold:
+    """Credits reserved for one request in flight (its `Reservation` row)."""
+
+    id: str
+    period: str
+    amount: int
+
+
+def _less(field: peewee.Field, amount: int) -> peewee.Node:
+    """`max(0, field - amount)` in SQL both backends run."""
+    return peewee.Case(None, [(field > amount, field - amount)], 0)
+
+
+def _in_period(org: Tenant, period: str) -> peewee.Expression:
+    return (CreditPeriod.tenant == org) & (CreditPeriod.period == period)
+
+
+def _release_stale(org: Tenant, period: str, now: dt.datetime) -> None:
+    """Give back the period's reservations older than RESERVATION_TTL (a crashed worker's)."""
+    stale = list(
+        Reservation.select(Reservation.id, Reservation.amount).where(
+            (Reservation.tenant == org)
+            & (Reservation.period == period)
+            & (Reservation.created_at < now - RESERVATION_TTL)
+        )
+    )
+    if stale:
+        Reservation.delete().where(Reservation.id.in_([r.id for r in stale])).execute()
+        total = sum(r.amount for r in stale)
+        CreditPeriod.update(reserved=_less(CreditPeriod.reserved, total)).where(
+            _in_period(org, period)
+        ).execute()
+
+
+def reserve(org: Tenant, amount: int) -> Hold:
     """Hold `amount` credits for a request; 402 AI_CREDITS_EXHAUSTED when they do not fit."""
-    settings = settings_of(org)
+    limit = limit_of(settings_of(org))
     now = clock.now()
     period = period_of(now)
-    with write():
-        row = _locked_period(org, period)
-        stale = list(
-            Reservation.select().where(
-                (Reservation.tenant == org)
-                & (Reservation.period == period)
-                & (Reservation.created_at < now - RESERVATION_TTL)
-            )
+    fits = CreditPeriod.used + CreditPeriod.reserved + amount <= limit
+    hold = Hold(ids.new_id("res"), period, amount)
+    with write():  # committed when refused too: stale holds released stay released
+        _release_stale(org, period, now)
+        taken = (
+            CreditPeriod.update(reserved=CreditPeriod.reserved + amount)
+            .where(_in_period(org, period) & fits)
+            .execute()
         )
-        if stale:
-            row.reserved = max(0, row.reserved - sum(r.amount for r in stale))
-            Reservation.delete().where(Reservation.id.in_([r.id for r in stale])).execute()
-        if row.used + row.reserved + amount > limit_of(settings):
-            row.save()
-            raise _exhausted(period)
-        row.reserved += amount
-        row.save()
-        reservation = Reservation.create(
-            id=ids.new_id("res"), tenant=org, period=period, amount=amount, created_at=now
-        )
-    return reservation.id
+        if not taken:  # the period's first request, or no room
+            row = _locked_period(org, period)
+            taken = row.used + row.reserved + amount <= limit
+            if taken:
+                row.reserved += amount
+                row.save()
+        if taken:
+            Reservation.insert(
+                id=hold.id, tenant=org, period=period, amount=amount, created_at=now
+            ).execute()
+    if not taken:
+        raise _exhausted(period)
+    return hold
 
 
-def settle(org: Tenant, reservation_id: str, actual: int) -> list[int]:
+def settle(org: Tenant, hold: Hold, actual: int) -> list[int]:
     """Replace a reservation by the actual cost; the thresholds (%) newly crossed."""
-    settings = settings_of(org)
+    limit = limit_of(settings_of(org))
     with write():
-        reservation = Reservation.get_or_none(Reservation.id == reservation_id)
-        period = reservation.period if reservation else period_of(clock.now())
-        row = _locked_period(org, period)
-        if reservation is not None:
-            row.reserved = max(0, row.reserved - reservation.amount)
-            reservation.delete_instance()
-        row.used += actual
-        row.requests += 1
-        limit = limit_of(settings)
+        held = Reservation.delete().where(Reservation.id == hold.id).execute()
+        # a reservation released as stale meanwhile was already given back
+        changes = {
+            CreditPeriod.reserved: _less(CreditPeriod.reserved, hold.amount if held else 0),
+            CreditPeriod.used: CreditPeriod.used + actual,
+            CreditPeriod.requests: CreditPeriod.requests + 1,
+        }
+        if not CreditPeriod.update(changes).where(_in_period(org, hold.period)).execute():
+            _locked_period(org, hold.period)  # no row yet: created, then updated
+            CreditPeriod.update(changes).where(_in_period(org, hold.period)).execute()
+        row = _locked_period_values(org, hold.period)
         crossed = [
             t
             for t in THRESHOLDS
             if t not in row.thresholds_reached and limit > 0 and row.used * 100 >= t * limit
         ]
-        row.thresholds_reached = sorted(set(row.thresholds_reached) | set(crossed))
-        row.save()
+        if crossed:
+            reached = sorted(set(row.thresholds_reached) | set(crossed))
+            CreditPeriod.update(thresholds_reached=reached).where(
+                _in_period(org, hold.period)
+            ).execute()
     return crossed
 
 
-def release(reservation_id: str) -> None:
+def _locked_period_values(org: Tenant, period: str) -> CreditPeriod:
+    """The period row as this transaction left it (it holds the row's lock already)."""
+    return (
+        CreditPeriod.select(CreditPeriod.used, CreditPeriod.thresholds_reached)
+        .where(_in_period(org, period))
+        .get()
+    )
+
+
+def release(org: Tenant, hold: Hold) -> None:
     """Give a failed request's reservation back."""
     with write():
-        reservation = Reservation.get_or_none(Reservation.id == reservation_id)
-        if reservation is None:
-            return
-        row = _locked_period(reservation.tenant, reservation.period)
-        row.reserved = max(0, row.reserved - reservation.amount)
-        row.save()
-        reservation.delete_instance()
+        if Reservation.delete().where(Reservation.id == hold.id).execute():
+            CreditPeriod.update(reserved=_less(CreditPeriod.reserved, hold.amount)).where(
+                _in_period(org, hold.period)
+            ).execute()
 
 
 def _period_row(org: Tenant, period: str) -> CreditPeriod | None:

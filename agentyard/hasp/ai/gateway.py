@@ -44,7 +44,7 @@ class Call:
     upstream: dict[str, Any]  # what the provider gets: PHI replaced by placeholders
     phi: dict[str, Any]
     vault: Vault | None
-    reservation: str
+    reservation: credits.Hold
     stored: bool = True
     conversation_id: str | None = None
     finished: bool = False
@@ -387,7 +387,7 @@ def finish(call: Call, message: dict[str, Any] | None, failure: str | None) -> N
     with write():
         crossed: list[int] = []
         if message is None:
-            credits.release(call.reservation)
+            credits.release(org, call.reservation)
         else:
             crossed = credits.settle(org, call.reservation, spent)
         entry = events.audit(
@@ -459,22 +459,25 @@ def exchange(call: Call) -> tuple[str, str] | None:
 
 def _announce(call: Call, message: dict[str, Any] | None, spent: int, crossed: list[int]) -> None:
     org = call.caller.org
+    announcements: list[tuple[str, dict[str, Any]]] = []
     if call.phi["detected"]:
-        events.notify(org, "ai.phi.detected", {"request_id": call.request_id, **call.phi})
+        announcements.append(("ai.phi.detected", {"request_id": call.request_id, **call.phi}))
     if message is not None:
-        events.notify(
-            org,
-            "ai.inference.completed",
-            {
-                "request_id": call.request_id,
-                "message_id": call.message_id,
-                "model": call.model.id,
-                "surface": call.surface,
-                "stop_reason": message.get("stop_reason"),
-                "sonnet_equivalent_tokens": spent,
-                "phi": call.phi,
-            },
+        announcements.append(
+            (
+                "ai.inference.completed",
+                {
+                    "request_id": call.request_id,
+                    "message_id": call.message_id,
+                    "model": call.model.id,
+                    "surface": call.surface,
+                    "stop_reason": message.get("stop_reason"),
+                    "sonnet_equivalent_tokens": spent,
+                    "phi": call.phi,
+                },
+            )
         )
+    events.notify_all(org, announcements)
     for threshold in crossed:
         data = {"threshold_percent": threshold, **credits.budget(org)}
         events.audit(org, "budget.threshold_reached", "budget", org.id, data)
