@@ -14,6 +14,7 @@ from typing import Any
 from agentyard.core import clock, ids
 from agentyard.core import webhooks as deliveries
 from agentyard.core.keys import Tenant
+from agentyard.core.store import Prepared
 from agentyard.hasp.models import WebhookEndpoint
 from agentyard.hasp.webhook_signing import PRODUCT
 
@@ -32,6 +33,19 @@ def _secret(tenant_id: str, endpoint_id: str) -> str | None:
 deliveries.register_secret_resolver(PRODUCT, _secret)
 
 
+def _live(tenant_id: str) -> Any:
+    return WebhookEndpoint.select().where(
+        (WebhookEndpoint.tenant == tenant_id) & (WebhookEndpoint.deleted_at.is_null())
+    )
+
+
+# read for every event announced (two per gateway call): SQL compiled once
+_LIVE: Prepared[WebhookEndpoint] = Prepared(_live)
+_LIVE_FOR_APP: Prepared[WebhookEndpoint] = Prepared(
+    lambda tenant_id, app_id: _live(tenant_id).where(WebhookEndpoint.app_id == app_id)
+)
+
+
 def deliver(org: Tenant, event: str, data: dict[str, Any], app_id: str | None = None) -> int:
     """Queue `event` to every live endpoint of `org` subscribed to it (only those registered
     for `app_id` when given: Studio's record and schema events); how many were queued."""
@@ -44,12 +58,7 @@ def deliver_all(
     """`deliver` for several events of one moment, reading the org's endpoints once."""
     if not announcements:
         return 0
-    query = WebhookEndpoint.select().where(
-        (WebhookEndpoint.tenant == org) & (WebhookEndpoint.deleted_at.is_null())
-    )
-    if app_id is not None:
-        query = query.where(WebhookEndpoint.app_id == app_id)
-    endpoints = list(query)
+    endpoints = _LIVE(org.id) if app_id is None else _LIVE_FOR_APP(org.id, app_id)
     queued = 0
     for event, data in announcements:
         for row in endpoints:

@@ -19,7 +19,7 @@ import peewee
 from agentyard.core import clock, ids
 from agentyard.core.errors import ApiError
 from agentyard.core.keys import Tenant
-from agentyard.core.store import is_sqlite, write
+from agentyard.core.store import Prepared, is_sqlite, write
 from agentyard.hasp import credit_ledger
 from agentyard.hasp.ai.models import CreditPeriod, Reservation
 from agentyard.hasp.models import OrgSettings
@@ -79,30 +79,75 @@ class Hold:
     amount: int
 
 
-def _less(field: peewee.Field, amount: int) -> peewee.Node:
+def _less(field: peewee.Field, amount: Any) -> peewee.Node:
     """`max(0, field - amount)` in SQL both backends run."""
     return peewee.Case(None, [(field > amount, field - amount)], 0)
 
 
-def _in_period(org: Tenant, period: str) -> peewee.Expression:
-    return (CreditPeriod.tenant == org) & (CreditPeriod.period == period)
+def _in_period(tenant_id: Any, period: Any) -> peewee.Expression:
+    return (CreditPeriod.tenant == tenant_id) & (CreditPeriod.period == period)
+
+
+def _raw(value: Any) -> peewee.Value:
+    """A parameter the driver gets as it is (a `Prepared` placeholder in an integer column)."""
+    return peewee.Value(value, converter=False)
+
+
+# The statements of every gateway call (reserve, then settle or release): SQL compiled once.
+_STALE: Prepared[Reservation] = Prepared(
+    lambda tenant_id, period, cutoff: Reservation.select(Reservation.id, Reservation.amount).where(
+        (Reservation.tenant == tenant_id)
+        & (Reservation.period == period)
+        & (Reservation.created_at < _raw(cutoff))
+    )
+)
+_TAKE: Prepared[CreditPeriod] = Prepared(
+    lambda tenant_id, period, amount, limit: CreditPeriod.update(
+        reserved=CreditPeriod.reserved + _raw(amount)
+    ).where(
+        _in_period(tenant_id, period)
+        & (CreditPeriod.used + CreditPeriod.reserved + _raw(amount) <= _raw(limit))
+    )
+)
+_HOLD: Prepared[Reservation] = Prepared(
+    lambda hold_id, tenant_id, period, amount, created_at: Reservation.insert(
+        id=hold_id,
+        tenant=tenant_id,
+        period=period,
+        amount=_raw(amount),
+        created_at=_raw(created_at),
+    )
+)
+_DROP_HOLD: Prepared[Reservation] = Prepared(
+    lambda hold_id: Reservation.delete().where(Reservation.id == hold_id)
+)
+_SETTLE: Prepared[CreditPeriod] = Prepared(
+    lambda tenant_id, period, given_back, actual: CreditPeriod.update(
+        {
+            CreditPeriod.reserved: _less(CreditPeriod.reserved, _raw(given_back)),
+            CreditPeriod.used: CreditPeriod.used + _raw(actual),
+            CreditPeriod.requests: CreditPeriod.requests + 1,
+        }
+    ).where(_in_period(tenant_id, period))
+)
+_GIVE_BACK: Prepared[CreditPeriod] = Prepared(
+    lambda tenant_id, period, amount: CreditPeriod.update(
+        reserved=_less(CreditPeriod.reserved, _raw(amount))
+    ).where(_in_period(tenant_id, period))
+)
+_USED: Prepared[CreditPeriod] = Prepared(
+    lambda tenant_id, period: CreditPeriod.select(
+        CreditPeriod.used, CreditPeriod.thresholds_reached
+    ).where(_in_period(tenant_id, period))
+)
 
 
 def _release_stale(org: Tenant, period: str, now: dt.datetime) -> None:
     """Give back the period's reservations older than RESERVATION_TTL (a crashed worker's)."""
-    stale = list(
-        Reservation.select(Reservation.id, Reservation.amount).where(
-            (Reservation.tenant == org)
-            & (Reservation.period == period)
-            & (Reservation.created_at < now - RESERVATION_TTL)
-        )
-    )
+    stale = _STALE(org.id, period, now - RESERVATION_TTL)
     if stale:
         Reservation.delete().where(Reservation.id.in_([r.id for r in stale])).execute()
-        total = sum(r.amount for r in stale)
-        CreditPeriod.update(reserved=_less(CreditPeriod.reserved, total)).where(
-            _in_period(org, period)
-        ).execute()
+        _GIVE_BACK.execute(org.id, period, sum(r.amount for r in stale))
 
 
 def reserve(org: Tenant, amount: int) -> Hold:
@@ -110,15 +155,10 @@ def reserve(org: Tenant, amount: int) -> Hold:
     limit = limit_of(settings_of(org))
     now = clock.now()
     period = period_of(now)
-    fits = CreditPeriod.used + CreditPeriod.reserved + amount <= limit
     hold = Hold(ids.new_id("res"), period, amount)
     with write():  # committed when refused too: stale holds released stay released
         _release_stale(org, period, now)
-        taken = (
-            CreditPeriod.update(reserved=CreditPeriod.reserved + amount)
-            .where(_in_period(org, period) & fits)
-            .execute()
-        )
+        taken = _TAKE.execute(org.id, period, amount, limit) > 0
         if not taken:  # the period's first request, or no room
             row = _locked_period(org, period)
             taken = row.used + row.reserved + amount <= limit
@@ -126,9 +166,7 @@ def reserve(org: Tenant, amount: int) -> Hold:
                 row.reserved += amount
                 row.save()
         if taken:
-            Reservation.insert(
-                id=hold.id, tenant=org, period=period, amount=amount, created_at=now
-            ).execute()
+            _HOLD.execute(hold.id, org.id, period, amount, now)
     if not taken:
         raise _exhausted(period)
     return hold
@@ -138,17 +176,12 @@ def settle(org: Tenant, hold: Hold, actual: int) -> list[int]:
     """Replace a reservation by the actual cost; the thresholds (%) newly crossed."""
     limit = limit_of(settings_of(org))
     with write():
-        held = Reservation.delete().where(Reservation.id == hold.id).execute()
         # a reservation released as stale meanwhile was already given back
-        changes = {
-            CreditPeriod.reserved: _less(CreditPeriod.reserved, hold.amount if held else 0),
-            CreditPeriod.used: CreditPeriod.used + actual,
-            CreditPeriod.requests: CreditPeriod.requests + 1,
-        }
-        if not CreditPeriod.update(changes).where(_in_period(org, hold.period)).execute():
+        given_back = hold.amount if _DROP_HOLD.execute(hold.id) else 0
+        if not _SETTLE.execute(org.id, hold.period, given_back, actual):
             _locked_period(org, hold.period)  # no row yet: created, then updated
-            CreditPeriod.update(changes).where(_in_period(org, hold.period)).execute()
-        row = _locked_period_values(org, hold.period)
+            _SETTLE.execute(org.id, hold.period, given_back, actual)
+        row = _USED(org.id, hold.period)[0]  # as this transaction left it (its lock held)
         crossed = [
             t
             for t in THRESHOLDS
@@ -157,27 +190,16 @@ def settle(org: Tenant, hold: Hold, actual: int) -> list[int]:
         if crossed:
             reached = sorted(set(row.thresholds_reached) | set(crossed))
             CreditPeriod.update(thresholds_reached=reached).where(
-                _in_period(org, hold.period)
+                _in_period(org.id, hold.period)
             ).execute()
     return crossed
-
-
-def _locked_period_values(org: Tenant, period: str) -> CreditPeriod:
-    """The period row as this transaction left it (it holds the row's lock already)."""
-    return (
-        CreditPeriod.select(CreditPeriod.used, CreditPeriod.thresholds_reached)
-        .where(_in_period(org, period))
-        .get()
-    )
 
 
 def release(org: Tenant, hold: Hold) -> None:
     """Give a failed request's reservation back."""
     with write():
-        if Reservation.delete().where(Reservation.id == hold.id).execute():
-            CreditPeriod.update(reserved=_less(CreditPeriod.reserved, hold.amount)).where(
-                _in_period(org, hold.period)
-            ).execute()
+        if _DROP_HOLD.execute(hold.id):
+            _GIVE_BACK.execute(org.id, hold.period, hold.amount)
 
 
 def _period_row(org: Tenant, period: str) -> CreditPeriod | None:
