@@ -89,7 +89,8 @@ def _in_period(tenant_id: Any, period: Any) -> peewee.Expression:
 
 
 def _raw(value: Any) -> peewee.Value:
-    """A parameter the driver gets as it is (a `Prepared` placeholder in an integer column)."""
+    """A parameter the driver gets as it is: a `Prepared` placeholder peewee must not convert
+    (an integer or a datetime column's)."""
     return peewee.Value(value, converter=False)
 
 
