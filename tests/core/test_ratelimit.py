@@ -96,6 +96,15 @@ def _fresh() -> str:
     return f"test-{uuid.uuid4().hex}"
 
 
+def _evalsha_counter(limiter: RateLimiter, sent: list[object]):
+    """Record the command name of every Redis call the limiter makes into `sent`."""
+    connection = limiter.storage.get_connection()
+    execute = connection.execute_command
+    return mock.patch.object(
+        connection, "execute_command", lambda *a, **k: sent.append(a[0]) or execute(*a, **k)
+    )
+
+
 @pytest.mark.skipif(not REDIS_URL, reason="no Redis")
 def test_on_redis_a_request_is_one_round_trip_and_windows_match_a_hit_then_a_read():
     """On Redis the hit and the window read back are one script, headers or not, allowed or
@@ -103,11 +112,7 @@ def test_on_redis_a_request_is_one_round_trip_and_windows_match_a_hit_then_a_rea
     limiter = RateLimiter(REDIS_URL)
     s = _fresh()  # keys of this run only: a reset would clear other tests' counters too
     sent: list[object] = []
-    connection = limiter.storage.get_connection()
-    execute = connection.execute_command
-    with mock.patch.object(
-        connection, "execute_command", lambda *a, **k: sent.append(a[0]) or execute(*a, **k)
-    ):
+    with _evalsha_counter(limiter, sent):
         one = limiter.enforce(1, s, "one", headers=lambda w: {"r": str(w.remaining)})
         assert one == {"r": "0"} and sent == ["EVALSHA"]
         assert limiter.enforce(1, s, "two") == {} and len(sent) == 2
@@ -133,14 +138,6 @@ def test_on_redis_a_request_is_one_round_trip_and_windows_match_a_hit_then_a_rea
     assert combined == separate
     assert [c["remaining"] for c in combined] == ["3", "2", "1", "0", "0"]
     assert "retry" in combined[-1] and "retry" not in combined[-2]
-
-
-def _evalsha_counter(limiter: RateLimiter, sent: list[object]):
-    connection = limiter.storage.get_connection()
-    execute = connection.execute_command
-    return mock.patch.object(
-        connection, "execute_command", lambda *a, **k: sent.append(a[0]) or execute(*a, **k)
-    )
 
 
 @pytest.mark.skipif(not REDIS_URL, reason="no Redis")
