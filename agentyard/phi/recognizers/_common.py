@@ -8,6 +8,10 @@ alone and the label itself is what makes the match precise.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
+import regex
 from presidio_analyzer import Pattern, PatternRecognizer
 
 # Between a label and its value: punctuation and filler words ("MRN# is 123", "number: 123").
@@ -42,6 +46,44 @@ LOOSE_ID = (
 
 KEYED_SCORE = 0.85
 WEAK_SCORE = 0.1
+
+# The flags Presidio compiles a recognizer's patterns with when it is given none.
+PRESIDIO_FLAGS = regex.DOTALL | regex.MULTILINE | regex.IGNORECASE
+
+
+class LastTextMatches:
+    """A compiled pattern that keeps its matches in the last text it searched.
+
+    Six recognizers have the same weak `LOOSE_ID` pattern, and Presidio hands each of them the
+    same text object in turn: sharing one of these, the text is searched once, not six times
+    (about 0.4 ms of a 1 KB scan). Only an identical object (``is``) reuses the matches: the
+    last text is held, so its id cannot be reused by another string meanwhile.
+    """
+
+    def __init__(self, pattern: str, flags: int) -> None:
+        self._compiled = regex.compile(pattern, flags=flags)
+        self._last: tuple[str, list[Any]] | None = None
+
+    def finditer(self, text: str, timeout: float | None = None) -> Iterator[Any]:
+        """`regex.Pattern.finditer`, answered from the last search when ``text`` is its text."""
+        last = self._last  # one read: other threads may replace it
+        if last is None or last[0] is not text:
+            last = (text, list(self._compiled.finditer(text, timeout=timeout)))
+            self._last = last
+        return iter(last[1])
+
+
+_LOOSE_ID_MATCHES = LastTextMatches(LOOSE_ID, PRESIDIO_FLAGS)
+
+
+def loose_id(name: str) -> Pattern:
+    """The weak bare-identifier pattern (`LOOSE_ID`, `WEAK_SCORE`), searched once per text for
+    every recognizer that has it (`LastTextMatches`)."""
+    pattern = Pattern(name, LOOSE_ID, WEAK_SCORE)
+    # Presidio compiles a pattern only when this is unset (it types the attribute as None)
+    pattern.compiled_regex = _LOOSE_ID_MATCHES  # type: ignore[assignment]
+    pattern.compiled_with_flags = PRESIDIO_FLAGS
+    return pattern
 
 
 def words(block: str) -> list[str]:

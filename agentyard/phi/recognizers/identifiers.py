@@ -12,10 +12,9 @@ from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
 
 from agentyard.phi.recognizers._common import (
     KEYED_SCORE,
-    LOOSE_ID,
-    WEAK_SCORE,
     IdRecognizer,
     keyed,
+    loose_id,
 )
 
 _NUM_WORD = r"(?:number|no\.?|num|nbr|\#|id)"
@@ -39,7 +38,7 @@ def medical_record_number() -> EntityRecognizer:
         "MEDICAL_RECORD_NUMBER",
         [
             Pattern("mrn (keyed)", keyed(keys), KEYED_SCORE),
-            Pattern("mrn (weak)", LOOSE_ID, WEAK_SCORE),
+            loose_id("mrn (weak)"),
         ],
         context=["mrn", "medical", "record", "chart", "mr#", "wristband", "emr"],
     )
@@ -58,7 +57,7 @@ def health_plan_id() -> EntityRecognizer:
         "HEALTH_PLAN_ID",
         [
             Pattern("health plan id (keyed)", keyed(keys), KEYED_SCORE),
-            Pattern("health plan id (weak)", LOOSE_ID, WEAK_SCORE),
+            loose_id("health plan id (weak)"),
         ],
         context=[
             "member",
@@ -85,7 +84,7 @@ def account_number() -> EntityRecognizer:
         "ACCOUNT_NUMBER",
         [
             Pattern("account number (keyed)", keyed(keys), KEYED_SCORE),
-            Pattern("account number (weak)", LOOSE_ID, WEAK_SCORE),
+            loose_id("account number (weak)"),
         ],
         context=["account", "acct", "billing", "bank", "checking", "savings", "iban", "card"],
     )
@@ -108,7 +107,7 @@ def license_number() -> EntityRecognizer:
         "LICENSE_NUMBER",
         [
             Pattern("license number (keyed)", keyed(keys), KEYED_SCORE),
-            Pattern("license number (weak)", LOOSE_ID, WEAK_SCORE),
+            loose_id("license number (weak)"),
         ],
         context=["license", "licence", "dl", "cdl", "dea", "certificate", "permit", "lic"],
     )
@@ -181,7 +180,7 @@ def device_id() -> EntityRecognizer:
             Pattern("device id (keyed)", keyed(keys), KEYED_SCORE),
             Pattern("udi (gs1)", _UDI_GS1, 0.9),
             Pattern("udi (hibcc)", keyed([r"UDI"], _UDI_HIBCC), 0.9),
-            Pattern("device id (weak)", LOOSE_ID, WEAK_SCORE),
+            loose_id("device id (weak)"),
         ],
         context=["serial", "device", "udi", "imei", "implant", "pacemaker", "pump", "sn"],
     )

@@ -14,10 +14,9 @@ from agentyard.phi.recognizers._common import (
     GAP,
     ID_VALUE,
     KEYED_SCORE,
-    LOOSE_ID,
-    WEAK_SCORE,
     IdRecognizer,
     keyed,
+    loose_id,
 )
 
 _NUM_WORD = r"(?:number|no\.?|num|nbr|\#|id|identifier)"
@@ -77,7 +76,7 @@ def other_unique_id() -> EntityRecognizer:
             Pattern(
                 "other id (keyed)", keyed(_STRONG_KEYS + _LABELLED_KEYS, ID_VALUE, GAP), KEYED_SCORE
             ),
-            Pattern("other id (weak)", LOOSE_ID, WEAK_SCORE),
+            loose_id("other id (weak)"),
         ],
         context=[
             "accession",
