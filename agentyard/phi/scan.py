@@ -1,5 +1,5 @@
 """One scan of one text with a Presidio analyzer: the step the guard and its scanner processes
-share.
+share (`scan_texts`: several texts with spaCy over them as one batch, the same findings).
 
 A scan can also run as two halves on two cores (`scan_half`, then `merge_halves`): ``"ner"``
 runs the spaCy NER and keeps its PERSON/LOCATION entities; ``"patterns"`` tokenizes only
@@ -49,6 +49,21 @@ def scan_text(
     )
     findings = [Finding(r.entity_type, r.start, r.end, round(r.score, 4)) for r in results]
     return resolve_overlaps(drop_false_ner(text, findings))
+
+
+def scan_texts(analyzer: AnalyzerEngine, texts: list[str], threshold: float) -> list[list[Finding]]:
+    """`scan_text` of each text, spaCy over all of them as one batch (`NerOnlySpacyEngine.
+    artifacts_of`): what a scanner does with a job of several texts."""
+    nlp_engine = cast("NerOnlySpacyEngine", analyzer.nlp_engine)  # the guard's engine
+    todo = [i for i, text in enumerate(texts) if text and not text.isspace()]
+    out: list[list[Finding]] = [[] for _ in texts]
+    if len(todo) == 1:
+        out[todo[0]] = scan_text(analyzer, texts[todo[0]], threshold)
+    elif todo:
+        batch = nlp_engine.artifacts_of([texts[i] for i in todo], "en")
+        for i, artifacts in zip(todo, batch, strict=True):
+            out[i] = scan_text(analyzer, texts[i], threshold, artifacts)
+    return out
 
 
 def _ner_recognizers(analyzer: AnalyzerEngine) -> list:
