@@ -26,8 +26,9 @@ Fail closed: any analyzer exception raises `PhiScanError` and a scan that overru
 timeout raises `PhiScanTimeoutError`; no partial result is ever returned.
 
 Where scans run: by default in a `ScannerPool` of scanner processes (setting
-``phi_scan_processes``, 2), so scans use every core and one request's texts are scanned
-concurrently; a dead or overrunning scanner fails the request and is replaced. With
+``phi_scan_processes``, 2), so scans use every core, one request's texts are scanned
+concurrently and requests waiting for a busy scanner are scanned together as one batch; a dead
+or overrunning scanner fails the request(s) it was scanning and is replaced. With
 ``processes=0`` (or an explicit ``analyzer``) scans run in this process's worker threads, the
 spaCy pipeline one text at a time under a lock, the regex recognizers concurrently.
 
