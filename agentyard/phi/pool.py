@@ -10,8 +10,9 @@ When every scanner is busy, requests wait in line, and the first waiting request
 scanner takes the texts of the requests behind it too (up to `BATCH_TEXTS` texts and
 `BATCH_CHARS` characters, its share when several scanners are free) and scans them as one job:
 spaCy runs over them as a batch, about 12 % less CPU per 1 KB text, so a loaded server scans
-more texts per second. Every request keeps its own deadline; a failed job fails every request
-in it.
+more texts per second. No request waits past its own deadline; a job runs until the deadline
+of the request that took it (those behind it in line came later) and, failing or overrunning,
+fails every request in it.
 
 Fail closed: a scanner that dies (EOF on its pipe) or overruns the deadline is killed and
 replaced in the background; the request gets `PhiScanError` / `PhiScanTimeoutError` (the
@@ -292,9 +293,10 @@ class ScannerPool:
         return group
 
     def _scan_group(self, group: list[_Waiting], scanner: _Scanner, timeout: float) -> None:
-        """One job of the texts of ``group`` on ``scanner``; each request gets its results."""
+        """One job of the texts of ``group`` on ``scanner``, until the deadline of the request
+        running it (``group[0]``); each request gets its results."""
         texts = [t for w in group for t in w.texts]
-        deadline = max(w.deadline for w in group)
+        deadline = group[0].deadline
         found: list[list[Finding]] = []
         error: PhiScanError | None = PhiScanError("PHI scan failed")
         try:
