@@ -64,7 +64,15 @@ from ulid import ULID
 from agentyard.core import b64, clock, ids, keys_at_rest
 from agentyard.core.keys import Tenant
 from agentyard.core.migrations import Migration, create_tables, register
-from agentyard.core.store import BaseModel, connection, is_sqlite, write
+from agentyard.core.store import (
+    BaseModel,
+    Prepared,
+    PreparedInsert,
+    connection,
+    is_sqlite,
+    raw,
+    write,
+)
 
 ZERO_HASH = "0" * 64
 INTEGRITY_FIELDS = (
@@ -368,18 +376,35 @@ def signature_valid(public: Ed25519PublicKey, digest: str, signature: str) -> bo
     return True
 
 
+def _chain_head(tenant_id: str) -> peewee.ModelSelect[AuditChain]:
+    """The chain-head row, locked on PostgreSQL (SQLite's IMMEDIATE transaction already holds
+    the database's write lock); a `Prepared` query is compiled per database."""
+    rows = AuditChain.select().where(AuditChain.tenant == tenant_id)
+    return rows if is_sqlite() else rows.for_update()
+
+
+# The statements of every append: SQL compiled once.
+_NEW_CHAIN: Prepared[AuditChain] = Prepared(
+    lambda tenant_id, subject_key: AuditChain.insert(
+        tenant=tenant_id, seq=0, head_hash=ZERO_HASH, subject_key=subject_key
+    ).on_conflict_ignore()
+)
+_CHAIN_HEAD: Prepared[AuditChain] = Prepared(_chain_head)
+_ADD_ENTRY: PreparedInsert[AuditEntry] = PreparedInsert(AuditEntry, list(AuditEntry._meta.fields))
+_MOVE_HEAD: Prepared[AuditChain] = Prepared(
+    lambda tenant_id, seq, head_hash, head_created_at: AuditChain.update(
+        seq=raw(seq), head_hash=head_hash, head_created_at=raw(head_created_at)
+    ).where(AuditChain.tenant == tenant_id)
+)
+
+
 def _lock_chain(tenant_id: str) -> AuditChain:
     """The tenant's chain-head row, created if absent and locked until the transaction ends.
 
     The insert comes first so that on SQLite the write lock is taken before anything is read.
     """
-    AuditChain.insert(
-        tenant=tenant_id, seq=0, head_hash=ZERO_HASH, subject_key=secrets.token_hex(32)
-    ).on_conflict_ignore().execute()
-    rows = AuditChain.select().where(AuditChain.tenant == tenant_id)
-    if not is_sqlite():
-        rows = rows.for_update()
-    return rows.get()
+    _NEW_CHAIN.execute(tenant_id, secrets.token_hex(32))
+    return _CHAIN_HEAD(tenant_id)[0]
 
 
 def _active_key(chain: AuditChain) -> AuditKey:
@@ -530,31 +555,30 @@ def append(
         fields["created_at"] = clock.iso(created)
         digest = entry_hash(fields)
         seq = chain.seq + 1
-        entry = AuditEntry.create(
-            id=str(ULID()),
-            tenant=tenant.id,
-            seq=seq,
-            user_id=fields["user_id"],
-            org_id=fields["org_id"],
-            project_id=fields["project_id"],
-            action=fields["action"],
-            entity_type=fields["entity_type"],
-            entity_id=fields["entity_id"],
-            metadata_json=metadata_json,
-            ip_address=fields["ip_address"],
-            created_at=created,
-            phi_disposition=fields["phi_disposition"],
-            subject_type=fields["subject_type"],
-            subject_id_hmac=fields["subject_id_hmac"],
-            prev_hash=chain.head_hash,
-            hash=digest,
-            signature=sign_hash(private, digest),
-            key_id=key_id,
-        )
-        AuditChain.update(seq=seq, head_hash=digest, head_created_at=created).where(
-            AuditChain.tenant == tenant.id
-        ).execute()
-    return entry
+        row = {
+            "id": str(ULID()),
+            "tenant": tenant.id,
+            "seq": seq,
+            "user_id": fields["user_id"],
+            "org_id": fields["org_id"],
+            "project_id": fields["project_id"],
+            "action": fields["action"],
+            "entity_type": fields["entity_type"],
+            "entity_id": fields["entity_id"],
+            "metadata_json": metadata_json,
+            "ip_address": fields["ip_address"],
+            "created_at": created,
+            "phi_disposition": fields["phi_disposition"],
+            "subject_type": fields["subject_type"],
+            "subject_id_hmac": fields["subject_id_hmac"],
+            "prev_hash": chain.head_hash,
+            "hash": digest,
+            "signature": sign_hash(private, digest),
+            "key_id": key_id,
+        }
+        _ADD_ENTRY.execute(**row)
+        _MOVE_HEAD.execute(tenant.id, seq, digest, created)
+    return AuditEntry(**row)
 
 
 # --- query ----------------------------------------------------------------------------------

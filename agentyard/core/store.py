@@ -413,6 +413,33 @@ class Prepared(Generic[M]):
         return int(self._run(values)[1].rowcount)
 
 
+def raw(value: Any) -> peewee.Value:
+    """A value the driver gets as it is, with no column conversion: for a `Prepared`
+    placeholder of a column that converts (an integer, boolean, datetime or JSON column's)."""
+    return peewee.Value(value, converter=False)
+
+
+class PreparedInsert(Generic[M]):
+    """An INSERT of one `model` row with the named fields, its SQL compiled once (`Prepared`):
+    `add = PreparedInsert(Entry, ["id", "created_at"])`, then `add.execute(id=..., created_at=...)`.
+    Each value is converted by its field (`db_value`) as `Model.create` would convert it."""
+
+    def __init__(self, model: type[M], fields: list[str]) -> None:
+        self._fields = [model._meta.fields[name] for name in fields]  # type: ignore[attr-defined]
+        self._insert: Prepared[M] = Prepared(
+            lambda *marks: model.insert(
+                {f: raw(m) for f, m in zip(self._fields, marks, strict=True)}
+            ),
+            arity=len(self._fields),
+        )
+
+    def execute(self, **values: Any) -> int:
+        """Insert the row (every named field given); the number of rows inserted."""
+        if len(values) != len(self._fields):
+            raise ValueError("every field of a PreparedInsert needs a value")
+        return self._insert.execute(*(f.db_value(values[f.name]) for f in self._fields))
+
+
 _SQLITE_WRITER = threading.RLock()
 
 

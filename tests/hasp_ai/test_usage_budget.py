@@ -77,16 +77,16 @@ def test_budget_validation(org):
 
 def test_a_request_whose_record_cannot_be_written_settles_no_credits(org, monkeypatch):
     """The settlement, the audit entry and the inference record are one transaction."""
-    from agentyard.hasp.ai.models import InferenceRecord
+    from agentyard.hasp.ai import records
 
     assert org.message("warm up").status_code == 200
     before = usage(org)
     audited = org.http.get("/v1/audit", headers=org.headers).json()["data"]
 
-    def no_record(cls, **fields):
+    def no_record(**fields):
         raise RuntimeError("the record could not be written")
 
-    monkeypatch.setattr(InferenceRecord, "create", classmethod(no_record))
+    monkeypatch.setattr(records, "keep", no_record)
     assert org.message("hello there").status_code >= 500
     monkeypatch.undo()
 

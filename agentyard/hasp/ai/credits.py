@@ -19,7 +19,7 @@ import peewee
 from agentyard.core import clock, ids
 from agentyard.core.errors import ApiError
 from agentyard.core.keys import Tenant
-from agentyard.core.store import Prepared, is_sqlite, write
+from agentyard.core.store import Prepared, is_sqlite, raw, write
 from agentyard.hasp import credit_ledger
 from agentyard.hasp.ai.models import CreditPeriod, Reservation
 from agentyard.hasp.models import OrgSettings
@@ -88,26 +88,20 @@ def _in_period(tenant_id: Any, period: Any) -> peewee.Expression:
     return (CreditPeriod.tenant == tenant_id) & (CreditPeriod.period == period)
 
 
-def _raw(value: Any) -> peewee.Value:
-    """A parameter the driver gets as it is: a `Prepared` placeholder peewee must not convert
-    (an integer or a datetime column's)."""
-    return peewee.Value(value, converter=False)
-
-
 # The statements of every gateway call (reserve, then settle or release): SQL compiled once.
 _STALE: Prepared[Reservation] = Prepared(
     lambda tenant_id, period, cutoff: Reservation.select(Reservation.id, Reservation.amount).where(
         (Reservation.tenant == tenant_id)
         & (Reservation.period == period)
-        & (Reservation.created_at < _raw(cutoff))
+        & (Reservation.created_at < raw(cutoff))
     )
 )
 _TAKE: Prepared[CreditPeriod] = Prepared(
     lambda tenant_id, period, amount, limit: CreditPeriod.update(
-        reserved=CreditPeriod.reserved + _raw(amount)
+        reserved=CreditPeriod.reserved + raw(amount)
     ).where(
         _in_period(tenant_id, period)
-        & (CreditPeriod.used + CreditPeriod.reserved + _raw(amount) <= _raw(limit))
+        & (CreditPeriod.used + CreditPeriod.reserved + raw(amount) <= raw(limit))
     )
 )
 _HOLD: Prepared[Reservation] = Prepared(
@@ -115,8 +109,8 @@ _HOLD: Prepared[Reservation] = Prepared(
         id=hold_id,
         tenant=tenant_id,
         period=period,
-        amount=_raw(amount),
-        created_at=_raw(created_at),
+        amount=raw(amount),
+        created_at=raw(created_at),
     )
 )
 _DROP_HOLD: Prepared[Reservation] = Prepared(
@@ -125,15 +119,15 @@ _DROP_HOLD: Prepared[Reservation] = Prepared(
 _SETTLE: Prepared[CreditPeriod] = Prepared(
     lambda tenant_id, period, given_back, actual: CreditPeriod.update(
         {
-            CreditPeriod.reserved: _less(CreditPeriod.reserved, _raw(given_back)),
-            CreditPeriod.used: CreditPeriod.used + _raw(actual),
+            CreditPeriod.reserved: _less(CreditPeriod.reserved, raw(given_back)),
+            CreditPeriod.used: CreditPeriod.used + raw(actual),
             CreditPeriod.requests: CreditPeriod.requests + 1,
         }
     ).where(_in_period(tenant_id, period))
 )
 _GIVE_BACK: Prepared[CreditPeriod] = Prepared(
     lambda tenant_id, period, amount: CreditPeriod.update(
-        reserved=_less(CreditPeriod.reserved, _raw(amount))
+        reserved=_less(CreditPeriod.reserved, raw(amount))
     ).where(_in_period(tenant_id, period))
 )
 _USED: Prepared[CreditPeriod] = Prepared(

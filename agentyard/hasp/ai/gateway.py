@@ -22,9 +22,8 @@ from agentyard.core.errors import ApiError
 from agentyard.core.request_context import RequestInfo
 from agentyard.core.store import connection, with_connection, write
 from agentyard.hasp import baa, events, orgs
-from agentyard.hasp.ai import catalog, credits, texts
+from agentyard.hasp.ai import catalog, credits, records, texts
 from agentyard.hasp.ai.catalog import Model
-from agentyard.hasp.ai.models import InferenceRecord
 from agentyard.hasp.auth import Caller
 from agentyard.llm import MessageAccumulator, UpstreamError, count_input_tokens, provider
 from agentyard.llm import use_provider as use_provider  # re-exported: tests, benchmarks
@@ -401,7 +400,7 @@ def finish(call: Call, message: dict[str, Any] | None, failure: str | None) -> N
         )
         storable = call.extra.get("storable") or call.upstream
         system = storable.get("system")
-        InferenceRecord.create(
+        records.keep(
             id=call.ulid,
             tenant=org,
             surface=call.surface,

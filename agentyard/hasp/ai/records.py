@@ -8,10 +8,19 @@ from typing import Any
 from agentyard.core import clock
 from agentyard.core.errors import not_found
 from agentyard.core.keys import Tenant
+from agentyard.core.store import PreparedInsert
 from agentyard.core.tenancy import find_in_tenant
 from agentyard.hasp.ai.models import InferenceRecord
 
 _ID = re.compile(r"(?:msg_|req_)?([0-9A-HJKMNP-TV-Z]{26})")
+_ADD: PreparedInsert[InferenceRecord] = PreparedInsert(
+    InferenceRecord, list(InferenceRecord._meta.fields)
+)
+
+
+def keep(**fields: Any) -> None:
+    """Store one record, every field given (once per gateway call: its SQL compiled once)."""
+    _ADD.execute(**fields)
 
 
 def find(org: Tenant, any_id: str) -> InferenceRecord:
