@@ -14,8 +14,11 @@ from playhouse.pool import PooledPostgresqlDatabase
 from agentyard.core import migrations
 from agentyard.core.keys import Tenant, get_or_create_tenant
 from agentyard.core.store import (
+    BaseModel,
+    JsonField,
     PooledPostgres,
     Prepared,
+    PreparedInsert,
     _numbered,
     connection,
     db,
@@ -102,6 +105,51 @@ def test_on_postgres_a_prepared_query_is_planned_once_per_session(app, backend, 
         sent.clear()
         assert [t.name for t in query("prep-pg", "")] == ["a"]  # prepared again
         assert [s.split()[0] for s in sent] == ["EXECUTE", "PREPARE", "EXECUTE"]
+
+
+def test_a_prepared_insert_stores_what_model_create_stores(app):
+    import datetime as dt
+    import secrets
+
+    class Row(BaseModel):
+        id = peewee.CharField(primary_key=True)
+        tenant = peewee.ForeignKeyField(Tenant)
+        count = peewee.BigIntegerField()
+        flag = peewee.BooleanField()
+        share = peewee.FloatField()
+        doc = JsonField(null=True)
+        note = peewee.TextField(null=True)
+        at = peewee.DateTimeField()
+
+        class Meta:
+            table_name = f"test_prepared_insert_{secrets.token_hex(4)}"
+
+    insert = PreparedInsert(Row, list(Row._meta.fields))
+    with connection():
+        tenant, _ = get_or_create_tenant("prep-insert", "t")
+        values = {
+            "tenant": tenant,
+            "count": 2**40,
+            "flag": False,
+            "share": 0.25,
+            "doc": {"b": [1, None, "x"], "a": True},
+            "note": None,
+            "at": dt.datetime(2026, 12, 4, 20, 1, 2, 345000),
+        }
+        try:
+            db.create_tables([Row])
+            Row.create(id="created", **values)
+            assert insert.execute(id="prepared", **values) == 1
+            with pytest.raises(ValueError):
+                insert.execute(id="short", tenant=tenant)
+            stored = {r.pop("id"): r for r in Row.select().dicts()}
+            assert stored["prepared"] == stored["created"]
+            assert stored["prepared"]["doc"] == values["doc"]
+            raw = Row.select(Row.id, Row.at.cast("text").alias("at_text")).dicts()
+            texts = {r["id"]: r["at_text"] for r in raw}
+            assert texts["prepared"] == texts["created"]  # the same stored form, not only value
+        finally:
+            db.drop_tables([Row])
 
 
 def test_placeholders_become_numbered_parameters():
