@@ -21,6 +21,7 @@ TEXTS = [
 
 
 def wait_for_scanners(g, n: int, timeout: float = 120) -> None:
+    """Wait until the guard's pool has ``n`` live scanners, all free."""
     deadline = time.monotonic() + timeout
     while len(g.pool.pids()) < n or g.pool.idle() < n:
         assert time.monotonic() < deadline, "scanners were not replaced"
@@ -58,10 +59,11 @@ def test_pool_dead_scanner_fails_closed(pool_guard, monkeypatch):
 
 
 @contextlib.contextmanager
-def all_scanners_busy(pool):
-    """Hold every scanner of ``pool`` (as if scanning); those still held when the block ends
+def all_scanners_busy(g):
+    """Hold every scanner of the guard's pool (as if scanning); those still held when the block ends
     are given back (a test gives one back early by taking it out of the list)."""
-    wait_for_scanners_of(pool, 2)
+    wait_for_scanners(g, 2)
+    pool = g.pool
     with pool._cond:
         scanners, dead = pool._take_free(2)
     assert len(scanners) == 2 and not dead
@@ -73,15 +75,8 @@ def all_scanners_busy(pool):
                 pool._give_back(s)
 
 
-def wait_for_scanners_of(pool, n: int, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while len(pool.pids()) < n or pool.idle() < n:
-        assert time.monotonic() < deadline, "scanners were not replaced"
-        time.sleep(0.1)
-
-
 def test_pool_waits_for_a_free_scanner_within_the_timeout(pool_guard):
-    with all_scanners_busy(pool_guard.pool):
+    with all_scanners_busy(pool_guard):
         with pytest.raises(PhiScanTimeoutError):
             pool_guard.analyze("Dr. Anil Raman", timeout=0.2)
         assert pool_guard.pool._waiting == []  # out of the line at its deadline
@@ -119,7 +114,7 @@ def test_requests_waiting_for_a_scanner_are_scanned_as_one_job(guard, pool_guard
 
     monkeypatch.setattr(pool, "_run", counted)
     texts = TEXTS[:3]
-    with all_scanners_busy(pool) as held:
+    with all_scanners_busy(pool_guard) as held:
         threads, outcomes = _in_line(pool, texts)
         pool._give_back(held.pop())  # one scanner frees up: it takes the three requests at once
         for t in threads:
@@ -131,7 +126,7 @@ def test_requests_waiting_for_a_scanner_are_scanned_as_one_job(guard, pool_guard
 
 def test_a_failed_job_fails_every_request_in_it(pool_guard, monkeypatch):
     pool = pool_guard.pool
-    with all_scanners_busy(pool) as held:
+    with all_scanners_busy(pool_guard) as held:
         threads, outcomes = _in_line(pool, TEXTS[:2])
         first = held.pop()
         os.kill(first.process.pid, signal.SIGKILL)
