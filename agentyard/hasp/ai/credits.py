@@ -19,7 +19,7 @@ import peewee
 from agentyard.core import clock, ids
 from agentyard.core.errors import ApiError
 from agentyard.core.keys import Tenant
-from agentyard.core.store import Prepared, is_sqlite, raw, write
+from agentyard.core.store import Prepared, PreparedInsert, is_sqlite, raw, write
 from agentyard.hasp import credit_ledger
 from agentyard.hasp.ai.models import CreditPeriod, Reservation
 from agentyard.hasp.models import OrgSettings
@@ -104,15 +104,7 @@ _TAKE: Prepared[CreditPeriod] = Prepared(
         & (CreditPeriod.used + CreditPeriod.reserved + raw(amount) <= raw(limit))
     )
 )
-_HOLD: Prepared[Reservation] = Prepared(
-    lambda hold_id, tenant_id, period, amount, created_at: Reservation.insert(
-        id=hold_id,
-        tenant=tenant_id,
-        period=period,
-        amount=raw(amount),
-        created_at=raw(created_at),
-    )
-)
+_HOLD: PreparedInsert[Reservation] = PreparedInsert(Reservation, list(Reservation._meta.fields))
 _DROP_HOLD: Prepared[Reservation] = Prepared(
     lambda hold_id: Reservation.delete().where(Reservation.id == hold_id)
 )
@@ -161,7 +153,7 @@ def reserve(org: Tenant, amount: int) -> Hold:
                 row.reserved += amount
                 row.save()
         if taken:
-            _HOLD.execute(hold.id, org.id, period, amount, now)
+            _HOLD.execute(id=hold.id, tenant=org, period=period, amount=amount, created_at=now)
     if not taken:
         raise _exhausted(period)
     return hold
