@@ -7,6 +7,12 @@ the operation from Connexion's context. `App` builds them, and the operation's U
 per operation when the API is added; a request only builds its `ConnexionRequest`. The
 pythonic names of parameters (`widgetId` -> `widget_id`, through `inflection` on every request
 in Connexion) are remembered per name.
+
+Two more of Connexion's per-request costs are paid once: its security handlers inspect the
+security info function's signature on every request (`_accepts_kwarg`, twice), and its
+Swagger UI middleware matched every request against every API's mount and copied the scope,
+to serve the few paths under an API's `/ui` (together ~6 % of an authenticated GET's CPU,
+`benchmarks/requests_throughput.py`).
 """
 
 from __future__ import annotations
@@ -17,11 +23,21 @@ from typing import Any
 from connexion import AsyncApp
 from connexion.apps.asynchronous import AsyncApi, AsyncOperation
 from connexion.decorators import StarletteDecorator
-from connexion.decorators.parameter import AsyncParameterDecorator, pythonic
+from connexion.decorators.parameter import (
+    AsyncParameterDecorator,
+    prep_kwargs,
+    pythonic,
+    unwrap_decorators,
+)
 from connexion.jsonifier import Jsonifier
+from connexion.middleware.main import ConnexionMiddleware
+from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.operations import AbstractOperation
+from connexion.security import SECURITY_HANDLERS, AbstractSecurityHandler
 from connexion.uri_parsing import AbstractURIParser
-from starlette.types import Receive, Scope, Send
+from connexion.utils import inspect_function_arguments
+from starlette._utils import get_route_path
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 _pythonic = functools.lru_cache(maxsize=4096)(pythonic)
 
@@ -35,10 +51,39 @@ class _ParameterDecorator(AsyncParameterDecorator):
             self.sanitize_fn = _pythonic
 
 
+class _BodylessParameterDecorator(_ParameterDecorator):
+    """For an operation that declares no request body: its handler gets no body and no form
+    files, without Connexion reading either (it parsed a form out of every GET)."""
+
+    def __call__(self, function: Any) -> Any:
+        arguments, has_kwargs = inspect_function_arguments(unwrap_decorators(function))
+        if has_kwargs or "body" in arguments:  # Connexion would hand it what was sent
+            return super().__call__(function)
+        sanitize = self.sanitize_fn
+
+        @functools.wraps(function)
+        async def wrapper(request: Any) -> Any:
+            kwargs = prep_kwargs(
+                request,
+                request_body=None,
+                files={},
+                arguments=arguments,
+                has_kwargs=False,
+                sanitize=sanitize,
+            )
+            return await function(**kwargs)
+
+        return wrapper
+
+
 class _Decorator(StarletteDecorator):
+    def __init__(self, *, bodyless: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bodyless = bodyless
+
     @property
     def _parameter_decorator_cls(self) -> type[AsyncParameterDecorator]:
-        return _ParameterDecorator
+        return _BodylessParameterDecorator if self.bodyless else _ParameterDecorator
 
 
 class PreparedOperation(AsyncOperation):
@@ -51,9 +96,12 @@ class PreparedOperation(AsyncOperation):
         operation_id: str,
         pythonic_params: bool,
         uri_parser: AbstractURIParser,
+        bodyless: bool = False,
     ) -> None:
         super().__init__(fn, jsonifier, operation_id, pythonic_params)
-        self._decorator = _Decorator(pythonic_params=pythonic_params, jsonifier=jsonifier)
+        self._decorator = _Decorator(
+            bodyless=bodyless, pythonic_params=pythonic_params, jsonifier=jsonifier
+        )
         self._decorated = self._decorator.decorate(fn)
         self._uri_parser = uri_parser
 
@@ -68,6 +116,7 @@ class PreparedOperation(AsyncOperation):
             operation_id=operation.operation_id,
             pythonic_params=pythonic_params,
             uri_parser=uri_parser,
+            bodyless=not operation.body_definition(),
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
@@ -88,10 +137,55 @@ class PreparedApi(AsyncApi):
         )
 
 
+class _KeywordsOnce:
+    """Mixin for Connexion's security handlers: whether the info function takes a keyword
+    (`required_scopes`, `request`) is inspected once per function, not on every request."""
+
+    @staticmethod
+    @functools.lru_cache(maxsize=1024)
+    def _accepts_kwarg(func: Any, keyword: str) -> bool:
+        return AbstractSecurityHandler._accepts_kwarg(func, keyword)
+
+
+SECURITY_MAP = {
+    name: type(handler.__name__, (_KeywordsOnce, handler), {})
+    for name, handler in SECURITY_HANDLERS.items()
+}
+
+
+class SwaggerUI(SwaggerUIMiddleware):
+    """Connexion's Swagger UI middleware, whose router sees only the paths it can serve (those
+    under one of its routes' paths); every other request goes straight on, unchanged."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        super().__init__(app)
+        self._prefixes: tuple[str, ...] = ()
+
+    def add_api(self, *args: Any, **kwargs: Any) -> None:
+        super().add_api(*args, **kwargs)
+        mount = self.router.routes[-1]  # the API's mount, just added
+        self._prefixes += tuple(mount.path + route.path for route in mount.routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not get_route_path(scope).startswith(self._prefixes):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+MIDDLEWARES = [
+    SwaggerUI if middleware is SwaggerUIMiddleware else middleware
+    for middleware in ConnexionMiddleware.default_middlewares
+]
+
+
 class App(AsyncApp):
-    """Connexion's `AsyncApp` serving `PreparedApi`s."""
+    """Connexion's `AsyncApp` serving `PreparedApi`s, its security handlers and Swagger UI
+    middleware doing their per-request work once (see the module)."""
 
     def __init__(self, import_name: str, **kwargs: Any) -> None:
+        kwargs.setdefault("security_map", SECURITY_MAP)
+        kwargs.setdefault("middlewares", list(MIDDLEWARES))
         super().__init__(import_name, **kwargs)
         self._middleware_app.api_cls = PreparedApi
 
