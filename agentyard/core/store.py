@@ -379,6 +379,7 @@ class Prepared(Generic[M]):
         self._build = build
         self._arity = len(inspect.signature(build).parameters) if arity is None else arity
         self._compiled: dict[int, tuple[peewee.Database, Any, str, list[Any], list[int]]] = {}
+        self._builders: dict[int, tuple[peewee.Database, Callable[[Any], M] | None]] = {}
         self._lock = threading.Lock()
 
     def _compile(self, database: peewee.Database) -> tuple[Any, str, list[Any], list[int]]:
@@ -406,11 +407,45 @@ class Prepared(Generic[M]):
     def __call__(self, *values: Any) -> list[M]:
         """The rows of a prepared SELECT."""
         query, cursor = self._run(values)
-        return list(query._get_cursor_wrapper(cursor))
+        wrapper = query._get_cursor_wrapper(cursor)
+        database = db.obj
+        found = self._builders.get(id(database))
+        if found is None or found[0] is not database:
+            found = (database, _row_builder(wrapper))
+            with self._lock:
+                self._builders[id(database)] = found
+        build = found[1]
+        return list(wrapper) if build is None else [build(row) for row in cursor]
 
     def execute(self, *values: Any) -> int:
         """Run a prepared INSERT, UPDATE or DELETE; the number of rows it changed."""
         return int(self._run(values)[1].rowcount)
+
+
+def _row_builder(wrapper: Any) -> Callable[[Any], Any] | None:
+    """For a select of one model's own columns: a function making each row the instance
+    peewee's cursor wrapper makes (each column converted by its field, nothing dirty), without
+    the wrapper's per-query column resolution and per-field `setattr`s. None for any other
+    query (joins, expressions, dicts or tuples), whose rows the wrapper keeps making."""
+    if type(wrapper) is not peewee.ModelObjectCursorWrapper or not wrapper.is_model:
+        return None
+    wrapper.initialize()
+    model, fields = wrapper.constructor, wrapper.fields
+    if any(f is None or f.model is not model for f in fields):
+        return None
+    if len({f.name for f in fields}) != len(fields):
+        return None
+    converters = wrapper.converters
+    plan = [(i, f.name, c) for i, (f, c) in enumerate(zip(fields, converters, strict=True))]
+
+    def build(row: Any) -> Any:
+        obj = model.__new__(model)
+        obj.__data__ = {name: row[i] if c is None else c(row[i]) for i, name, c in plan}
+        obj._dirty = set()
+        obj.__rel__ = {}
+        return obj
+
+    return build
 
 
 def raw(value: Any) -> peewee.Value:

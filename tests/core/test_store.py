@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import secrets
 import threading
 import time
 from pathlib import Path
@@ -107,9 +109,8 @@ def test_on_postgres_a_prepared_query_is_planned_once_per_session(app, backend, 
         assert [s.split()[0] for s in sent] == ["EXECUTE", "PREPARE", "EXECUTE"]
 
 
-def test_a_prepared_insert_stores_what_model_create_stores(app):
-    import datetime as dt
-    import secrets
+def _typed_row_model() -> type[BaseModel]:
+    """A throwaway model with a field of each kind the products use (create its table)."""
 
     class Row(BaseModel):
         id = peewee.CharField(primary_key=True)
@@ -122,34 +123,77 @@ def test_a_prepared_insert_stores_what_model_create_stores(app):
         at = peewee.DateTimeField()
 
         class Meta:
-            table_name = f"test_prepared_insert_{secrets.token_hex(4)}"
+            table_name = f"test_typed_rows_{secrets.token_hex(4)}"
 
-    insert = PreparedInsert(Row, list(Row._meta.fields))
+    return Row
+
+
+def _typed_values(tenant: Tenant) -> dict:
+    return {
+        "tenant": tenant,
+        "count": 2**40,
+        "flag": False,
+        "share": 0.25,
+        "doc": {"b": [1, None, "x"], "a": True},
+        "note": None,
+        "at": dt.datetime(2026, 12, 4, 20, 1, 2, 345000),
+    }
+
+
+def test_a_prepared_select_makes_the_instances_the_query_makes(app):
+    typed = _typed_row_model()
+    by_tenant = Prepared(lambda t: typed.select().where(typed.tenant == t).order_by(typed.id))
+    joined = Prepared(
+        lambda t: (
+            typed.select(typed, Tenant).join(Tenant).where(typed.tenant == t).order_by(typed.id)
+        )
+    )
+    with connection():
+        tenant, _ = get_or_create_tenant("prep-select", "t")
+        try:
+            db.create_tables([typed])
+            typed.create(id="a", **_typed_values(tenant))
+            other = {**_typed_values(tenant), "note": "n", "flag": True, "doc": None}
+            typed.create(id="b", **other)
+            built = list(typed.select().where(typed.tenant == tenant.id).order_by(typed.id))
+            for _ in range(2):  # the first run finds how rows are made, the second reuses it
+                rows = by_tenant(tenant.id)
+                assert [type(r) for r in rows] == [typed, typed]
+                assert [r.__data__ for r in rows] == [r.__data__ for r in built]
+                assert all(not r.is_dirty() for r in rows)
+            assert rows[0].at == dt.datetime(2026, 12, 4, 20, 1, 2, 345000)
+            assert rows[0].doc == {"b": [1, None, "x"], "a": True}
+            assert rows[1].tenant.name == "t"  # the relation loads as the query's rows' do
+            rows[0].note = "saved"
+            rows[0].save()
+            assert typed.get_by_id("a").note == "saved"
+            with_tenant = joined(tenant.id)  # a join: peewee's wrapper makes its rows
+            assert [r.tenant.name for r in with_tenant] == ["t", "t"]
+            assert by_tenant("nobody") == []
+        finally:
+            db.drop_tables([typed])
+
+
+def test_a_prepared_insert_stores_what_model_create_stores(app):
+    typed = _typed_row_model()
+    insert = PreparedInsert(typed, list(typed._meta.fields))
     with connection():
         tenant, _ = get_or_create_tenant("prep-insert", "t")
-        values = {
-            "tenant": tenant,
-            "count": 2**40,
-            "flag": False,
-            "share": 0.25,
-            "doc": {"b": [1, None, "x"], "a": True},
-            "note": None,
-            "at": dt.datetime(2026, 12, 4, 20, 1, 2, 345000),
-        }
+        values = _typed_values(tenant)
         try:
-            db.create_tables([Row])
-            Row.create(id="created", **values)
+            db.create_tables([typed])
+            typed.create(id="created", **values)
             assert insert.execute(id="prepared", **values) == 1
             with pytest.raises(ValueError):
                 insert.execute(id="short", tenant=tenant)
-            stored = {r.pop("id"): r for r in Row.select().dicts()}
+            stored = {r.pop("id"): r for r in typed.select().dicts()}
             assert stored["prepared"] == stored["created"]
             assert stored["prepared"]["doc"] == values["doc"]
-            raw = Row.select(Row.id, Row.at.cast("text").alias("at_text")).dicts()
+            raw = typed.select(typed.id, typed.at.cast("text").alias("at_text")).dicts()
             texts = {r["id"]: r["at_text"] for r in raw}
             assert texts["prepared"] == texts["created"]  # the same stored form, not only value
         finally:
-            db.drop_tables([Row])
+            db.drop_tables([typed])
 
 
 def test_placeholders_become_numbered_parameters():
