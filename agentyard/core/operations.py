@@ -8,11 +8,12 @@ per operation when the API is added; a request only builds its `ConnexionRequest
 pythonic names of parameters (`widgetId` -> `widget_id`, through `inflection` on every request
 in Connexion) are remembered per name.
 
-Two more of Connexion's per-request costs are paid once: its security handlers inspect the
-security info function's signature on every request (`_accepts_kwarg`, twice), and its
-Swagger UI middleware matched every request against every API's mount and copied the scope,
-to serve the few paths under an API's `/ui` (together ~6 % of an authenticated GET's CPU,
-`benchmarks/requests_throughput.py`).
+Three more of Connexion's per-request costs are avoided: its security handlers inspected the
+security info function's signature on every request (`_accepts_kwarg`, twice), its Swagger UI
+middleware matched every request against every API's mount and copied the scope to serve the
+few paths under an API's `/ui`, and its parameter decorator read a body and parsed a form out
+of requests to operations that declare no body (together ~10 % of an authenticated GET's CPU,
+`benchmarks/request_cpu.py`).
 """
 
 from __future__ import annotations
